@@ -1,0 +1,1 @@
+"""Tests of the dependency-file parsers (foss_registry.deps)."""

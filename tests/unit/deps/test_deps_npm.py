@@ -1,0 +1,145 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from foss_registry.deps import Dependency, DependencyFileError, parse_file
+
+
+def pin(name: str, version: str, source: Path, note: str | None = None) -> Dependency:
+    return Dependency(name, version, "npm", str(source), True, note)
+
+
+def loose(name: str, source: Path, note: str) -> Dependency:
+    return Dependency(name, None, "npm", str(source), False, note)
+
+
+def test_package_lock_v3(deps_fixtures: Path) -> None:
+    path = deps_fixtures / "npm-v3" / "package-lock.json"
+    assert parse_file(path) == [
+        pin("@babel/runtime", "7.24.0", path),
+        pin("@types/node", "20.11.25", path, "development"),
+        loose(
+            "acme-feature-flags",
+            path,
+            "resolved from git+ssh://git@git.example.test/acme/feature-flags.git"
+            "#3f2a9c1d7e5b4a6c8d0e2f4a6b8c0d2e4f6a8b0c (version 0.3.1), not a registry release",
+        ),
+        pin("debug", "4.3.4", path),
+        pin("express", "4.18.3", path),
+        # Nested copies: the name is the part after the last node_modules/.
+        pin("debug", "2.6.9", path),
+        pin("ms", "2.0.0", path),
+        pin("ms", "2.1.2", path),
+        pin("regenerator-runtime", "0.14.1", path),
+        # An alias: installed as string-width-cjs, the package is string-width.
+        pin("string-width", "4.2.3", path),
+        pin("undici-types", "5.26.5", path, "development"),
+        # A dependency of a workspace member; the member itself and links are left out.
+        pin("@emotion/react", "11.11.4", path),
+    ]
+
+
+def test_npm_shrinkwrap_v1_tree(deps_fixtures: Path) -> None:
+    path = deps_fixtures / "npm-v1" / "npm-shrinkwrap.json"
+    assert parse_file(path) == [
+        pin("@sindresorhus/is", "0.14.0", path),
+        pin("accepts", "1.3.8", path),
+        pin("body-parser", "1.19.0", path),
+        pin("bytes", "3.1.0", path),
+        pin("qs", "6.7.0", path),
+        pin("bytes", "3.1.2", path),
+        pin("eslint", "8.57.0", path, "development"),
+        pin("lodash", "4.17.21", path),
+        loose(
+            "report-engine",
+            path,
+            "git+https://git.example.test/acme/report-engine.git"
+            "#1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b is not a registry release",
+        ),
+    ]
+
+
+def test_yarn_v1_lock_is_deduplicated(deps_fixtures: Path) -> None:
+    path = deps_fixtures / "yarn-v1" / "yarn.lock"
+    assert parse_file(path) == [
+        pin("@babel/code-frame", "7.23.5", path),
+        pin("@babel/core", "7.24.0", path),
+        pin("chalk", "2.4.2", path),
+        pin("debug", "4.3.4", path),
+        pin("debug", "2.6.9", path),
+        loose(
+            "design-tokens",
+            path,
+            "resolved from file:./packages/design-tokens (version 0.2.0), "
+            "not a registry release",
+        ),
+        loose(
+            "left-pad",
+            path,
+            "resolved from git+https://git.example.test/acme/left-pad.git"
+            "#5c8f2a9b7d3e1c4f6a8b0d2e4f6a8c0e2d4b6f8a (version 1.3.1), not a registry release",
+        ),
+        pin("ms", "2.1.2", path),
+        pin("string-width", "4.2.3", path),
+    ]
+
+
+def test_yarn_berry_lock(deps_fixtures: Path) -> None:
+    path = deps_fixtures / "yarn-berry" / "yarn.lock"
+    assert parse_file(path) == [
+        pin("@types/react", "18.2.64", path),
+        pin("lodash", "4.17.21", path),
+        pin("react-dom", "18.2.0", path),
+        # The patch: entry of resolve is the same release; the workspace is the project.
+        pin("resolve", "1.22.8", path),
+        loose(
+            "sdk-client",
+            path,
+            "resolved from https://downloads.example.test/sdk-client-2.0.0.tgz "
+            "(version 2.0.0), not a registry release",
+        ),
+    ]
+
+
+def test_yarn_lock_garbage_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "yarn.lock"
+    path.write_text("# yarn lockfile v1\n\nlodash@^4.17.21\n  version \"4.17.21\"\n")
+    with pytest.raises(DependencyFileError) as caught:
+        parse_file(path)
+    assert caught.value.detail == f"{path} line 3: expected an entry header ending in ':'"
+
+
+def _generated_lock(count: int) -> dict[str, object]:
+    packages: dict[str, object] = {"": {"name": "big-app", "version": "1.0.0"}}
+    for i in range(count):
+        key = f"node_modules/@scope{i % 7}/pkg-{i}" if i % 3 == 0 else f"node_modules/pkg-{i}"
+        packages[key] = {
+            "version": f"1.{i % 10}.{i}",
+            "resolved": f"https://registry.example.test/pkg-{i}/-/pkg-{i}-1.{i % 10}.{i}.tgz",
+            "integrity": "sha512-" + "A" * 86 + "==",
+        }
+    return {"name": "big-app", "lockfileVersion": 3, "requires": True, "packages": packages}
+
+
+def test_generated_package_lock_with_10000_entries(tmp_path: Path) -> None:
+    path = tmp_path / "package-lock.json"
+    path.write_text(json.dumps(_generated_lock(10_000)))
+    deps = parse_file(path)
+    assert len(deps) == 10_000
+    assert deps[0] == pin("@scope0/pkg-0", "1.0.0", path)
+    assert deps[1] == pin("pkg-1", "1.1.1", path)
+    assert deps[9_999] == pin("@scope3/pkg-9999", "1.9.9999", path)
+    assert all(d.pinned and d.ecosystem == "npm" for d in deps)
+
+
+def test_lockfile_of_100000_entries_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "package-lock.json"
+    path.write_text(json.dumps(_generated_lock(100_000)))
+    with pytest.raises(DependencyFileError) as caught:
+        parse_file(path)
+    assert caught.value.detail == (
+        f"{path}: more than 50,000 dependencies (the limit is 50,000)"
+    )
