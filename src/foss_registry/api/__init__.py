@@ -1,0 +1,1 @@
+"""The HTTP edge: the ASGI app, the error format, and the versioned API routes."""

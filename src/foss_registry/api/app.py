@@ -1,0 +1,135 @@
+"""The ASGI application factory: routes, error handling, OpenAPI and docs."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from anyio import CapacityLimiter
+from litestar import Litestar, MediaType, Request, Router, get
+from litestar.exceptions import HTTPException
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.static_files import create_static_files_router
+from sqlalchemy import Engine, text
+
+from foss_registry import __version__, storage
+from foss_registry.api import errors
+from foss_registry.api.deps import AppContext, context, run_db
+from foss_registry.api.v1 import packages, reviews, scans, tokens
+from foss_registry.auth.service import parse_static_tokens
+from foss_registry.config import Settings
+from foss_registry.db import make_engine
+from foss_registry.errors import DomainError
+
+log = logging.getLogger("foss_registry.api")
+
+_DOCS_HTML = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>FOSS Registry API v1</title>
+<link rel="stylesheet" href="/docs/assets/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="/docs/assets/swagger-ui-bundle.js"></script>
+<script>SwaggerUIBundle({url: "/api/v1/openapi.json", dom_id: "#swagger-ui"});</script>
+</body></html>"""
+
+
+@get("/healthz", include_in_schema=False, media_type=MediaType.JSON)
+async def healthz() -> dict[str, str]:
+    """The process is alive."""
+    return {"status": "ok"}
+
+
+@get("/readyz", include_in_schema=False, media_type=MediaType.JSON)
+async def readyz(request: Request[Any, Any, Any]) -> Any:
+    """The database is reachable and its schema current."""
+    engine = context(request).engine
+
+    def check() -> dict[str, Any]:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return {"database": "ok", "migrations_current": storage.is_current(engine)}
+
+    try:
+        result = await run_db(request, check)
+    except Exception as exc:  # the point of this route is to report, not raise
+        log.warning("readiness check failed: %s", type(exc).__name__)
+        return errors.problem_response(503, "The database cannot be reached.", "unavailable")
+    if not result["migrations_current"]:
+        return errors.problem_response(
+            503, "The database schema is not current; run `foss db upgrade`.", "unavailable"
+        )
+    return {"status": "ready"} | result
+
+
+@get("/docs", include_in_schema=False, media_type=MediaType.HTML)
+async def docs() -> str:
+    """Interactive API documentation, served with local assets."""
+    return _DOCS_HTML
+
+
+def _docs_assets() -> Any:
+    import swagger_ui_bundle
+
+    return create_static_files_router(
+        path="/docs/assets",
+        directories=[Path(swagger_ui_bundle.swagger_ui_path)],
+        include_in_schema=False,
+    )
+
+
+def create_app(settings: Settings, engine: Engine | None = None) -> Litestar:
+    """Build the ASGI app for the given settings (and engine, for tests)."""
+    engine = engine or make_engine(settings.database_url)
+    ctx = AppContext(
+        settings=settings,
+        engine=engine,
+        static_tokens=parse_static_tokens(settings.api_tokens),
+        limiter=CapacityLimiter(16),
+    )
+    v1 = Router(
+        path="/api/v1",
+        route_handlers=[
+            packages.list_packages,
+            packages.get_package,
+            packages.submit,
+            reviews.decide,
+            reviews.list_reviews,
+            scans.get_scan,
+            tokens.create_token,
+            tokens.list_tokens,
+            tokens.revoke_token,
+        ],
+    )
+    openapi = OpenAPIConfig(
+        title="FOSS Registry",
+        version=__version__,
+        # Mounted on the document itself so that no catch-all sits under /api/v1.
+        path="/api/v1/openapi.json",
+        render_plugins=[JsonRenderPlugin(path="/")],
+        components=Components(
+            security_schemes={
+                "apiKey": SecurityScheme(
+                    type="apiKey", name="X-API-Key", security_scheme_in="header"
+                )
+            }
+        ),
+        description=(
+            "Submit open-source package versions for review, read scans and license facts. "
+            "Reads are public; writes need an `X-API-Key`. Errors are RFC 9457 problem details."
+        ),
+    )
+    app = Litestar(
+        route_handlers=[v1, healthz, readyz, docs, _docs_assets()],
+        exception_handlers={
+            DomainError: errors.handle_domain_error,
+            HTTPException: errors.handle_http_exception,
+            Exception: errors.handle_unexpected,
+        },
+        openapi_config=openapi,
+        request_max_body_size=settings.max_body_bytes,
+        debug=False,
+    )
+    app.state.ctx = ctx
+    return app

@@ -1,0 +1,123 @@
+"""What handlers need: the engine, a bounded thread pool for DB work, and who is acting."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import anyio.to_thread
+import msgspec
+from anyio import CapacityLimiter
+from litestar import Request
+from sqlalchemy import Connection, Engine
+
+from foss_registry.auth import service as auth
+from foss_registry.auth.service import Principal, StaticToken
+from foss_registry.config import Settings
+from foss_registry.errors import FieldError, InvalidInputError, UnauthorizedError
+
+T = TypeVar("T")
+S = TypeVar("S")
+
+API_KEY_HEADER = "x-api-key"
+
+
+@dataclass
+class AppContext:
+    """Everything the handlers share, kept in ``app.state.ctx``."""
+
+    settings: Settings
+    engine: Engine
+    static_tokens: dict[str, StaticToken]
+    limiter: CapacityLimiter
+
+
+def context(request: Request[Any, Any, Any]) -> AppContext:
+    """Return the app's shared context."""
+    ctx: AppContext = request.app.state.ctx
+    return ctx
+
+
+async def run_db(request: Request[Any, Any, Any], fn: Callable[..., T], *args: Any) -> T:
+    """Run blocking database work on the bounded thread pool, off the event loop."""
+    return await anyio.to_thread.run_sync(fn, *args, limiter=context(request).limiter)
+
+
+def api_key(request: Request[Any, Any, Any]) -> str | None:
+    """Return the ``X-API-Key`` header value, or None when absent or blank."""
+    value = request.headers.get(API_KEY_HEADER)
+    return value.strip() or None if value else None
+
+
+def acting_principal(
+    ctx: AppContext, conn: Connection, key: str | None, role: str, body_name: str | None = None
+) -> Principal:
+    """Return who acts on a write route, checking the key and role when auth is on.
+
+    With auth off, the body's ``submitted_by`` (or ``anonymous``) acts as admin.
+    """
+    if not ctx.settings.auth_enabled:
+        return Principal(
+            name=(body_name or "anonymous").strip() or "anonymous", role="admin", key_id=""
+        )
+    if key is None:
+        raise UnauthorizedError(
+            "This action needs an API key in the X-API-Key header; create one with "
+            "`foss token create`.",
+            code="missing_api_key",
+        )
+    principal = auth.authenticate(conn, key, ctx.static_tokens)
+    auth.require_role(principal, role)
+    return principal
+
+
+def require_key_present(ctx: AppContext, request: Request[Any, Any, Any]) -> str | None:
+    """Fail fast with 401 before reading the body when auth is on and no key is sent."""
+    key = api_key(request)
+    if ctx.settings.auth_enabled and key is None:
+        raise UnauthorizedError(
+            "This action needs an API key in the X-API-Key header; create one with "
+            "`foss token create`.",
+            code="missing_api_key",
+        )
+    return key
+
+
+async def decode_body(request: Request[Any, Any, Any], schema: type[S]) -> S:
+    """Read and validate a JSON body against a Struct; every problem is a clear 400."""
+    content_type = request.headers.get("content-type", "")
+    if content_type.split(";")[0].strip().lower() != "application/json":
+        raise InvalidInputError(
+            "Send the body as JSON with the header Content-Type: application/json.",
+            code="unsupported_media_type",
+        )
+    raw = await request.body()
+    try:
+        return msgspec.json.decode(raw, type=schema, strict=True)
+    except msgspec.ValidationError as exc:
+        field, problem = _describe_validation_error(str(exc))
+        raise InvalidInputError(
+            f"Invalid request body: {problem}.", errors=[FieldError(field, problem)]
+        ) from None
+    except msgspec.DecodeError as exc:
+        raise InvalidInputError(
+            f"The body is not valid JSON ({exc}); send a JSON object.", code="invalid_json"
+        ) from None
+
+
+def _describe_validation_error(message: str) -> tuple[str, str]:
+    """Split msgspec's message into (field, sentence) for the error format."""
+    if " - at `$." in message:
+        problem, path = message.rsplit(" - at `$.", 1)
+        field = path.rstrip("`")
+        return field, f"{field}: {problem[0].lower()}{problem[1:]}"
+    if "field `" in message:
+        field = message.split("field `", 1)[1].split("`", 1)[0]
+        if "unknown field" in message:
+            return (
+                field,
+                f"unknown field {field!r} (response-only or misspelled fields are refused)",
+            )
+        return field, f"the required field {field!r} is missing"
+    return "body", message

@@ -1,0 +1,110 @@
+"""``/packages``: list, search, show and submit package versions."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.params import Parameter
+
+from foss_registry.api.deps import (
+    acting_principal,
+    context,
+    decode_body,
+    require_key_present,
+    run_db,
+)
+from foss_registry.api.v1.schemas import PackageList, PackageRecord, PackageSubmission
+from foss_registry.db import read_connection, write_transaction
+from foss_registry.packages import service as packages
+from foss_registry.packages.intake import submit_package
+
+Limit = Annotated[int, Parameter(ge=1, le=1000, description="Max results (1-1000).")]
+Offset = Annotated[int, Parameter(ge=0, description="Pagination offset.")]
+
+
+@get("/packages", summary="List or search package versions", tags=["packages"])
+async def list_packages(
+    request: Request[Any, Any, Any],
+    search: Annotated[str | None, Parameter(max_length=255, description="Search term")] = None,
+    ecosystem: Annotated[
+        str | None, Parameter(description="pypi, npm, maven or docker", max_length=32)
+    ] = None,
+    status: Annotated[
+        str | None, Parameter(description="pending, approved or rejected", max_length=32)
+    ] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> PackageList:
+    """List package versions, optionally searched and filtered; ``total`` counts all matches."""
+    engine = context(request).engine
+
+    def work() -> dict[str, Any]:
+        with read_connection(engine) as conn:
+            return packages.list_packages(
+                conn, search=search, ecosystem=ecosystem, status=status, limit=limit, offset=offset
+            )
+
+    return msgspec.convert(await run_db(request, work), PackageList)
+
+
+@get(
+    "/packages/{name:path}",
+    summary="Get one package version",
+    tags=["packages"],
+    description=(
+        "The name may contain '/' (npm scopes, Docker repositories). Without `version`, "
+        "the highest version by the ecosystem's ordering; a name in two ecosystems needs "
+        "`ecosystem`."
+    ),
+)
+async def get_package(
+    request: Request[Any, Any, Any],
+    name: str,
+    ecosystem: Annotated[str | None, Parameter(max_length=32)] = None,
+    version: Annotated[str | None, Parameter(max_length=128)] = None,
+) -> PackageRecord:
+    """Return the selected version's full record."""
+    engine = context(request).engine
+    name = name.lstrip("/")
+
+    def work() -> dict[str, Any]:
+        with read_connection(engine) as conn:
+            return packages.get_record(conn, name, ecosystem=ecosystem, version=version)
+
+    return msgspec.convert(await run_db(request, work), PackageRecord)
+
+
+def package_location(record: dict[str, Any]) -> str:
+    """Return the URL path of a version's record, for the ``Location`` header."""
+    query = urlencode({"ecosystem": record["ecosystem"], "version": record["version"]})
+    return f"/api/v1/packages/{quote(record['name'], safe='/@:')}?{query}"
+
+
+@post(
+    "/packages",
+    summary="Submit a package version for review",
+    tags=["packages"],
+    status_code=201,
+    security=[{"apiKey": []}],
+    description="Needs a submitter key when auth is on; 409 if the version exists.",
+)
+async def submit(request: Request[Any, Any, Any]) -> Response[PackageRecord]:
+    """Store a new version as pending and queue its scan."""
+    ctx = context(request)
+    key = require_key_present(ctx, request)
+    body = await decode_body(request, PackageSubmission)
+
+    def work() -> dict[str, Any]:
+        with write_transaction(ctx.engine) as conn:
+            principal = acting_principal(ctx, conn, key, "submitter", body.submitted_by)
+            return submit_package(conn, body, principal.name)
+
+    record = await run_db(request, work)
+    return Response(
+        msgspec.convert(record, PackageRecord),
+        status_code=201,
+        headers={"Location": package_location(record)},
+    )

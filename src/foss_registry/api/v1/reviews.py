@@ -1,0 +1,77 @@
+"""``/reviews``: decide on a version, and read the review queue and history."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.params import Parameter
+
+from foss_registry.api.deps import (
+    acting_principal,
+    context,
+    decode_body,
+    require_key_present,
+    run_db,
+)
+from foss_registry.api.v1.schemas import ReviewDecision, ReviewList, ReviewResult
+from foss_registry.db import read_connection, write_transaction
+from foss_registry.reviews import service as reviews
+
+
+@post(
+    "/reviews",
+    summary="Approve or reject a version",
+    tags=["reviews"],
+    status_code=201,
+    security=[{"apiKey": []}],
+    description="Needs a reviewer key. `reject` needs a comment. Every decision is kept.",
+)
+async def decide(request: Request[Any, Any, Any]) -> Response[ReviewResult]:
+    """Record a reviewer's decision; the acting token is the reviewer."""
+    ctx = context(request)
+    key = require_key_present(ctx, request)
+    body = await decode_body(request, ReviewDecision)
+
+    def work() -> dict[str, Any]:
+        with write_transaction(ctx.engine) as conn:
+            principal = acting_principal(ctx, conn, key, "reviewer")
+            record = reviews.decide(
+                conn,
+                ecosystem=body.ecosystem,
+                name=body.name,
+                version=body.version,
+                decision=body.decision,
+                by=principal.name,
+                comment=body.comment,
+            )
+            last = record["reviews"][-1]
+            return {
+                "decision": last["decision"],
+                "by": last["by"],
+                "comment": last["comment"],
+                "package": record,
+            }
+
+    return Response(msgspec.convert(await run_db(request, work), ReviewResult), status_code=201)
+
+
+@get("/reviews", summary="The review queue and decision history", tags=["reviews"])
+async def list_reviews(
+    request: Request[Any, Any, Any],
+    status: Annotated[str | None, Parameter(max_length=32)] = None,
+    ecosystem: Annotated[str | None, Parameter(max_length=32)] = None,
+    limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Parameter(ge=0)] = 0,
+) -> ReviewList:
+    """Versions awaiting a decision and past decisions, newest first."""
+    engine = context(request).engine
+
+    def work() -> dict[str, Any]:
+        with read_connection(engine) as conn:
+            return reviews.list_reviews(
+                conn, status=status, ecosystem=ecosystem, limit=limit, offset=offset
+            )
+
+    return msgspec.convert(await run_db(request, work), ReviewList)

@@ -1,0 +1,38 @@
+"""``/security/scans/{name}``: the newest scan of the selected version."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Request, get
+from litestar.params import Parameter
+
+from foss_registry.api.deps import context, run_db
+from foss_registry.db import read_connection
+from foss_registry.scans import service as scans
+
+
+@get(
+    "/security/scans/{name:path}",
+    summary="Security scan of a package version",
+    tags=["security"],
+    description=(
+        "Status is `pending` while queued, then `passed`, `failed`, `error`, or "
+        "`not_scanned` with a reason. `database` gives the vulnerability database's age."
+    ),
+)
+async def get_scan(
+    request: Request[Any, Any, Any],
+    name: str,
+    ecosystem: Annotated[str | None, Parameter(max_length=32)] = None,
+    version: Annotated[str | None, Parameter(max_length=128)] = None,
+) -> dict[str, Any]:
+    """Return the scan report, selecting the version like ``GET /packages/{name}``."""
+    engine = context(request).engine
+    name = name.lstrip("/")
+
+    def work() -> dict[str, Any]:
+        with read_connection(engine) as conn:
+            return scans.get_scan(conn, name, ecosystem=ecosystem, version=version)
+
+    return await run_db(request, work)

@@ -1,0 +1,181 @@
+"""Request and response shapes of API v1 (msgspec Structs, also the OpenAPI schema)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta, Struct
+
+Name = Annotated[str, Meta(min_length=1, max_length=255)]
+Version = Annotated[str, Meta(min_length=1, max_length=128)]
+EcosystemName = Annotated[str, Meta(min_length=1, max_length=32)]
+Url = Annotated[str, Meta(max_length=2048)]
+LongText = Annotated[str, Meta(max_length=10_000)]
+LicenseText = Annotated[str, Meta(max_length=1024)]
+
+
+class PackageSubmission(Struct, forbid_unknown_fields=True):
+    """Body of ``POST /packages``: a package version submitted for review."""
+
+    name: Name
+    version: Version
+    ecosystem: EcosystemName
+    license: LicenseText | None = None
+    description: LongText | None = None
+    homepage: Url | None = None
+    repository: Url | None = None
+    justification: LongText | None = None
+    submitted_by: Annotated[str, Meta(max_length=255)] | None = None
+
+
+class ReviewDecision(Struct, forbid_unknown_fields=True):
+    """Body of ``POST /reviews``: approve or reject one version."""
+
+    ecosystem: EcosystemName
+    name: Name
+    version: Version
+    decision: Literal["approve", "reject"]
+    comment: LongText | None = None
+
+
+class PackageSummary(Struct):
+    """One package version in a list."""
+
+    name: str
+    version: str
+    ecosystem: str
+    status: str
+    license: str | None
+
+
+class PackageList(Struct):
+    """A page of package versions; ``total`` counts every match."""
+
+    packages: list[PackageSummary]
+    total: int
+    limit: int
+    offset: int
+
+
+class VersionStatus(Struct):
+    """One known version of a package and its status."""
+
+    version: str
+    status: str
+
+
+class ReviewEntry(Struct):
+    """One decision in a version's history (``by`` is ``policy`` for automatic ones)."""
+
+    decision: str
+    by: str
+    at: str
+    comment: str | None
+    reasons: list[str]
+
+
+class PackageRecord(Struct):
+    """The full record of one package version."""
+
+    name: str
+    version: str
+    ecosystem: str
+    status: str
+    license: str | None
+    description: str | None
+    homepage: str | None
+    repository: str | None
+    submitted_by: str
+    submitted_at: str
+    approved_by: str | None
+    approved_at: str | None
+    rejected_by: str | None
+    rejected_at: str | None
+    rejection_reason: str | None
+    justification: str | None
+    purl: str
+    flags: list[str]
+    versions: list[VersionStatus]
+    reviews: list[ReviewEntry]
+
+
+class ReviewResult(Struct):
+    """Answer of ``POST /reviews``: the decision and the updated package record."""
+
+    decision: str
+    by: str
+    comment: str | None
+    package: PackageRecord
+
+
+class ReviewListItem(Struct):
+    """A queue entry (``decision`` null) or a past decision with its version."""
+
+    name: str
+    version: str
+    ecosystem: str
+    status: str
+    license: str | None
+    submitted_by: str
+    submitted_at: str
+    flags: list[str]
+    decision: str | None
+    by: str | None
+    at: str | None
+    comment: str | None
+    reasons: list[str]
+
+
+class ReviewList(Struct):
+    """A page of the review queue and history."""
+
+    reviews: list[ReviewListItem]
+    total: int
+    limit: int
+    offset: int
+
+
+class FieldProblem(Struct):
+    """One invalid input field."""
+
+    field: str
+    message: str
+
+
+class Problem(Struct, omit_defaults=True):
+    """RFC 9457 problem details: the one shape of every error response."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    errors: list[FieldProblem] = msgspec.field(default_factory=list)
+
+
+class TokenCreate(Struct, forbid_unknown_fields=True):
+    """Body of ``POST /tokens`` (admin)."""
+
+    name: Annotated[str, Meta(min_length=1, max_length=100)]
+    role: Literal["submitter", "reviewer", "admin"]
+    expires_in_days: Annotated[int, Meta(ge=1, le=3650)] | None = None
+
+
+class TokenInfo(Struct):
+    """A token's public fields; the secret appears only in the creation answer."""
+
+    id: int
+    name: str
+    role: str
+    prefix: str
+    created_at: str
+    expires_at: str | None
+    last_used_at: str | None
+    revoked_at: str | None
+
+
+class TokenCreated(TokenInfo):
+    """Answer of ``POST /tokens``: the token's fields and, once, its secret."""
+
+    token: str = ""

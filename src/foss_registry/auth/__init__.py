@@ -1,0 +1,1 @@
+"""API tokens: creation, verification, revocation and roles."""

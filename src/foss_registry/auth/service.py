@@ -1,0 +1,222 @@
+"""Create, verify, list and revoke API tokens.
+
+Tokens are random, prefixed ``foss_`` so secret scanners recognise them, shown
+once and stored only as a SHA-256 hash. Verification is a lookup by hash (no
+comparison of secrets, so no timing leak) and is never cached, so a revoked or
+expired token stops working on the next request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+from sqlalchemy.exc import IntegrityError
+
+from foss_registry.auth.models import api_tokens
+from foss_registry.db import inserted_id, row_dict, utcnow
+from foss_registry.errors import (
+    ConflictError,
+    FieldError,
+    ForbiddenError,
+    InvalidInputError,
+    NotFoundError,
+)
+
+ROLES = ("submitter", "reviewer", "admin")
+_ROLE_RANK = {role: rank for rank, role in enumerate(ROLES)}
+TOKEN_PREFIX = "foss_"
+_DISPLAY_PREFIX_LEN = 12
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,99}$")
+# Writing last_used_at on every request would turn each read into a write;
+# once a minute is precise enough for "is this token still in use?".
+_LAST_USED_GRANULARITY = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is acting: a token's name and role, and a stable id for rate limits."""
+
+    name: str
+    role: str
+    key_id: str
+
+    def has_role(self, role: str) -> bool:
+        """True when this principal's role is at least ``role``."""
+        return _ROLE_RANK[self.role] >= _ROLE_RANK[role]
+
+
+def hash_token(secret: str) -> str:
+    """Return the stored form of a token: its SHA-256 hex digest."""
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def generate_token() -> str:
+    """Return a fresh random token (not stored anywhere)."""
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def validate_role(role: str) -> str:
+    """Return the role lower-cased, or raise InvalidInputError naming the valid roles."""
+    value = role.strip().lower()
+    if value not in _ROLE_RANK:
+        raise InvalidInputError(
+            f"Unknown role {role!r}; use one of: {', '.join(ROLES)}.",
+            code="invalid_role",
+            errors=[FieldError("role", f"must be one of {', '.join(ROLES)}")],
+        )
+    return value
+
+
+def _validate_name(name: str) -> str:
+    value = name.strip()
+    if not _NAME_RE.match(value):
+        raise InvalidInputError(
+            f"Invalid token name {name!r}: use 1-100 letters, digits or . _ @ + - "
+            "starting with a letter or digit.",
+            code="invalid_name",
+            errors=[FieldError("name", "invalid token name")],
+        )
+    return value
+
+
+def create_token(
+    conn: Connection, *, name: str, role: str, expires_at: datetime | None = None
+) -> tuple[str, dict[str, Any]]:
+    """Store a new token and return ``(secret, record)``; the secret is not kept."""
+    name = _validate_name(name)
+    role = validate_role(role)
+    now = utcnow()
+    if expires_at is not None and expires_at <= now:
+        raise InvalidInputError("The expiry must be in the future.", code="invalid_expiry")
+    secret = generate_token()
+    values = {
+        "name": name,
+        "role": role,
+        "token_hash": hash_token(secret),
+        "prefix": secret[:_DISPLAY_PREFIX_LEN],
+        "created_at": now,
+        "expires_at": expires_at,
+    }
+    try:
+        with conn.begin_nested():
+            token_id = inserted_id(conn.execute(api_tokens.insert().values(**values)))
+    except IntegrityError as exc:
+        raise ConflictError(
+            f"A token named {name!r} already exists; revoke it first or choose another name.",
+            code="already_exists",
+        ) from exc
+    return secret, _public(dict(values, id=token_id, last_used_at=None, revoked_at=None))
+
+
+def _public(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k != "token_hash"}
+
+
+def list_tokens(conn: Connection, *, include_revoked: bool = True) -> list[dict[str, Any]]:
+    """Return every token's public fields (never the hash or the secret)."""
+    query = select(*(c for c in api_tokens.c if c.name != "token_hash")).order_by(api_tokens.c.id)
+    if not include_revoked:
+        query = query.where(api_tokens.c.revoked_at.is_(None))
+    return [row_dict(row) for row in conn.execute(query)]
+
+
+def revoke_token(conn: Connection, name_or_id: str) -> dict[str, Any]:
+    """Revoke the active token with this name, or the token with this id."""
+    query = select(api_tokens).where(api_tokens.c.revoked_at.is_(None))
+    if name_or_id.isdigit():
+        query = select(api_tokens).where(api_tokens.c.id == int(name_or_id))
+    else:
+        query = query.where(api_tokens.c.name == name_or_id)
+    result = conn.execute(query).first()
+    row = row_dict(result) if result is not None else None
+    if row is None:
+        raise NotFoundError(
+            f"No active token named or numbered {name_or_id!r}.", code="token_not_found"
+        )
+    if row["revoked_at"] is not None:
+        return _public(row)
+    now = utcnow()
+    conn.execute(update(api_tokens).where(api_tokens.c.id == row["id"]).values(revoked_at=now))
+    return _public(dict(row, revoked_at=now))
+
+
+@dataclass(frozen=True)
+class StaticToken:
+    """A token configured in ``FOSS_API_TOKENS`` rather than stored in the database."""
+
+    name: str
+    role: str
+    token_hash: str
+
+
+def parse_static_tokens(spec: str) -> dict[str, StaticToken]:
+    """Parse ``name:role:token`` or ``name:role:sha256:<hex>`` entries, comma-separated.
+
+    Returns them indexed by hash. Raises InvalidInputError naming the entry's
+    position (never its secret) when one is malformed.
+    """
+    tokens: dict[str, StaticToken] = {}
+    for position, entry in enumerate((e.strip() for e in spec.split(",")), start=1):
+        if not entry:
+            continue
+        parts = entry.split(":", 2)
+        if len(parts) != 3 or not parts[2]:
+            raise InvalidInputError(
+                f"FOSS_API_TOKENS entry {position} is not name:role:token "
+                "or name:role:sha256:<hex>."
+            )
+        name, role, secret = parts
+        role = validate_role(role)
+        if secret.startswith("sha256:"):
+            digest = secret.removeprefix("sha256:").lower()
+            if not re.fullmatch(r"[0-9a-f]{64}", digest):
+                raise InvalidInputError(
+                    f"FOSS_API_TOKENS entry {position}: sha256: must be followed by 64 hex digits."
+                )
+        else:
+            digest = hash_token(secret)
+        tokens[digest] = StaticToken(name=_validate_name(name), role=role, token_hash=digest)
+    return tokens
+
+
+def authenticate(conn: Connection, secret: str, static_tokens: dict[str, StaticToken]) -> Principal:
+    """Return who a token belongs to, or raise ForbiddenError if it is not valid now."""
+    digest = hash_token(secret)
+    static = static_tokens.get(digest)
+    if static is not None:
+        return Principal(name=static.name, role=static.role, key_id=f"static:{static.name}")
+    row = conn.execute(
+        select(
+            api_tokens.c.id,
+            api_tokens.c.name,
+            api_tokens.c.role,
+            api_tokens.c.expires_at,
+            api_tokens.c.revoked_at,
+            api_tokens.c.last_used_at,
+        ).where(api_tokens.c.token_hash == digest)
+    ).first()
+    now = utcnow()
+    if row is None:
+        raise ForbiddenError("The API key is not valid.", code="invalid_api_key")
+    if row.revoked_at is not None:
+        raise ForbiddenError("The API key has been revoked.", code="invalid_api_key")
+    if row.expires_at is not None and row.expires_at <= now:
+        raise ForbiddenError("The API key has expired.", code="invalid_api_key")
+    if row.last_used_at is None or now - row.last_used_at >= _LAST_USED_GRANULARITY:
+        conn.execute(update(api_tokens).where(api_tokens.c.id == row.id).values(last_used_at=now))
+    return Principal(name=row.name, role=row.role, key_id=f"token:{row.id}")
+
+
+def require_role(principal: Principal, role: str) -> None:
+    """Raise ForbiddenError unless the principal holds at least ``role``."""
+    if not principal.has_role(role):
+        raise ForbiddenError(
+            f"This action needs the {role} role; the key {principal.name!r} is a {principal.role}.",
+            code="forbidden",
+        )

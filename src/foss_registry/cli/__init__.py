@@ -1,0 +1,1 @@
+"""The ``foss`` command line: server administration and the REST API client."""

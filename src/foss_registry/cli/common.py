@@ -1,0 +1,57 @@
+"""Helpers every command shares: settings, the engine, and one-line errors with exit codes."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import typer
+from rich.console import Console
+from sqlalchemy import Engine
+
+from foss_registry.config import Settings, get_settings
+from foss_registry.db import make_engine
+from foss_registry.errors import DomainError
+
+#: Human messages go to stderr so stdout stays clean for values (`T=$(foss token create ...)`).
+err = Console(stderr=True)
+out = Console()
+
+EXIT_OK = 0
+EXIT_CHECK_FAILED = 1
+EXIT_USAGE = 2
+EXIT_SERVER = 3
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
+    """Print a one-line error to stderr and return the Exit to raise."""
+    err.print(f"[red]error:[/red] {message}", highlight=False, markup=True, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def settings() -> Settings:
+    """Return the server settings, turning a bad environment into a clear error."""
+    try:
+        return get_settings()
+    except Exception as exc:  # pydantic's ValidationError lists every bad variable
+        raise fail(f"invalid configuration: {exc}".replace("\n", " ")) from None
+
+
+def engine() -> Engine:
+    """Return an engine for the configured database."""
+    return make_engine(settings().database_url, pool_size=2)
+
+
+@contextmanager
+def domain_errors() -> Iterator[None]:
+    """Turn a domain error into its one-line message and exit code 2."""
+    try:
+        yield
+    except DomainError as exc:
+        raise fail(exc.detail) from None
+
+
+def is_tty() -> bool:
+    """True when stdout is a terminal (colours and progress bars only then)."""
+    return sys.stdout.isatty()

@@ -1,0 +1,69 @@
+"""One validated settings object for the whole server, read from ``FOSS_`` variables.
+
+Settings are built by :func:`get_settings`, cached, and never at import time;
+the app factory and commands take a ``Settings`` value, so tests build their own.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SeverityLevel = Literal["low", "medium", "high", "critical"]
+
+
+class Settings(BaseSettings):
+    """Server configuration; every field is the environment variable ``FOSS_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="FOSS_", extra="ignore")
+
+    database_url: str = Field(
+        default_factory=lambda: f"sqlite:///{Path.cwd() / 'foss-registry.db'}",
+        description="SQLAlchemy URL; a SQLite file in the working directory by default.",
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+    auth_enabled: bool = True
+    api_tokens: str = Field(
+        default="",
+        description="Static tokens, comma-separated `name:role:token` or `name:role:sha256:<hex>`.",
+        repr=False,
+    )
+    redis_url: str | None = None
+    rate_limits_enabled: bool = True
+    rate_limit_per_ip: str = "100/minute"
+    rate_limit_per_key: str = "1000/hour"
+    trusted_proxies: str = ""
+    cors_origins: str = ""
+    max_body_bytes: int = 1024 * 1024
+    scan_fail_severity: SeverityLevel = "low"
+    policy_file: Path | None = None
+    auto_approve: bool | None = None
+    osv_url: str | None = None
+    log_format: Literal["text", "json"] = "text"
+    log_level: str = "INFO"
+    job_lease_seconds: int = 300
+    job_max_attempts: int = 5
+    worker_poll_seconds: float = 0.5
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        if not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("FOSS_DATABASE_URL must be a sqlite:/// or postgresql+psycopg:// URL")
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True when the database is a SQLite file."""
+        return self.database_url.startswith("sqlite")
+
+
+@cache
+def get_settings() -> Settings:
+    """Return the process's settings, read once from the environment."""
+    return Settings()

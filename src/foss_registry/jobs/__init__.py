@@ -1,0 +1,1 @@
+"""Background jobs: a table-backed queue with leases, retries and workers."""

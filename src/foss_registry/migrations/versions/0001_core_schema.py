@@ -1,0 +1,234 @@
+"""Core schema: package versions, reviews, scans, tokens, jobs, and the search index.
+
+Revision ID: 0001
+Revises:
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+from foss_registry.db import UTCDateTime
+
+revision = "0001"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "api_tokens",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("role", sa.String(length=16), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("prefix", sa.String(length=16), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("expires_at", UTCDateTime(), nullable=True),
+        sa.Column("last_used_at", UTCDateTime(), nullable=True),
+        sa.Column("revoked_at", UTCDateTime(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_api_tokens")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_api_tokens_token_hash")),
+    )
+    with op.batch_alter_table("api_tokens", schema=None) as batch_op:
+        batch_op.create_index(
+            "uq_api_tokens_active_name",
+            ["name"],
+            unique=True,
+            sqlite_where=sa.text("revoked_at IS NULL"),
+            postgresql_where=sa.text("revoked_at IS NULL"),
+        )
+
+    op.create_table(
+        "jobs",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=64), nullable=False),
+        sa.Column("payload", sa.JSON(none_as_null=True), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("max_attempts", sa.Integer(), nullable=False),
+        sa.Column("run_after", UTCDateTime(), nullable=False),
+        sa.Column("locked_until", UTCDateTime(), nullable=True),
+        sa.Column("locked_by", sa.String(length=128), nullable=True),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("finished_at", UTCDateTime(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_jobs")),
+    )
+    with op.batch_alter_table("jobs", schema=None) as batch_op:
+        batch_op.create_index("ix_jobs_claim", ["status", "run_after", "id"], unique=False)
+
+    op.create_table(
+        "package_versions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("ecosystem", sa.String(length=16), nullable=False),
+        sa.Column("name", sa.String(length=255), nullable=False),
+        sa.Column("normalized_name", sa.String(length=255), nullable=False),
+        sa.Column("version", sa.String(length=128), nullable=False),
+        sa.Column("canonical_version", sa.String(length=128), nullable=False),
+        sa.Column("sort_token", sa.String(length=512), nullable=False),
+        sa.Column("purl", sa.String(length=1024), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("license", sa.String(length=1024), nullable=True),
+        sa.Column("description", sa.Text(), nullable=True),
+        sa.Column("homepage", sa.String(length=2048), nullable=True),
+        sa.Column("repository", sa.String(length=2048), nullable=True),
+        sa.Column("justification", sa.Text(), nullable=True),
+        sa.Column("submitted_by", sa.String(length=255), nullable=False),
+        sa.Column("submitted_at", UTCDateTime(), nullable=False),
+        sa.Column("approved_by", sa.String(length=255), nullable=True),
+        sa.Column("approved_at", UTCDateTime(), nullable=True),
+        sa.Column("rejected_by", sa.String(length=255), nullable=True),
+        sa.Column("rejected_at", UTCDateTime(), nullable=True),
+        sa.Column("rejection_reason", sa.Text(), nullable=True),
+        sa.Column("flags", sa.JSON(none_as_null=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_package_versions")),
+        sa.UniqueConstraint(
+            "ecosystem",
+            "normalized_name",
+            "canonical_version",
+            name=op.f("uq_package_versions_ecosystem"),
+        ),
+    )
+    with op.batch_alter_table("package_versions", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_package_versions_ecosystem_name", ["ecosystem", "normalized_name"], unique=False
+        )
+        batch_op.create_index(
+            "ix_package_versions_name_order", ["normalized_name", "sort_token", "id"], unique=False
+        )
+        batch_op.create_index("ix_package_versions_status", ["status"], unique=False)
+
+    op.create_table(
+        "worker_heartbeats",
+        sa.Column("worker_id", sa.String(length=128), nullable=False),
+        sa.Column("seen_at", UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("worker_id", name=op.f("pk_worker_heartbeats")),
+    )
+    op.create_table(
+        "reviews",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("version_id", sa.Integer(), nullable=False),
+        sa.Column("decision", sa.String(length=16), nullable=False),
+        sa.Column("by", sa.String(length=255), nullable=False),
+        sa.Column("at", UTCDateTime(), nullable=False),
+        sa.Column("comment", sa.Text(), nullable=True),
+        sa.Column("reasons", sa.JSON(none_as_null=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["version_id"],
+            ["package_versions.id"],
+            name=op.f("fk_reviews_version_id_package_versions"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_reviews")),
+    )
+    with op.batch_alter_table("reviews", schema=None) as batch_op:
+        batch_op.create_index("ix_reviews_version_id", ["version_id", "id"], unique=False)
+
+    op.create_table(
+        "scans",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("version_id", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("scan_date", UTCDateTime(), nullable=True),
+        sa.Column("tools_used", sa.JSON(none_as_null=True), nullable=False),
+        sa.Column("findings", sa.JSON(none_as_null=True), nullable=False),
+        sa.Column("severity", sa.JSON(none_as_null=True), nullable=False),
+        sa.Column("database_updated_at", UTCDateTime(), nullable=True),
+        sa.Column("changes", sa.JSON(none_as_null=True), nullable=True),
+        sa.Column("trigger", sa.String(length=32), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["version_id"],
+            ["package_versions.id"],
+            name=op.f("fk_scans_version_id_package_versions"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_scans")),
+    )
+    with op.batch_alter_table("scans", schema=None) as batch_op:
+        batch_op.create_index("ix_scans_version_id", ["version_id", "id"], unique=False)
+
+    _create_search_index()
+
+
+def downgrade() -> None:
+    _drop_search_index()
+    with op.batch_alter_table("scans", schema=None) as batch_op:
+        batch_op.drop_index("ix_scans_version_id")
+
+    op.drop_table("scans")
+    with op.batch_alter_table("reviews", schema=None) as batch_op:
+        batch_op.drop_index("ix_reviews_version_id")
+
+    op.drop_table("reviews")
+    op.drop_table("worker_heartbeats")
+    with op.batch_alter_table("package_versions", schema=None) as batch_op:
+        batch_op.drop_index("ix_package_versions_status")
+        batch_op.drop_index("ix_package_versions_name_order")
+        batch_op.drop_index("ix_package_versions_ecosystem_name")
+
+    op.drop_table("package_versions")
+    with op.batch_alter_table("jobs", schema=None) as batch_op:
+        batch_op.drop_index("ix_jobs_claim")
+
+    op.drop_table("jobs")
+    with op.batch_alter_table("api_tokens", schema=None) as batch_op:
+        batch_op.drop_index(
+            "uq_api_tokens_active_name",
+            sqlite_where=sa.text("revoked_at IS NULL"),
+            postgresql_where=sa.text("revoked_at IS NULL"),
+        )
+
+    op.drop_table("api_tokens")
+
+
+def _create_search_index() -> None:
+    # Substring search over names and descriptions must not scan every row:
+    # SQLite gets an FTS5 trigram index kept in step by triggers, PostgreSQL
+    # pg_trgm GIN indexes that serve LIKE '%term%'.
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute(
+            "CREATE VIRTUAL TABLE package_search USING fts5("
+            "normalized_name, description, content='package_versions', "
+            "content_rowid='id', tokenize='trigram')"
+        )
+        op.execute(
+            "CREATE TRIGGER package_search_ai AFTER INSERT ON package_versions BEGIN "
+            "INSERT INTO package_search(rowid, normalized_name, description) "
+            "VALUES (new.id, new.normalized_name, new.description); END"
+        )
+        op.execute(
+            "CREATE TRIGGER package_search_ad AFTER DELETE ON package_versions BEGIN "
+            "INSERT INTO package_search(package_search, rowid, normalized_name, description) "
+            "VALUES ('delete', old.id, old.normalized_name, old.description); END"
+        )
+        op.execute(
+            "CREATE TRIGGER package_search_au AFTER UPDATE OF normalized_name, description "
+            "ON package_versions BEGIN "
+            "INSERT INTO package_search(package_search, rowid, normalized_name, description) "
+            "VALUES ('delete', old.id, old.normalized_name, old.description); "
+            "INSERT INTO package_search(rowid, normalized_name, description) "
+            "VALUES (new.id, new.normalized_name, new.description); END"
+        )
+    else:
+        op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        op.execute(
+            "CREATE INDEX ix_package_versions_name_trgm ON package_versions "
+            "USING gin (normalized_name gin_trgm_ops)"
+        )
+        op.execute(
+            "CREATE INDEX ix_package_versions_description_trgm ON package_versions "
+            "USING gin (lower(description) gin_trgm_ops)"
+        )
+
+
+def _drop_search_index() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        for trigger in ("package_search_ai", "package_search_ad", "package_search_au"):
+            op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+        op.execute("DROP TABLE IF EXISTS package_search")
+    else:
+        op.execute("DROP INDEX IF EXISTS ix_package_versions_description_trgm")
+        op.execute("DROP INDEX IF EXISTS ix_package_versions_name_trgm")

@@ -1,0 +1,1 @@
+"""Package versions: submission, identity, lookup and search."""

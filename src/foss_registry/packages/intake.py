@@ -1,0 +1,70 @@
+"""Intake of a submission: validate it whole, store it, and queue what follows.
+
+This is the one place a submission passes through, whichever edge it comes
+from (API, CLI ``--submit-missing``, web pages), so the license check and the
+scan job are never forgotten.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from sqlalchemy import Connection
+
+from foss_registry.errors import FieldError, InvalidInputError
+from foss_registry.packages import service as packages
+from foss_registry.scans import service as scans
+
+
+class SubmissionFields(Protocol):
+    """Anything carrying the fields of a submission (the API body, a CLI value)."""
+
+    name: str
+    version: str
+    ecosystem: str
+    license: str | None
+    description: str | None
+    homepage: str | None
+    repository: str | None
+    justification: str | None
+
+
+def normalize_license(text: str | None) -> str | None:
+    """Return the submitted license as a normalised SPDX expression (None if absent)."""
+    if text is None or not text.strip():
+        return None
+    from foss_registry.licenses.expressions import parse_submitted
+
+    try:
+        return parse_submitted(text)
+    except InvalidInputError as exc:
+        if not exc.errors:
+            exc.errors = [FieldError("license", exc.detail)]
+        raise
+
+
+def submit_package(conn: Connection, body: SubmissionFields, submitted_by: str) -> dict[str, Any]:
+    """Validate, store and queue the scan of one submission; return its record."""
+    if body.license is not None and "\x00" in body.license:
+        raise InvalidInputError(
+            "The field 'license' contains a null byte.",
+            errors=[FieldError("license", "must not contain null bytes")],
+        )
+    submission = packages.Submission(
+        name=body.name,
+        version=body.version,
+        ecosystem=body.ecosystem,
+        license=body.license,
+        description=body.description,
+        homepage=body.homepage,
+        repository=body.repository,
+        justification=body.justification,
+    )
+    # Validate identity first so an invalid name is reported before the license.
+    packages.identify(submission.ecosystem, submission.name, submission.version)
+    expression = normalize_license(body.license)
+    version_id = packages.submit(
+        conn, submission, submitted_by=submitted_by, license_expression=expression
+    )
+    scans.request_scan(conn, version_id, trigger="submission")
+    return packages.get_record_by_id(conn, version_id)

@@ -1,0 +1,1 @@
+"""Review decisions: approve or reject a version, and the decision history."""

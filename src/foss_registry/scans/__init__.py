@@ -1,0 +1,1 @@
+"""Scans of package versions: results, history and the scan job."""

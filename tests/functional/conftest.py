@@ -1,0 +1,39 @@
+"""Fixtures for functional tests: tokens of each role on the test database."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+
+from foss_registry.auth import service as auth
+from foss_registry.db import write_transaction
+
+
+def create_token(engine: Engine, name: str, role: str) -> str:
+    """Store a token directly (like `foss token create`) and return its secret."""
+    with write_transaction(engine) as conn:
+        secret, _ = auth.create_token(conn, name=name, role=role)
+    return secret
+
+
+@pytest.fixture
+def tokens(engine: Engine) -> dict[str, str]:
+    """One token per role, named alice (submitter), rita (reviewer) and adam (admin)."""
+    return {
+        "submitter": create_token(engine, "alice", "submitter"),
+        "reviewer": create_token(engine, "rita", "reviewer"),
+        "admin": create_token(engine, "adam", "admin"),
+    }
+
+
+def key(secret: str) -> dict[str, str]:
+    """Headers carrying an API key."""
+    return {"X-API-Key": secret}
+
+
+def submit(client: Any, token: str, **fields: Any) -> Any:
+    """POST a submission with a key; fields default to a valid PyPI flask 2.3.0."""
+    body = {"name": "flask", "version": "2.3.0", "ecosystem": "pypi"} | fields
+    return client.post("/api/v1/packages", json=body, headers=key(token))
