@@ -1,0 +1,41 @@
+"""The organisation's license policy and the automatic approve/reject decision."""
+
+from foss_registry.policy.rules import (
+    FLAG_LICENSE_REJECTED,
+    FLAG_MALICIOUS,
+    NO_LICENSE_REASON,
+    Decision,
+    LicenseEvaluation,
+    LicensePolicy,
+    PolicyDecision,
+    ScanStatus,
+    ScanSummary,
+    Status,
+    TermEvaluation,
+    decide,
+    default_policy,
+    evaluate_license,
+    license_status,
+    load_policy,
+    parse_policy,
+)
+
+__all__ = [
+    "FLAG_LICENSE_REJECTED",
+    "FLAG_MALICIOUS",
+    "NO_LICENSE_REASON",
+    "Decision",
+    "LicenseEvaluation",
+    "LicensePolicy",
+    "PolicyDecision",
+    "ScanStatus",
+    "ScanSummary",
+    "Status",
+    "TermEvaluation",
+    "decide",
+    "default_policy",
+    "evaluate_license",
+    "license_status",
+    "load_policy",
+    "parse_policy",
+]
