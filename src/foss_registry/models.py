@@ -4,6 +4,7 @@ from foss_registry.auth.models import api_tokens
 from foss_registry.db import metadata
 from foss_registry.jobs.models import jobs, worker_heartbeats
 from foss_registry.packages.models import package_versions
+from foss_registry.policy.models import policy_documents
 from foss_registry.reviews.models import reviews
 from foss_registry.scans.models import scans
 
@@ -12,6 +13,7 @@ __all__ = [
     "jobs",
     "metadata",
     "package_versions",
+    "policy_documents",
     "reviews",
     "scans",
     "worker_heartbeats",

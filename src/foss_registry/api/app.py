@@ -18,7 +18,7 @@ from sqlalchemy import Engine, text
 from foss_registry import __version__, storage
 from foss_registry.api import errors
 from foss_registry.api.deps import AppContext, context, run_db
-from foss_registry.api.v1 import packages, reviews, scans, tokens
+from foss_registry.api.v1 import licenses, packages, reviews, scans, tokens
 from foss_registry.auth.service import parse_static_tokens
 from foss_registry.config import Settings
 from foss_registry.db import make_engine
@@ -100,6 +100,12 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Litestar:
             tokens.create_token,
             tokens.list_tokens,
             tokens.revoke_token,
+            licenses.list_all,
+            licenses.compatibility,
+            licenses.show,
+            licenses.show_policy,
+            licenses.replace_policy,
+            licenses.reset_policy,
         ],
     )
     openapi = OpenAPIConfig(

@@ -42,6 +42,7 @@ def register(kind: str) -> Callable[[Handler], Handler]:
 def handlers() -> dict[str, Handler]:
     """Return the registered handlers, importing the modules that define them."""
     # Importing registers the handlers; done lazily to keep import order simple.
+    from foss_registry.policy import service as _policy_jobs  # noqa: F401
     from foss_registry.scans import jobs as _scan_jobs  # noqa: F401
 
     return _HANDLERS

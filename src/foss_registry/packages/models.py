@@ -35,6 +35,8 @@ package_versions = Table(
     Column("rejected_at", UTCDateTime),
     Column("rejection_reason", Text),
     Column("flags", json_type(), nullable=False, default=list),
+    # Why the policy left the version pending (or decided it), shown to reviewers.
+    Column("policy_reasons", json_type(), nullable=False, default=list),
     UniqueConstraint("ecosystem", "normalized_name", "canonical_version"),
     Index("ix_package_versions_name_order", "normalized_name", "sort_token", "id"),
     Index("ix_package_versions_status", "status"),

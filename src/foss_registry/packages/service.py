@@ -280,6 +280,7 @@ def get_record_by_id(conn: Connection, version_id: int) -> dict[str, Any]:
         "justification": row["justification"],
         "purl": row["purl"],
         "flags": list(row["flags"] or []),
+        "policy_reasons": list(row["policy_reasons"] or []),
         "versions": [{"version": v.version, "status": v.status} for v in versions],
         "reviews": [
             {

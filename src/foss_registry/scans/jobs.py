@@ -21,3 +21,7 @@ def run_scan(conn: Connection, payload: dict[str, Any]) -> None:
         reason="No vulnerability database has been imported; run `foss vulndb import`.",
         scan_date=utcnow(),
     )
+    # The scan and the license evaluation are both done: the policy may decide.
+    from foss_registry.policy.service import apply_policy
+
+    apply_policy(conn, int(payload["version_id"]))

