@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -16,6 +18,7 @@ from foss_registry.auth import service as auth
 from foss_registry.auth.service import Principal, StaticToken
 from foss_registry.config import Settings
 from foss_registry.errors import FieldError, InvalidInputError, UnauthorizedError
+from foss_registry.packages.reads import Reader, sqlite_reader
 
 T = TypeVar("T")
 S = TypeVar("S")
@@ -31,6 +34,31 @@ class AppContext:
     engine: Engine
     static_tokens: dict[str, StaticToken]
     limiter: CapacityLimiter
+    _sqlite_reader: sqlite3.Connection | None = None
+
+    @contextmanager
+    def loop_reader(self) -> Iterator[Reader | None]:
+        """A reader for indexed point reads straight from the event loop, SQLite only.
+
+        Yields None on other backends (their reads go through :func:`run_db`).
+        The reads of one request share one snapshot (one read transaction).
+        """
+        if self.engine.dialect.name != "sqlite":
+            yield None
+            return
+        if self._sqlite_reader is None:
+            path = self.engine.url.database
+            raw = sqlite3.connect(
+                f"file:{path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
+            )
+            raw.execute("PRAGMA busy_timeout=5000")
+            self._sqlite_reader = raw
+        raw = self._sqlite_reader
+        raw.execute("BEGIN")
+        try:
+            yield sqlite_reader(raw)
+        finally:
+            raw.execute("COMMIT")
 
 
 def context(request: Request[Any, Any, Any]) -> AppContext:

@@ -7,7 +7,6 @@ they raise domain errors (``foss_registry.errors``) for the edge to translate.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,11 +16,14 @@ from sqlalchemy.exc import IntegrityError
 from foss_registry import ecosystems
 from foss_registry.db import inserted_id, utcnow
 from foss_registry.ecosystems import Ecosystem
-from foss_registry.errors import ConflictError, FieldError, InvalidInputError, NotFoundError
+from foss_registry.errors import ConflictError, FieldError, InvalidInputError
+from foss_registry.packages import reads
 from foss_registry.packages.models import STATUSES, package_versions
-from foss_registry.reviews.models import reviews
+from foss_registry.packages.reads import field_error
 
 pv = package_versions
+#: Timestamps as the API shows them (kept here for the services that format records).
+iso = reads.iso
 
 
 @dataclass(frozen=True)
@@ -36,13 +38,6 @@ class Submission:
     homepage: str | None = None
     repository: str | None = None
     justification: str | None = None
-
-
-def iso(value: datetime | None) -> str | None:
-    """Format a timestamp the way the API shows it: ISO 8601 in UTC with ``Z``."""
-    if value is None:
-        return None
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _check_text(field: str, value: str | None) -> None:
@@ -80,12 +75,6 @@ def validate_status(status: str | None) -> str | None:
     return value
 
 
-def _field_error(exc: InvalidInputError, field: str) -> InvalidInputError:
-    if not exc.errors:
-        exc.errors = [FieldError(field, exc.detail)]
-    return exc
-
-
 def identify(ecosystem: str, name: str, version: str) -> tuple[Ecosystem, str, str, str]:
     """Validate an (ecosystem, name, version) triple.
 
@@ -95,16 +84,16 @@ def identify(ecosystem: str, name: str, version: str) -> tuple[Ecosystem, str, s
     try:
         eco = ecosystems.get(ecosystem)
     except InvalidInputError as exc:
-        raise _field_error(exc, "ecosystem") from None
+        raise field_error(exc, "ecosystem") from None
     try:
         display = eco.validate_name(name)
         normalized = eco.normalize_name(name)
     except InvalidInputError as exc:
-        raise _field_error(exc, "name") from None
+        raise field_error(exc, "name") from None
     try:
         canonical = eco.canonical_version(version)
     except InvalidInputError as exc:
-        raise _field_error(exc, "version") from None
+        raise field_error(exc, "version") from None
     return eco, display, normalized, canonical
 
 
@@ -159,140 +148,30 @@ def submit(
     return int(version_id)
 
 
-def _locate(conn: Connection, name: str, ecosystem: str | None) -> tuple[Ecosystem, str]:
-    """Find which ecosystem holds a package name; 404 if none, 400 if several."""
-    if ecosystem is not None:
-        try:
-            candidates = [ecosystems.get(ecosystem)]
-        except InvalidInputError as exc:
-            raise _field_error(exc, "ecosystem") from None
-    else:
-        candidates = [ecosystems.get(n) for n in ecosystems.NAMES]
-    forms: dict[str, str] = {}
-    for eco in candidates:
-        try:
-            forms[eco.name] = eco.normalize_name(name)
-        except InvalidInputError:
-            if ecosystem is not None:
-                raise
-    if not forms:
-        raise NotFoundError(
-            f"No package named {name!r} is in the registry.", code="package_not_found"
-        )
-    found = (
-        conn.execute(
-            select(pv.c.ecosystem)
-            .where(
-                or_(
-                    *(
-                        and_(pv.c.ecosystem == e, pv.c.normalized_name == n)
-                        for e, n in forms.items()
-                    )
-                )
-            )
-            .distinct()
-        )
-        .scalars()
-        .all()
-    )
-    if not found:
-        where = f" in {ecosystem}" if ecosystem else ""
-        raise NotFoundError(
-            f"No package named {name!r} is in the registry{where}.", code="package_not_found"
-        )
-    if len(found) > 1:
-        listed = ", ".join(sorted(found))
-        raise InvalidInputError(
-            f"The name {name!r} exists in several ecosystems ({listed}); "
-            "add ?ecosystem= to choose one.",
-            code="ambiguous_package",
-            errors=[FieldError("ecosystem", f"one of {listed}")],
-        )
-    eco = ecosystems.get(found[0])
-    return eco, forms[eco.name]
-
-
 def select_version_id(
     conn: Connection, name: str, *, ecosystem: str | None = None, version: str | None = None
 ) -> int:
-    """Return the id of the selected version: the one asked for, else the highest."""
-    eco, normalized = _locate(conn, name, ecosystem)
-    query = select(pv.c.id).where(pv.c.ecosystem == eco.name, pv.c.normalized_name == normalized)
-    if version is not None:
-        try:
-            canonical = eco.canonical_version(version)
-        except InvalidInputError as exc:
-            raise _field_error(exc, "version") from None
-        version_id = conn.execute(query.where(pv.c.canonical_version == canonical)).scalar()
-        if version_id is None:
-            raise NotFoundError(
-                f"{eco.name} package {name!r} has no version {version!r} in the registry.",
-                code="version_not_found",
-            )
-        return int(version_id)
-    # Highest by the ecosystem's ordering; unordered Docker tags by submission time.
-    return int(
-        conn.execute(query.order_by(pv.c.sort_token.desc(), pv.c.id.desc()).limit(1)).scalar_one()
-    )
+    """Return the id of the selected version: the one asked for, else the highest.
+
+    Raises NotFoundError for an unknown package or version, InvalidInputError
+    when the name exists in several ecosystems and none was chosen.
+    """
+    return reads.select_id(reads.sqlalchemy_reader(conn), name, ecosystem, version)
 
 
 def get_record(
     conn: Connection, name: str, *, ecosystem: str | None = None, version: str | None = None
 ) -> dict[str, Any]:
     """Return the full record of the selected version of a package."""
-    return get_record_by_id(
-        conn, select_version_id(conn, name, ecosystem=ecosystem, version=version)
-    )
-
-
-_SUMMARY_COLUMNS = (pv.c.name, pv.c.version, pv.c.ecosystem, pv.c.status, pv.c.license)
+    return reads.record(reads.sqlalchemy_reader(conn), name, ecosystem=ecosystem, version=version)
 
 
 def get_record_by_id(conn: Connection, version_id: int) -> dict[str, Any]:
     """Return the full record of one version: the seed's fields and the extensions."""
-    row = conn.execute(select(pv).where(pv.c.id == version_id)).mappings().one()
-    versions = conn.execute(
-        select(pv.c.version, pv.c.status)
-        .where(pv.c.ecosystem == row["ecosystem"], pv.c.normalized_name == row["normalized_name"])
-        .order_by(pv.c.sort_token.desc(), pv.c.id.desc())
-    ).all()
-    history = conn.execute(
-        select(reviews.c.decision, reviews.c.by, reviews.c.at, reviews.c.comment, reviews.c.reasons)
-        .where(reviews.c.version_id == version_id)
-        .order_by(reviews.c.id)
-    ).all()
-    return {
-        "name": row["name"],
-        "version": row["version"],
-        "ecosystem": row["ecosystem"],
-        "status": row["status"],
-        "license": row["license"],
-        "description": row["description"],
-        "homepage": row["homepage"],
-        "repository": row["repository"],
-        "submitted_by": row["submitted_by"],
-        "submitted_at": iso(row["submitted_at"]),
-        "approved_by": row["approved_by"],
-        "approved_at": iso(row["approved_at"]),
-        "rejected_by": row["rejected_by"],
-        "rejected_at": iso(row["rejected_at"]),
-        "rejection_reason": row["rejection_reason"],
-        "justification": row["justification"],
-        "purl": row["purl"],
-        "flags": list(row["flags"] or []),
-        "policy_reasons": list(row["policy_reasons"] or []),
-        "versions": [{"version": v.version, "status": v.status} for v in versions],
-        "reviews": [
-            {
-                "decision": r.decision,
-                "by": r.by,
-                "at": iso(r.at),
-                "comment": r.comment,
-                "reasons": list(r.reasons or []),
-            }
-            for r in history
-        ],
-    }
+    return reads.record_by_id(reads.sqlalchemy_reader(conn), version_id)
+
+
+_SUMMARY_COLUMNS = (pv.c.name, pv.c.version, pv.c.ecosystem, pv.c.status, pv.c.license)
 
 
 def _summary(row: Any) -> dict[str, Any]:
@@ -324,7 +203,7 @@ def list_packages(
         try:
             filters.append(pv.c.ecosystem == ecosystems.get(ecosystem).name)
         except InvalidInputError as exc:
-            raise _field_error(exc, "ecosystem") from None
+            raise field_error(exc, "ecosystem") from None
     status = validate_status(status)
     if status is not None:
         filters.append(pv.c.status == status)

@@ -1,0 +1,210 @@
+"""Benchmark of the registry service: detail, search and submission over HTTP.
+
+Loads 100,000 package versions (1,000,000 with ``--million``) into a fresh
+SQLite file, starts a real ``foss serve`` (one API process) and, in the same
+invocation, the constant-JSON Starlette baseline under the same server, then
+drives both with ``wrk -c32`` on loopback and prints requests/s, p50 and p99
+with the ratio to the baseline.
+
+    python bench/packages_bench.py [--million] [--seconds 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sqlite3
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import HEADER, row, start_baseline, start_registry, wrk  # noqa: E402
+from foss_registry import ecosystems, storage  # noqa: E402
+from foss_registry.db import make_engine  # noqa: E402
+
+VERSIONS = ("1.0.0", "1.1.0", "2.0.0", "2.0.1")
+SYLLABLES = (
+    "ka",
+    "lo",
+    "mi",
+    "net",
+    "py",
+    "rest",
+    "http",
+    "json",
+    "sql",
+    "xml",
+    "tor",
+    "ven",
+    "qua",
+    "zen",
+    "dat",
+    "fra",
+    "me",
+    "work",
+    "cli",
+    "ent",
+)
+TOKEN = "foss_bench-token-not-secret"
+
+
+def words(rng: random.Random, count: int) -> str:
+    return " ".join(
+        "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 3))) for _ in range(count)
+    )
+
+
+def load(db: Path, total: int) -> None:
+    """Create the schema and bulk-load ``total`` versions (4 per package)."""
+    engine = make_engine(f"sqlite:///{db}")
+    storage.upgrade(engine)
+    engine.dispose()
+    pypi = ecosystems.get("pypi")
+    tokens = {v: pypi.sort_token(v) for v in VERSIONS}
+    canon = {v: pypi.canonical_version(v) for v in VERSIONS}
+    rng = random.Random(42)
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.000000")
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=OFF")
+    started = time.perf_counter()
+    batch = []
+    for i in range(total // len(VERSIONS)):
+        name = f"bench-pkg-{i}"
+        description = f"The {words(rng, 1)} library for {words(rng, 4)}"
+        for v in VERSIONS:
+            status = rng.choice(("pending", "approved", "approved", "rejected"))
+            batch.append(
+                (
+                    "pypi",
+                    name,
+                    name,
+                    v,
+                    canon[v],
+                    tokens[v],
+                    f"pkg:pypi/{name}@{v}",
+                    status,
+                    "MIT",
+                    description,
+                    "bench",
+                    now,
+                    "[]",
+                    "[]",
+                )
+            )
+        if len(batch) >= 20_000:
+            _insert(conn, batch)
+            batch.clear()
+    _insert(conn, batch)
+    conn.commit()
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.execute("ANALYZE")
+    conn.close()
+    print(f"loaded {total:,} versions in {time.perf_counter() - started:.1f} s", flush=True)
+
+
+def _insert(conn: sqlite3.Connection, batch: list[tuple[object, ...]]) -> None:
+    conn.executemany(
+        "INSERT INTO package_versions (ecosystem, name, normalized_name, version, "
+        "canonical_version, sort_token, purl, status, license, description, submitted_by, "
+        "submitted_at, flags, policy_reasons) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        batch,
+    )
+
+
+LUA_DETAIL = """
+local n = {packages}
+request = function()
+  return wrk.format("GET", "/api/v1/packages/bench-pkg-" .. math.random(0, n - 1))
+end
+"""
+LUA_SEARCH_NAME = """
+local n = {packages}
+request = function()
+  return wrk.format("GET", "/api/v1/packages?limit=100&search=bench-pkg-" .. math.random(0, n - 1))
+end
+"""
+LUA_SEARCH_WORD = """
+local words = {{"jsonrest", "httpzen", "sqlfra", "kalo"}}
+request = function()
+  return wrk.format("GET", "/api/v1/packages?limit=100&search=" .. words[math.random(1, #words)])
+end
+"""
+LUA_POST = """
+local counter = 0
+local tid = "0"
+setup = function(thread)
+  thread:set("tid", tostring(math.random(1, 1000000000)))
+end
+request = function()
+  counter = counter + 1
+  local body = '{{"name":"new-' .. tid .. '-' .. counter .. '","version":"1.0.0","ecosystem":"pypi"}}'
+  return wrk.format("POST", "/api/v1/packages",
+    {{["Content-Type"] = "application/json", ["X-API-Key"] = "{token}"}}, body)
+end
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--million", action="store_true", help="load 1,000,000 versions")
+    parser.add_argument("--seconds", type=int, default=10)
+    args = parser.parse_args()
+    total = 1_000_000 if args.million else 100_000
+    packages = total // len(VERSIONS)
+    with tempfile.TemporaryDirectory(prefix="foss-bench-") as tmp:
+        work = Path(tmp)
+        db = work / "bench.db"
+        load(db, total)
+        env = {
+            "FOSS_DATABASE_URL": f"sqlite:///{db}",
+            "FOSS_API_TOKENS": f"bench:submitter:{TOKEN}",
+        }
+        registry = start_registry(env, work)
+        try:
+            sample = httpx.get(f"{registry.url}/api/v1/packages/bench-pkg-1")
+            assert sample.status_code == 200, sample.text
+            baseline_server = start_baseline(len(sample.content), work)
+            try:
+                baseline = wrk(baseline_server.url + "/", seconds=args.seconds)
+            finally:
+                baseline_server.stop()
+            scripts = {}
+            for label, lua in (
+                ("detail", LUA_DETAIL),
+                ("search_name", LUA_SEARCH_NAME),
+                ("search_word", LUA_SEARCH_WORD),
+                ("post", LUA_POST),
+            ):
+                path = work / f"{label}.lua"
+                path.write_text(lua.format(packages=packages, token=TOKEN))
+                scripts[label] = path
+            detail = wrk(registry.url, seconds=args.seconds, script=scripts["detail"])
+            search_name = wrk(registry.url, seconds=args.seconds, script=scripts["search_name"])
+            search_word = wrk(registry.url, seconds=args.seconds, script=scripts["search_word"])
+            post = wrk(registry.url, seconds=args.seconds, script=scripts["post"])
+        finally:
+            registry.stop()
+        created = (
+            sqlite3.connect(db)
+            .execute("SELECT count(*) FROM package_versions WHERE name LIKE 'new-%'")
+            .fetchone()[0]
+        )
+    print(f"\n{total:,} versions, 1 API process, wrk -t2 -c32 -d{args.seconds}s on loopback\n")
+    print(HEADER)
+    print(row("baseline: Starlette constant JSON", baseline))
+    print(row("GET /packages/{name}", detail, baseline))
+    print(row("GET /packages?search=<package name>&limit=100", search_name, baseline))
+    print(row("GET /packages?search=<description word>&limit=100", search_word, baseline))
+    print(row("POST /packages (durable, SQLite)", post, baseline))
+    print(f"\nPOST: {created:,} submissions stored ({created / args.seconds:,.0f}/s durable)")
+
+
+if __name__ == "__main__":
+    main()

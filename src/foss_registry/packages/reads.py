@@ -1,0 +1,213 @@
+"""The hot read path: select a package version and build its record in plain SQL.
+
+``GET /packages/{name}`` is the most frequent request. Building SQLAlchemy
+expressions costs more than the indexed lookups themselves, so the lookup is
+three plain, indexed SQL statements run through a :class:`Reader`: on SQLite
+the API calls it on a read-only ``sqlite3`` connection straight from the event
+loop (sub-millisecond point reads, DESIGN "Handlers and the event loop"); on
+PostgreSQL, and everywhere else in the services, it runs on a SQLAlchemy
+connection. One implementation serves both, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Connection
+
+from foss_registry import ecosystems
+from foss_registry.ecosystems import Ecosystem
+from foss_registry.errors import FieldError, InvalidInputError, NotFoundError
+
+#: Runs one SQL statement with ``:name`` parameters and returns every row.
+Reader = Callable[[str, dict[str, Any]], Sequence[Sequence[Any]]]
+
+_NAMED = re.compile(r"(?<!:):([a-z_][a-z0-9_]*)")
+
+
+def sqlalchemy_reader(conn: Connection) -> Reader:
+    """A reader on a SQLAlchemy connection (any backend)."""
+    if conn.dialect.name == "sqlite":
+        return lambda sql, params: conn.exec_driver_sql(sql, params).all()
+    return lambda sql, params: conn.exec_driver_sql(_NAMED.sub(r"%(\1)s", sql), params).all()
+
+
+def sqlite_reader(raw: sqlite3.Connection) -> Reader:
+    """A reader on a plain ``sqlite3`` connection."""
+    return lambda sql, params: raw.execute(sql, params).fetchall()
+
+
+def iso(value: datetime | str | None) -> str | None:
+    """Format a timestamp the way the API shows it: ISO 8601 in UTC with ``Z``.
+
+    Accepts the datetime PostgreSQL returns and the text SQLite stores
+    (``YYYY-MM-DD HH:MM:SS.ffffff``, always UTC in this database).
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value[:10] + "T" + value[11:19] + "Z"
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _json_list(value: Any) -> list[Any]:
+    if value is None or value == "[]":
+        return []
+    if isinstance(value, str | bytes):
+        return list(json.loads(value))
+    return list(value)
+
+
+def field_error(exc: InvalidInputError, field: str) -> InvalidInputError:
+    """Attach the field name to an error raised by an ecosystem check."""
+    if not exc.errors:
+        exc.errors = [FieldError(field, exc.detail)]
+    return exc
+
+
+@lru_cache(maxsize=8192)
+def _forms(name: str, ecosystem: str | None) -> dict[str, str]:
+    """The normalised name in each ecosystem where ``name`` is valid (callers must not mutate).
+
+    Cached: normalising a name in four ecosystems costs more than the lookup.
+    """
+    if ecosystem is not None:
+        try:
+            eco = ecosystems.get(ecosystem)
+        except InvalidInputError as exc:
+            raise field_error(exc, "ecosystem") from None
+        return {eco.name: eco.normalize_name(name)}
+    forms: dict[str, str] = {}
+    for eco_name in ecosystems.NAMES:
+        try:
+            forms[eco_name] = ecosystems.get(eco_name).normalize_name(name)
+        except InvalidInputError:
+            continue
+    return forms
+
+
+def _candidates_sql(count: int) -> str:
+    pairs = " OR ".join(f"(ecosystem = :e{i} AND normalized_name = :n{i})" for i in range(count))
+    return (
+        "SELECT ecosystem, id, canonical_version, version, status, normalized_name "
+        f"FROM package_versions WHERE {pairs} ORDER BY sort_token DESC, id DESC"
+    )
+
+
+_CANDIDATES_SQL = {n: _candidates_sql(n) for n in range(1, len(ecosystems.NAMES) + 1)}
+
+_RECORD_SQL = (
+    "SELECT name, version, ecosystem, status, license, description, homepage, repository, "
+    "submitted_by, submitted_at, approved_by, approved_at, rejected_by, rejected_at, "
+    "rejection_reason, justification, purl, flags, policy_reasons "
+    "FROM package_versions WHERE id = :id"
+)
+_REVIEWS_SQL = (
+    'SELECT decision, "by", at, comment, reasons FROM reviews WHERE version_id = :id ORDER BY id'
+)
+
+
+def _select(
+    read: Reader, name: str, ecosystem: str | None, version: str | None
+) -> tuple[int, list[tuple[str, str]]]:
+    """Return the selected version's id and every version of its package, highest first."""
+    forms = _forms(name, ecosystem)
+    rows: Sequence[Sequence[Any]] = []
+    if forms:
+        params: dict[str, Any] = {}
+        for i, (eco_name, normalized) in enumerate(forms.items()):
+            params[f"e{i}"] = eco_name
+            params[f"n{i}"] = normalized
+        rows = read(_CANDIDATES_SQL[len(forms)], params)
+    if not rows:
+        where = f" in {ecosystem}" if ecosystem else ""
+        raise NotFoundError(
+            f"No package named {name!r} is in the registry{where}.", code="package_not_found"
+        )
+    found = sorted({r[0] for r in rows})
+    if len(found) > 1:
+        listed = ", ".join(found)
+        raise InvalidInputError(
+            f"The name {name!r} exists in several ecosystems ({listed}); "
+            "add ?ecosystem= to choose one.",
+            code="ambiguous_package",
+            errors=[FieldError("ecosystem", f"one of {listed}")],
+        )
+    eco: Ecosystem = ecosystems.get(found[0])
+    versions = [(r[3], r[4]) for r in rows]
+    if version is None:
+        # Rows come highest first (unordered Docker tags: newest submission first).
+        return int(rows[0][1]), versions
+    try:
+        canonical = eco.canonical_version(version)
+    except InvalidInputError as exc:
+        raise field_error(exc, "version") from None
+    for row in rows:
+        if row[2] == canonical:
+            return int(row[1]), versions
+    raise NotFoundError(
+        f"{eco.name} package {name!r} has no version {version!r} in the registry.",
+        code="version_not_found",
+    )
+
+
+def select_id(read: Reader, name: str, ecosystem: str | None, version: str | None) -> int:
+    """Return the id of the selected version: the one asked for, else the highest."""
+    return _select(read, name, ecosystem, version)[0]
+
+
+def record(
+    read: Reader, name: str, *, ecosystem: str | None = None, version: str | None = None
+) -> dict[str, Any]:
+    """Return the full record of the selected version of a package."""
+    version_id, versions = _select(read, name, ecosystem, version)
+    return _build(read, version_id, versions)
+
+
+def record_by_id(read: Reader, version_id: int) -> dict[str, Any]:
+    """Return the full record of one version by its id."""
+    row = read(_RECORD_SQL, {"id": version_id})[0]
+    return record(read, row[0], ecosystem=row[2], version=row[1])
+
+
+def _build(read: Reader, version_id: int, versions: list[tuple[str, str]]) -> dict[str, Any]:
+    row = read(_RECORD_SQL, {"id": version_id})[0]
+    history = read(_REVIEWS_SQL, {"id": version_id})
+    return {
+        "name": row[0],
+        "version": row[1],
+        "ecosystem": row[2],
+        "status": row[3],
+        "license": row[4],
+        "description": row[5],
+        "homepage": row[6],
+        "repository": row[7],
+        "submitted_by": row[8],
+        "submitted_at": iso(row[9]),
+        "approved_by": row[10],
+        "approved_at": iso(row[11]),
+        "rejected_by": row[12],
+        "rejected_at": iso(row[13]),
+        "rejection_reason": row[14],
+        "justification": row[15],
+        "purl": row[16],
+        "flags": _json_list(row[17]),
+        "policy_reasons": _json_list(row[18]),
+        "versions": [{"version": v, "status": s} for v, s in versions],
+        "reviews": [
+            {
+                "decision": r[0],
+                "by": r[1],
+                "at": iso(r[2]),
+                "comment": r[3],
+                "reasons": _json_list(r[4]),
+            }
+            for r in history
+        ],
+    }
