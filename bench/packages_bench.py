@@ -24,9 +24,10 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import HEADER, row, start_baseline, start_registry, wrk  # noqa: E402
-from foss_registry import ecosystems, storage  # noqa: E402
-from foss_registry.db import make_engine  # noqa: E402
+from bench.common import HEADER, row, start_baseline, start_registry, wrk
+
+from foss_registry import ecosystems, storage
+from foss_registry.db import make_engine
 
 VERSIONS = ("1.0.0", "1.1.0", "2.0.0", "2.0.1")
 SYLLABLES = (
@@ -138,7 +139,7 @@ end
 """
 LUA_POST = """
 local counter = 0
-local tid = "0"
+-- `tid` is a global set per thread by setup(); a local here would hide it.
 setup = function(thread)
   thread:set("tid", tostring(math.random(1, 1000000000)))
 end
