@@ -42,7 +42,6 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1024 * 1024
     scan_fail_severity: SeverityLevel = "low"
     policy_file: Path | None = None
-    auto_approve: bool | None = None
     osv_url: str | None = None
     log_format: Literal["text", "json"] = "text"
     log_level: str = "INFO"

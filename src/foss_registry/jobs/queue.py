@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select, update
 
+from foss_registry.config import get_settings
 from foss_registry.db import inserted_id, row_dict, utcnow
 from foss_registry.jobs.models import jobs, worker_heartbeats
 
@@ -31,8 +32,15 @@ class Job:
     max_attempts: int
 
 
-def enqueue(conn: Connection, kind: str, payload: dict[str, Any], *, max_attempts: int = 5) -> int:
-    """Add a job to the queue in the caller's transaction and return its id."""
+def enqueue(
+    conn: Connection, kind: str, payload: dict[str, Any], *, max_attempts: int | None = None
+) -> int:
+    """Add a job to the queue in the caller's transaction and return its id.
+
+    ``max_attempts`` defaults to ``FOSS_JOB_MAX_ATTEMPTS``.
+    """
+    if max_attempts is None:
+        max_attempts = get_settings().job_max_attempts
     now = utcnow()
     result = conn.execute(
         jobs.insert().values(
