@@ -12,7 +12,14 @@ from abc import ABC, abstractmethod
 from functools import cmp_to_key
 from typing import Any
 
-from foss_registry.errors import InvalidInputError
+from foss_registry.errors import FieldError, InvalidInputError
+
+#: Longest version string any ecosystem accepts.
+MAX_VERSION_LENGTH = 128
+#: Longest package name accepted where the ecosystem sets no tighter limit.
+MAX_NAME_LENGTH = 255
+# Long enough to recognise the value, short enough to keep a message one line.
+_SHOWN_LENGTH = 60
 
 
 class InvalidNameError(InvalidInputError):
@@ -25,6 +32,77 @@ class InvalidVersionError(InvalidInputError):
     """A version string is not valid for its ecosystem."""
 
     code = "invalid_version"
+
+
+def shown(value: str) -> str:
+    """Return ``repr(value)`` for an error message, cut short when the value is long."""
+    if len(value) <= _SHOWN_LENGTH:
+        return repr(value)
+    return f"{value[:_SHOWN_LENGTH]!r}... ({len(value)} characters)"
+
+
+def name_error(message: str) -> InvalidNameError:
+    """Build an InvalidNameError that also names the ``name`` field."""
+    return InvalidNameError(message, errors=[FieldError("name", message)])
+
+
+def version_error(message: str) -> InvalidVersionError:
+    """Build an InvalidVersionError that also names the ``version`` field."""
+    return InvalidVersionError(message, errors=[FieldError("version", message)])
+
+
+def _problem(value: object, what: str, max_length: int) -> str | None:
+    """Return an actionable complaint about a submitted value, or None if it may be parsed."""
+    if not isinstance(value, str):
+        return f"The {what} must be a string, not {type(value).__name__}."
+    text = value.strip()
+    if not text:
+        return f"The {what} is empty; give a non-empty value."
+    for char in text:
+        # C0 and C1 controls, DEL and NUL: never part of a name or version, and
+        # dangerous in logs, file names and terminals.
+        if ord(char) < 0x20 or 0x7F <= ord(char) < 0xA0:
+            return f"The {what} {shown(text)} contains the control character {char!r}; remove it."
+    if len(text) > max_length:
+        return (
+            f"The {what} {shown(text)} is {len(text)} characters long; the maximum is {max_length}."
+        )
+    return None
+
+
+def clean_name(value: object, what: str, max_length: int = MAX_NAME_LENGTH) -> str:
+    """Return a name trimmed, or raise InvalidNameError if empty, too long or with controls.
+
+    ``what`` names the value in the message, e.g. ``"PyPI package name"``.
+    """
+    problem = _problem(value, what, max_length)
+    if problem is not None:
+        raise name_error(problem)
+    return str(value).strip()
+
+
+def clean_version(value: object, what: str, max_length: int = MAX_VERSION_LENGTH) -> str:
+    """Return a version trimmed, or raise InvalidVersionError if empty, too long or with controls.
+
+    ``what`` names the value in the message, e.g. ``"npm version"``.
+    """
+    problem = _problem(value, what, max_length)
+    if problem is not None:
+        raise version_error(problem)
+    return str(value).strip()
+
+
+def encode_int(number: int) -> str:
+    """Encode a non-negative integer so that string order equals numeric order.
+
+    The digits are prefixed with their count (``a`` for one digit, ``b`` for two,
+    up to ``y``; longer numbers get ``z`` and a three-digit count), so a longer
+    number always sorts after a shorter one.
+    """
+    digits = str(number)
+    if len(digits) <= 25:
+        return chr(ord("a") + len(digits) - 1) + digits
+    return f"z{len(digits):03d}{digits}"
 
 
 class Ecosystem(ABC):
