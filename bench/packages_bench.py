@@ -61,8 +61,8 @@ def words(rng: random.Random, count: int) -> str:
     )
 
 
-def load(db: Path, total: int) -> None:
-    """Create the schema and bulk-load ``total`` versions (4 per package)."""
+def load(db: Path, total: int) -> list[str]:
+    """Create the schema and bulk-load ``total`` versions (4 per package); return the names."""
     engine = make_engine(f"sqlite:///{db}")
     storage.upgrade(engine)
     engine.dispose()
@@ -76,8 +76,11 @@ def load(db: Path, total: int) -> None:
     conn.execute("PRAGMA synchronous=OFF")
     started = time.perf_counter()
     batch = []
+    names = []
     for i in range(total // len(VERSIONS)):
-        name = f"bench-pkg-{i}"
+        # Realistic, varied names: two made-up words and a number for uniqueness.
+        name = f"{words(rng, 1)}-{words(rng, 1)}-{i}"
+        names.append(name)
         description = f"The {words(rng, 1)} library for {words(rng, 4)}"
         for v in VERSIONS:
             status = rng.choice(("pending", "approved", "approved", "rejected"))
@@ -108,6 +111,7 @@ def load(db: Path, total: int) -> None:
     conn.execute("ANALYZE")
     conn.close()
     print(f"loaded {total:,} versions in {time.perf_counter() - started:.1f} s", flush=True)
+    return names
 
 
 def _insert(conn: sqlite3.Connection, batch: list[tuple[object, ...]]) -> None:
@@ -119,18 +123,26 @@ def _insert(conn: sqlite3.Connection, batch: list[tuple[object, ...]]) -> None:
     )
 
 
-LUA_DETAIL = """
-local n = {packages}
+LUA_NAMES = """
+local names = {{}}
+for line in io.lines("{names_file}") do names[#names + 1] = line end
+"""
+LUA_DETAIL = (
+    LUA_NAMES
+    + """
 request = function()
-  return wrk.format("GET", "/api/v1/packages/bench-pkg-" .. math.random(0, n - 1))
+  return wrk.format("GET", "/api/v1/packages/" .. names[math.random(1, #names)])
 end
 """
-LUA_SEARCH_NAME = """
-local n = {packages}
+)
+LUA_SEARCH_NAME = (
+    LUA_NAMES
+    + """
 request = function()
-  return wrk.format("GET", "/api/v1/packages?limit=100&search=bench-pkg-" .. math.random(0, n - 1))
+  return wrk.format("GET", "/api/v1/packages?limit=100&search=" .. names[math.random(1, #names)])
 end
 """
+)
 LUA_SEARCH_WORD = """
 local words = {{"jsonrest", "httpzen", "sqlfra", "kalo"}}
 request = function()
@@ -158,18 +170,19 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     args = parser.parse_args()
     total = 1_000_000 if args.million else 100_000
-    packages = total // len(VERSIONS)
     with tempfile.TemporaryDirectory(prefix="foss-bench-") as tmp:
         work = Path(tmp)
         db = work / "bench.db"
-        load(db, total)
+        names = load(db, total)
+        names_file = work / "names.txt"
+        names_file.write_text("\n".join(random.Random(7).sample(names, 5000)) + "\n")
         env = {
             "FOSS_DATABASE_URL": f"sqlite:///{db}",
             "FOSS_API_TOKENS": f"bench:submitter:{TOKEN}",
         }
         registry = start_registry(env, work)
         try:
-            sample = httpx.get(f"{registry.url}/api/v1/packages/bench-pkg-1")
+            sample = httpx.get(f"{registry.url}/api/v1/packages/{names[1]}")
             assert sample.status_code == 200, sample.text
             baseline_server = start_baseline(len(sample.content), work)
             try:
@@ -184,7 +197,7 @@ def main() -> None:
                 ("post", LUA_POST),
             ):
                 path = work / f"{label}.lua"
-                path.write_text(lua.format(packages=packages, token=TOKEN))
+                path.write_text(lua.format(names_file=names_file, token=TOKEN))
                 scripts[label] = path
             detail = wrk(registry.url, seconds=args.seconds, script=scripts["detail"])
             search_name = wrk(registry.url, seconds=args.seconds, script=scripts["search_name"])

@@ -13,9 +13,9 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import JSON, DateTime, Engine, MetaData, String, create_engine, event
 from sqlalchemy.engine import Connection, Dialect
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -58,6 +58,16 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def ordered_text(length: int) -> TypeEngine[str]:
+    """A string column compared byte by byte on every backend.
+
+    Version sort tokens and normalised names are ordered in SQL; PostgreSQL's
+    locale collations ignore punctuation, so they get the "C" collation there
+    (SQLite already compares bytes).
+    """
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
 
 
 def row_dict(row: Any) -> dict[str, Any]:
@@ -157,6 +167,7 @@ __all__ = [
     "json_type",
     "make_engine",
     "metadata",
+    "ordered_text",
     "read_connection",
     "row_dict",
     "utcnow",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Column, Index, Integer, String, Table, Text, UniqueConstraint
 
-from foss_registry.db import UTCDateTime, json_type, metadata
+from foss_registry.db import UTCDateTime, json_type, metadata, ordered_text
 
 STATUSES = ("pending", "approved", "rejected")
 
@@ -15,11 +15,11 @@ package_versions = Table(
     Column("ecosystem", String(16), nullable=False),
     # The name as the package was first submitted; later spellings map onto it.
     Column("name", String(255), nullable=False),
-    Column("normalized_name", String(255), nullable=False),
+    Column("normalized_name", ordered_text(255), nullable=False),
     Column("version", String(128), nullable=False),
     Column("canonical_version", String(128), nullable=False),
     # Lexicographically ordered like the ecosystem's versions, so SQL can sort.
-    Column("sort_token", String(512), nullable=False),
+    Column("sort_token", ordered_text(512), nullable=False),
     Column("purl", String(1024), nullable=False),
     Column("status", String(16), nullable=False, default="pending"),
     Column("license", String(1024)),

@@ -6,11 +6,23 @@ they raise domain errors (``foss_registry.errors``) for the edge to translate.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Connection, and_, case, func, literal, literal_column, or_, select, text
+from sqlalchemy import (
+    Connection,
+    and_,
+    case,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    text,
+    union,
+)
 from sqlalchemy.exc import IntegrityError
 
 from foss_registry import ecosystems
@@ -184,6 +196,43 @@ def _summary(row: Any) -> dict[str, Any]:
     }
 
 
+_WORD = re.compile(r"\w+")
+
+
+def _fts_ids(table: str, query: str) -> Any:
+    """The ids of rows an FTS5 table matches; ``table`` is one of ours, never input."""
+    return (
+        select(literal_column("rowid"))
+        .select_from(text(table))
+        .where(text(f"{table} MATCH :q_{table}").bindparams(**{f"q_{table}": query}))
+    )
+
+
+def _search_filter(conn: Connection, term: str) -> Any:
+    """Match the name by substring (trigram index) or the description by its words.
+
+    Every word of the term must appear in the description (a word index:
+    SQLite FTS5 ``unicode61``, PostgreSQL ``to_tsvector('simple')``).
+    """
+    words = _WORD.findall(term)
+    if conn.dialect.name == "sqlite":
+        phrase = '"' + term.replace('"', '""') + '"'
+        ids = _fts_ids("package_name_search", phrase)
+        if words:
+            all_words = " ".join(f'"{w}"' for w in words)
+            # One IN over a UNION lets SQLite look rows up by id; an OR of two
+            # INs would scan the whole table.
+            ids = union(ids, _fts_ids("package_text_search", all_words))  # type: ignore[assignment,unused-ignore]
+        return pv.c.id.in_(ids)
+    pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    name_like = pv.c.normalized_name.like(pattern, escape="\\")
+    if not words:
+        return name_like
+    document = func.to_tsvector(literal_column("'simple'"), func.coalesce(pv.c.description, ""))
+    query = func.plainto_tsquery(literal_column("'simple'"), " ".join(words))
+    return or_(name_like, document.op("@@")(query))
+
+
 def list_packages(
     conn: Connection,
     *,
@@ -218,30 +267,24 @@ def list_packages(
         if len(term) < 3:
             # Trigram indexes need three characters: short terms match names only.
             filters.append(prefix)
-        elif conn.dialect.name == "sqlite":
-            phrase = '"' + term.replace('"', '""') + '"'
-            filters.append(
-                pv.c.id.in_(
-                    select(literal_column("rowid"))
-                    .select_from(text("package_search"))
-                    .where(text("package_search MATCH :fts").bindparams(fts=phrase))
-                )
-            )
         else:
-            pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            filters.append(
-                or_(
-                    pv.c.normalized_name.like(pattern, escape="\\"),
-                    func.lower(pv.c.description).like(pattern, escape="\\"),
-                )
-            )
+            filters.append(_search_filter(conn, term))
         order.append(case((exact, 0), (prefix, 1), else_=2))
     order += [pv.c.normalized_name, pv.c.ecosystem, pv.c.sort_token.desc(), pv.c.id.desc()]
     where = and_(literal(True), *filters)
-    total = conn.execute(select(func.count()).select_from(pv).where(where)).scalar_one()
-    rows = conn.execute(
-        select(*_SUMMARY_COLUMNS).where(where).order_by(*order).limit(limit).offset(offset)
-    ).all()
+    page = select(*_SUMMARY_COLUMNS).where(where).order_by(*order).limit(limit).offset(offset)
+    if term:
+        # A search evaluates its index lookups once: the count rides along as a
+        # window over the same matches.
+        rows = conn.execute(page.add_columns(func.count().over().label("total"))).all()
+        total = rows[0].total if rows else None
+    else:
+        # Without a search the ordered index serves the page and stops early;
+        # a window count would read every row first.
+        rows = conn.execute(page).all()
+        total = None
+    if total is None:
+        total = conn.execute(select(func.count()).select_from(pv).where(where)).scalar_one()
     return {
         "packages": [_summary(r) for r in rows],
         "total": total,

@@ -7,7 +7,7 @@ Revises:
 import sqlalchemy as sa
 from alembic import op
 
-from foss_registry.db import UTCDateTime
+from foss_registry.db import UTCDateTime, ordered_text
 
 revision = "0001"
 down_revision = None
@@ -63,10 +63,10 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("ecosystem", sa.String(length=16), nullable=False),
         sa.Column("name", sa.String(length=255), nullable=False),
-        sa.Column("normalized_name", sa.String(length=255), nullable=False),
+        sa.Column("normalized_name", ordered_text(255), nullable=False),
         sa.Column("version", sa.String(length=128), nullable=False),
         sa.Column("canonical_version", sa.String(length=128), nullable=False),
-        sa.Column("sort_token", sa.String(length=512), nullable=False),
+        sa.Column("sort_token", ordered_text(512), nullable=False),
         sa.Column("purl", sa.String(length=1024), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("license", sa.String(length=1024), nullable=True),
@@ -195,33 +195,31 @@ def downgrade() -> None:
 
 
 def _create_search_index() -> None:
-    # Substring search over names and descriptions must not scan every row:
-    # SQLite gets an FTS5 trigram index kept in step by triggers, PostgreSQL
-    # pg_trgm GIN indexes that serve LIKE '%term%'.
+    # Search must not scan every row. Names are searched by substring, so they
+    # get a trigram index; descriptions by words, so they get a word index
+    # (a trigram index on free text makes common words slow). SQLite: two FTS5
+    # tables kept in step by triggers. PostgreSQL: pg_trgm and a tsvector GIN.
     if op.get_bind().dialect.name == "sqlite":
-        op.execute(
-            "CREATE VIRTUAL TABLE package_search USING fts5("
-            "normalized_name, description, content='package_versions', "
-            "content_rowid='id', tokenize='trigram')"
-        )
-        op.execute(
-            "CREATE TRIGGER package_search_ai AFTER INSERT ON package_versions BEGIN "
-            "INSERT INTO package_search(rowid, normalized_name, description) "
-            "VALUES (new.id, new.normalized_name, new.description); END"
-        )
-        op.execute(
-            "CREATE TRIGGER package_search_ad AFTER DELETE ON package_versions BEGIN "
-            "INSERT INTO package_search(package_search, rowid, normalized_name, description) "
-            "VALUES ('delete', old.id, old.normalized_name, old.description); END"
-        )
-        op.execute(
-            "CREATE TRIGGER package_search_au AFTER UPDATE OF normalized_name, description "
-            "ON package_versions BEGIN "
-            "INSERT INTO package_search(package_search, rowid, normalized_name, description) "
-            "VALUES ('delete', old.id, old.normalized_name, old.description); "
-            "INSERT INTO package_search(rowid, normalized_name, description) "
-            "VALUES (new.id, new.normalized_name, new.description); END"
-        )
+        for table, column, tokenizer in SQLITE_SEARCH_TABLES:
+            op.execute(
+                f"CREATE VIRTUAL TABLE {table} USING fts5({column}, "
+                f"content='package_versions', content_rowid='id', tokenize='{tokenizer}')"
+            )
+            op.execute(
+                f"CREATE TRIGGER {table}_ai AFTER INSERT ON package_versions BEGIN "
+                f"INSERT INTO {table}(rowid, {column}) VALUES (new.id, new.{column}); END"
+            )
+            op.execute(
+                f"CREATE TRIGGER {table}_ad AFTER DELETE ON package_versions BEGIN "
+                f"INSERT INTO {table}({table}, rowid, {column}) "
+                f"VALUES ('delete', old.id, old.{column}); END"
+            )
+            op.execute(
+                f"CREATE TRIGGER {table}_au AFTER UPDATE OF {column} ON package_versions BEGIN "
+                f"INSERT INTO {table}({table}, rowid, {column}) "
+                f"VALUES ('delete', old.id, old.{column}); "
+                f"INSERT INTO {table}(rowid, {column}) VALUES (new.id, new.{column}); END"
+            )
     else:
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
         op.execute(
@@ -229,16 +227,23 @@ def _create_search_index() -> None:
             "USING gin (normalized_name gin_trgm_ops)"
         )
         op.execute(
-            "CREATE INDEX ix_package_versions_description_trgm ON package_versions "
-            "USING gin (lower(description) gin_trgm_ops)"
+            "CREATE INDEX ix_package_versions_description_words ON package_versions "
+            "USING gin (to_tsvector('simple', coalesce(description, '')))"
         )
+
+
+SQLITE_SEARCH_TABLES = (
+    ("package_name_search", "normalized_name", "trigram"),
+    ("package_text_search", "description", "unicode61 remove_diacritics 2"),
+)
 
 
 def _drop_search_index() -> None:
     if op.get_bind().dialect.name == "sqlite":
-        for trigger in ("package_search_ai", "package_search_ad", "package_search_au"):
-            op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
-        op.execute("DROP TABLE IF EXISTS package_search")
+        for table, _column, _tokenizer in SQLITE_SEARCH_TABLES:
+            for suffix in ("ai", "ad", "au"):
+                op.execute(f"DROP TRIGGER IF EXISTS {table}_{suffix}")
+            op.execute(f"DROP TABLE IF EXISTS {table}")
     else:
-        op.execute("DROP INDEX IF EXISTS ix_package_versions_description_trgm")
+        op.execute("DROP INDEX IF EXISTS ix_package_versions_description_words")
         op.execute("DROP INDEX IF EXISTS ix_package_versions_name_trgm")
