@@ -18,6 +18,7 @@ from sqlalchemy import Engine, text
 from foss_registry import __version__, storage
 from foss_registry.api import errors
 from foss_registry.api.deps import AppContext, context, run_db
+from foss_registry.api.loop_reads import SQLiteLoopReader
 from foss_registry.api.v1 import licenses, packages, reviews, scans, tokens
 from foss_registry.auth.service import parse_static_tokens
 from foss_registry.config import Settings
@@ -87,6 +88,9 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Litestar:
         engine=engine,
         static_tokens=parse_static_tokens(settings.api_tokens),
         limiter=CapacityLimiter(16),
+        loop_reader=SQLiteLoopReader(str(engine.url.database))
+        if engine.dialect.name == "sqlite"
+        else None,
     )
     v1 = Router(
         path="/api/v1",

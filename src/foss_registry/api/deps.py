@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -14,11 +12,11 @@ from anyio import CapacityLimiter
 from litestar import Request
 from sqlalchemy import Connection, Engine
 
+from foss_registry.api.loop_reads import SQLiteLoopReader
 from foss_registry.auth import service as auth
 from foss_registry.auth.service import Principal, StaticToken
 from foss_registry.config import Settings
 from foss_registry.errors import FieldError, InvalidInputError, UnauthorizedError
-from foss_registry.packages.reads import Reader, sqlite_reader
 
 T = TypeVar("T")
 S = TypeVar("S")
@@ -34,31 +32,8 @@ class AppContext:
     engine: Engine
     static_tokens: dict[str, StaticToken]
     limiter: CapacityLimiter
-    _sqlite_reader: sqlite3.Connection | None = None
-
-    @contextmanager
-    def loop_reader(self) -> Iterator[Reader | None]:
-        """A reader for indexed point reads straight from the event loop, SQLite only.
-
-        Yields None on other backends (their reads go through :func:`run_db`).
-        The reads of one request share one snapshot (one read transaction).
-        """
-        if self.engine.dialect.name != "sqlite":
-            yield None
-            return
-        if self._sqlite_reader is None:
-            path = self.engine.url.database
-            raw = sqlite3.connect(
-                f"file:{path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
-            )
-            raw.execute("PRAGMA busy_timeout=5000")
-            self._sqlite_reader = raw
-        raw = self._sqlite_reader
-        raw.execute("BEGIN")
-        try:
-            yield sqlite_reader(raw)
-        finally:
-            raw.execute("COMMIT")
+    #: Point reads from the event loop; set on SQLite only.
+    loop_reader: SQLiteLoopReader | None = None
 
 
 def context(request: Request[Any, Any, Any]) -> AppContext:

@@ -251,3 +251,18 @@ def test_unknown_routes_and_methods_use_the_error_shape(client: Any) -> None:
     assert_problem(client.get("/api/v2/packages"), 404)
     assert_problem(client.get("/api/v1/nothing"), 404)
     assert_problem(client.delete("/api/v1/packages"), 405)
+
+
+def test_detail_reflects_every_change_at_once(client: Any, tokens: dict[str, str]) -> None:
+    # Reads may be served from a cache; any write anywhere must show on the next read.
+    submit(client, tokens["submitter"], version="2.3.0")
+    assert client.get("/api/v1/packages/flask").json()["version"] == "2.3.0"
+    submit(client, tokens["submitter"], version="2.3.1")
+    assert client.get("/api/v1/packages/flask").json()["version"] == "2.3.1"
+    client.post(
+        "/api/v1/reviews",
+        json={"ecosystem": "pypi", "name": "flask", "version": "2.3.1", "decision": "approve"},
+        headers=key(tokens["reviewer"]),
+    )
+    again = client.get("/api/v1/packages/flask").json()
+    assert again["status"] == "approved" and again["approved_by"] == "rita"

@@ -19,7 +19,6 @@ from foss_registry.api.deps import (
 )
 from foss_registry.api.v1.schemas import PackageList, PackageRecord, PackageSubmission
 from foss_registry.db import read_connection, write_transaction
-from foss_registry.packages import reads
 from foss_registry.packages import service as packages
 from foss_registry.packages.intake import submit_package
 
@@ -73,16 +72,16 @@ async def get_package(
     """Return the selected version's full record."""
     ctx = context(request)
     name = name.lstrip("/")
-    with ctx.loop_reader() as reader:
-        if reader is not None:
-            record = reads.record(reader, name, ecosystem=ecosystem, version=version)
-        else:
+    if ctx.loop_reader is not None:
+        return Response(
+            ctx.loop_reader.record_json(name, ecosystem, version), media_type=MediaType.JSON
+        )
 
-            def work() -> dict[str, Any]:
-                with read_connection(ctx.engine) as conn:
-                    return packages.get_record(conn, name, ecosystem=ecosystem, version=version)
+    def work() -> dict[str, Any]:
+        with read_connection(ctx.engine) as conn:
+            return packages.get_record(conn, name, ecosystem=ecosystem, version=version)
 
-            record = await run_db(request, work)
+    record = await run_db(request, work)
     return Response(msgspec.json.encode(record), media_type=MediaType.JSON)
 
 
