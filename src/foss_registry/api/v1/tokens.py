@@ -10,7 +10,6 @@ from litestar import Request, Response, delete, get, post
 
 from foss_registry.api.deps import (
     acting_principal,
-    api_key,
     context,
     decode_body,
     require_key_present,
@@ -86,7 +85,7 @@ async def list_tokens(request: Request[Any, Any, Any]) -> list[TokenInfo]:
 async def revoke_token(request: Request[Any, Any, Any], name_or_id: str) -> TokenInfo:
     """Revoke a token by name or id; it stops working on the next request."""
     ctx = context(request)
-    key = api_key(request) if not ctx.settings.auth_enabled else require_key_present(ctx, request)
+    key = require_key_present(ctx, request)
 
     def work() -> dict[str, Any]:
         with write_transaction(ctx.engine) as conn:
