@@ -42,7 +42,41 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1024 * 1024
     scan_fail_severity: SeverityLevel = "low"
     policy_file: Path | None = None
-    osv_url: str | None = None
+    osv_url: str | None = Field(
+        default=None,
+        description="Base URL of the OSV per-ecosystem exports (`<url>/<Ecosystem>/all.zip`) "
+        "that `foss vulndb sync` downloads; no default, so nothing is fetched unless asked.",
+    )
+    osv_ecosystems: str = Field(
+        default="PyPI,npm,Maven",
+        description="OSV ecosystems `foss vulndb sync` downloads, comma-separated.",
+    )
+    osv_timeout_seconds: float = Field(
+        default=60.0, gt=0, description="Network timeout of each `foss vulndb sync` request."
+    )
+    osv_retries: int = Field(
+        default=3, ge=0, description="Retries of a failed `foss vulndb sync` download."
+    )
+    vulndb_stale_days: float = Field(
+        default=7.0,
+        gt=0,
+        description="A vulnerability database whose newest record is older is reported stale.",
+    )
+    scanners: str = Field(
+        default="trivy,grype,osv-scanner",
+        description="External image scanners a scan may run when installed, comma-separated "
+        "(empty: none).",
+    )
+    trivy_path: str | None = Field(default=None, description="Trivy program (else PATH).")
+    grype_path: str | None = Field(default=None, description="Grype program (else PATH).")
+    osv_scanner_path: str | None = Field(
+        default=None, description="osv-scanner program (else PATH)."
+    )
+    scanner_timeout_seconds: float = Field(
+        default=240.0,
+        gt=0,
+        description="Seconds an external scanner may run; keep below FOSS_JOB_LEASE_SECONDS.",
+    )
     log_format: Literal["text", "json"] = "text"
     log_level: str = "INFO"
     job_lease_seconds: int = 300
@@ -55,6 +89,18 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite", "postgresql")):
             raise ValueError("FOSS_DATABASE_URL must be a sqlite:/// or postgresql+psycopg:// URL")
         return value
+
+    @field_validator("scanners")
+    @classmethod
+    def _known_scanners(cls, value: str) -> str:
+        names = [name.strip().lower() for name in value.split(",") if name.strip()]
+        unknown = sorted(set(names) - {"trivy", "grype", "osv-scanner"})
+        if unknown:
+            raise ValueError(
+                f"FOSS_SCANNERS names unknown scanners ({', '.join(unknown)}); "
+                "use some of trivy, grype, osv-scanner, or leave it empty"
+            )
+        return ",".join(names)
 
     @property
     def is_sqlite(self) -> bool:

@@ -7,8 +7,11 @@ from foss_registry.packages.models import package_versions
 from foss_registry.policy.models import policy_documents
 from foss_registry.reviews.models import reviews
 from foss_registry.scans.models import scans
+from foss_registry.vulns.models import advisories, advisory_packages, vulndb_ecosystems
 
 __all__ = [
+    "advisories",
+    "advisory_packages",
     "api_tokens",
     "jobs",
     "metadata",
@@ -16,5 +19,6 @@ __all__ = [
     "policy_documents",
     "reviews",
     "scans",
+    "vulndb_ecosystems",
     "worker_heartbeats",
 ]

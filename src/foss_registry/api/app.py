@@ -19,7 +19,7 @@ from foss_registry import __version__, storage
 from foss_registry.api import errors
 from foss_registry.api.deps import AppContext, context, run_db
 from foss_registry.api.loop_reads import SQLiteLoopReader
-from foss_registry.api.v1 import licenses, packages, reviews, scans, tokens
+from foss_registry.api.v1 import licenses, packages, reviews, scans, tokens, vulndb
 from foss_registry.auth.service import parse_static_tokens
 from foss_registry.config import Settings
 from foss_registry.db import make_engine
@@ -104,6 +104,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Litestar:
             tokens.create_token,
             tokens.list_tokens,
             tokens.revoke_token,
+            vulndb.vulndb_status,
+            vulndb.failed_jobs,
             licenses.list_all,
             licenses.compatibility,
             licenses.show,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from foss_registry.cli import db, serve, token
+from foss_registry.cli import db, serve, token, vulndb
 
 app = typer.Typer(
     name="foss",
@@ -17,6 +17,7 @@ app.command("serve")(serve.serve)
 app.command("worker")(serve.worker)
 app.add_typer(db.app, name="db")
 app.add_typer(token.app, name="token")
+app.add_typer(vulndb.app, name="vulndb")
 
 
 if __name__ == "__main__":  # pragma: no cover

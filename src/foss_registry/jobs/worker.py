@@ -25,15 +25,25 @@ log = logging.getLogger("foss_registry.jobs")
 
 #: A job handler: does the work in the given transaction.
 Handler = Callable[[Connection, dict[str, Any]], None]
+#: Slow work of a job done before its transaction (an external scanner); returns
+#: values added to the payload the handler receives.
+Preparer = Callable[[Engine, dict[str, Any]], dict[str, Any]]
 
 _HANDLERS: dict[str, Handler] = {}
+_PREPARERS: dict[str, Preparer] = {}
 
 
-def register(kind: str) -> Callable[[Handler], Handler]:
-    """Register the handler of one job kind (a decorator)."""
+def register(kind: str, *, prepare: Preparer | None = None) -> Callable[[Handler], Handler]:
+    """Register the handler of one job kind (a decorator), with an optional preparer.
+
+    The preparer runs outside any transaction, so that minutes of work do not
+    hold the database's write lock; the handler then gets its results.
+    """
 
     def wrap(handler: Handler) -> Handler:
         _HANDLERS[kind] = handler
+        if prepare is not None:
+            _PREPARERS[kind] = prepare
         return handler
 
     return wrap
@@ -76,8 +86,12 @@ class Worker:
         try:
             if handler is None:
                 raise LookupError(f"no handler for job kind {job.kind!r}")
+            payload = job.payload
+            prepare = _PREPARERS.get(job.kind)
+            if prepare is not None:
+                payload = payload | prepare(self.engine, payload)
             with write_transaction(self.engine) as conn:
-                handler(conn, job.payload)
+                handler(conn, payload)
                 queue.complete(conn, job, self.worker_id)
         except Exception as exc:
             log.warning("job %s (%s) failed on attempt %s: %s", job.id, job.kind, job.attempts, exc)

@@ -1,27 +1,58 @@
-"""The ``scan`` job: scan one version and store the result."""
+"""The scan jobs: ``scan`` (one version, as submitted) and ``scan-batch`` (re-scans).
+
+Both run in the worker's write transaction, which also completes the job. A
+Docker image's external scanners can take minutes, so for a ``scan`` job they
+run first, in :func:`prepare_scan`, with no transaction open.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
-from foss_registry.db import utcnow
+from foss_registry.config import get_settings
+from foss_registry.db import read_connection
 from foss_registry.jobs.worker import register
-from foss_registry.scans import service
+from foss_registry.policy import service as policy
+from foss_registry.scans import scanner, service
 
 
-@register(service.SCAN_JOB)
+def _config() -> scanner.ScanConfig:
+    # Read per job, not cached here: the worker process's own FOSS_ settings decide.
+    return scanner.ScanConfig.from_settings(get_settings())
+
+
+def prepare_scan(engine: Engine, payload: dict[str, Any]) -> dict[str, Any]:
+    """Run the external scanners of a pending Docker image scan, outside any transaction."""
+    with read_connection(engine) as conn:
+        image = scanner.pending_image_scan(conn, int(payload["scan_id"]))
+    if image is None:
+        return {}
+    config = _config()
+    return {"external": scanner.run_image_scanners(scanner.image_ref(*image), config.scanners)}
+
+
+@register(service.SCAN_JOB, prepare=prepare_scan)
 def run_scan(conn: Connection, payload: dict[str, Any]) -> None:
-    """Scan the version named in the payload and complete its pending scan row."""
-    service.finish_scan(
-        conn,
-        int(payload["scan_id"]),
-        status="not_scanned",
-        reason="No vulnerability database has been imported; run `foss vulndb import`.",
-        scan_date=utcnow(),
+    """Scan the version named in the payload, complete its scan row, let the policy decide."""
+    version_id = scanner.complete_scan(
+        conn, int(payload["scan_id"]), _config(), external=payload.get("external")
     )
-    # The scan and the license evaluation are both done: the policy may decide.
-    from foss_registry.policy.service import apply_policy
+    if version_id is not None:
+        # The scan and the license evaluation are both done: the policy may decide.
+        policy.apply_policy(conn, version_id)
 
-    apply_policy(conn, int(payload["version_id"]))
+
+@register(service.SCAN_BATCH_JOB)
+def run_scan_batch(conn: Connection, payload: dict[str, Any]) -> None:
+    """Complete a batch of pending scans (the re-scans an import queued) in one transaction.
+
+    The policy then looks at each re-scanned version: it flags an approved one
+    that a new advisory now fails, and decides those no person has decided.
+    """
+    version_ids = scanner.complete_scans(conn, [int(i) for i in payload["scan_ids"]], _config())
+    if version_ids:
+        in_force = policy.current_policy(conn)
+        for version_id in version_ids:
+            policy.apply_policy(conn, version_id, in_force)

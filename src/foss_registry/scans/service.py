@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, select, update
@@ -13,7 +15,12 @@ from foss_registry.packages.models import package_versions as pv
 from foss_registry.scans.models import scans
 
 SEVERITY_LEVELS = ("critical", "high", "medium", "low", "unknown")
+#: Job kind scanning one version (payload ``{"version_id", "scan_id"}``).
 SCAN_JOB = "scan"
+#: Job kind scanning many versions in one transaction (payload ``{"scan_ids": [...]}``).
+SCAN_BATCH_JOB = "scan-batch"
+#: Scans per batch job: a re-scan of 10,000 versions is 200 short transactions, not 10,000.
+SCAN_BATCH_SIZE = 50
 
 
 def empty_counts() -> dict[str, int]:
@@ -40,6 +47,52 @@ def request_scan(conn: Connection, version_id: int, *, trigger: str) -> int:
     return scan_id
 
 
+def request_rescans(conn: Connection, version_ids: Sequence[int], *, trigger: str) -> list[int]:
+    """Record pending scans of many versions and queue them in batches; return the scan ids.
+
+    Docker images get a job each (their external scanners run outside the
+    job's transaction); other versions are scanned ``SCAN_BATCH_SIZE`` per job.
+    """
+    if not version_ids:
+        return []
+    now = utcnow()
+    rows = conn.execute(
+        scans.insert().returning(scans.c.id, scans.c.version_id, sort_by_parameter_order=True),
+        [
+            {
+                "version_id": version_id,
+                "status": "pending",
+                "tools_used": [],
+                "findings": [],
+                "severity": empty_counts(),
+                "trigger": trigger,
+                "created_at": now,
+            }
+            for version_id in version_ids
+        ],
+    ).all()
+    images: set[int] = set()
+    for start in range(0, len(version_ids), 500):
+        chunk = list(version_ids[start : start + 500])
+        images.update(
+            conn.execute(
+                select(pv.c.id).where(pv.c.id.in_(chunk), pv.c.ecosystem == "docker")
+            ).scalars()
+        )
+    batch: list[int] = []
+    for scan_id, version_id in rows:
+        if version_id in images:
+            queue.enqueue(conn, SCAN_JOB, {"version_id": version_id, "scan_id": scan_id})
+            continue
+        batch.append(scan_id)
+        if len(batch) == SCAN_BATCH_SIZE:
+            queue.enqueue(conn, SCAN_BATCH_JOB, {"scan_ids": batch})
+            batch = []
+    if batch:
+        queue.enqueue(conn, SCAN_BATCH_JOB, {"scan_ids": batch})
+    return [scan_id for scan_id, _ in rows]
+
+
 def finish_scan(conn: Connection, scan_id: int, **values: Any) -> None:
     """Store a scan's outcome (status, findings, counts, tools, reason)."""
     conn.execute(update(scans).where(scans.c.id == scan_id).values(**values))
@@ -59,14 +112,28 @@ def latest_scan_row(conn: Connection, version_id: int) -> Any:
     )
 
 
-def scan_report(conn: Connection, version_id: int) -> dict[str, Any]:
-    """Return the seed's scan shape for a version's newest scan."""
+def scan_report(
+    conn: Connection, version_id: int, *, stale_days: float | None = None
+) -> dict[str, Any]:
+    """Return the seed's scan shape for a version's newest scan, with its history.
+
+    ``database`` tells how old the vulnerability data behind the result is
+    (``stale`` when older than ``stale_days``), so that an empty or outdated
+    database is never mistaken for a clean result.
+    """
     version = conn.execute(
         select(pv.c.name, pv.c.version, pv.c.ecosystem).where(pv.c.id == version_id)
     ).one()
     row = latest_scan_row(conn, version_id)
     history = conn.execute(
-        select(scans.c.status, scans.c.scan_date, scans.c.trigger, scans.c.changes)
+        select(
+            scans.c.status,
+            scans.c.scan_date,
+            scans.c.trigger,
+            scans.c.reason,
+            scans.c.severity,
+            scans.c.changes,
+        )
         .where(scans.c.version_id == version_id)
         .order_by(scans.c.id)
     ).all()
@@ -86,7 +153,6 @@ def scan_report(conn: Connection, version_id: int) -> dict[str, Any]:
             "database": None,
             "history": [],
         }
-    database_updated = row["database_updated_at"]
     return base | {
         "scan_date": packages.iso(row["scan_date"]),
         "status": row["status"],
@@ -94,17 +160,14 @@ def scan_report(conn: Connection, version_id: int) -> dict[str, Any]:
         "vulnerabilities": list(row["findings"] or []),
         "severity": empty_counts() | dict(row["severity"] or {}),
         "tools_used": list(row["tools_used"] or []),
-        "database": None
-        if database_updated is None
-        else {
-            "updated_at": packages.iso(database_updated),
-            "age_days": round((utcnow() - database_updated).total_seconds() / 86400, 1),
-        },
+        "database": _database_age(row["database_updated_at"], stale_days),
         "history": [
             {
                 "status": h.status,
                 "scan_date": packages.iso(h.scan_date),
                 "trigger": h.trigger,
+                "reason": h.reason,
+                "severity": empty_counts() | dict(h.severity or {}),
                 "changes": h.changes,
             }
             for h in history
@@ -112,9 +175,25 @@ def scan_report(conn: Connection, version_id: int) -> dict[str, Any]:
     }
 
 
+def _database_age(updated: datetime | None, stale_days: float | None) -> dict[str, Any] | None:
+    if updated is None:
+        return None
+    age = (utcnow() - updated).total_seconds() / 86400
+    return {
+        "updated_at": packages.iso(updated),
+        "age_days": round(age, 1),
+        "stale": None if stale_days is None else age > stale_days,
+    }
+
+
 def get_scan(
-    conn: Connection, name: str, *, ecosystem: str | None = None, version: str | None = None
+    conn: Connection,
+    name: str,
+    *,
+    ecosystem: str | None = None,
+    version: str | None = None,
+    stale_days: float | None = None,
 ) -> dict[str, Any]:
     """Return the scan report of the version selected like ``GET /packages/{name}``."""
     version_id = packages.select_version_id(conn, name, ecosystem=ecosystem, version=version)
-    return scan_report(conn, version_id)
+    return scan_report(conn, version_id, stale_days=stale_days)

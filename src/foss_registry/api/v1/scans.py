@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Request, get
 from litestar.params import Parameter
 
 from foss_registry.api.deps import context, run_db
+from foss_registry.api.v1.schemas import ScanReport
 from foss_registry.db import read_connection
 from foss_registry.scans import service as scans
 
@@ -18,7 +20,9 @@ from foss_registry.scans import service as scans
     tags=["security"],
     description=(
         "Status is `pending` while queued, then `passed`, `failed`, `error`, or "
-        "`not_scanned` with a reason. `database` gives the vulnerability database's age."
+        "`not_scanned` with a reason. `database` gives the age of the vulnerability data "
+        "behind the result (null when none was used). `history` lists every scan of the "
+        "version, oldest first, with what each found new (`changes`)."
     ),
 )
 async def get_scan(
@@ -26,13 +30,19 @@ async def get_scan(
     name: str,
     ecosystem: Annotated[str | None, Parameter(max_length=32)] = None,
     version: Annotated[str | None, Parameter(max_length=128)] = None,
-) -> dict[str, Any]:
+) -> ScanReport:
     """Return the scan report, selecting the version like ``GET /packages/{name}``."""
-    engine = context(request).engine
+    ctx = context(request)
     name = name.lstrip("/")
 
     def work() -> dict[str, Any]:
-        with read_connection(engine) as conn:
-            return scans.get_scan(conn, name, ecosystem=ecosystem, version=version)
+        with read_connection(ctx.engine) as conn:
+            return scans.get_scan(
+                conn,
+                name,
+                ecosystem=ecosystem,
+                version=version,
+                stale_days=ctx.settings.vulndb_stale_days,
+            )
 
-    return await run_db(request, work)
+    return msgspec.convert(await run_db(request, work), ScanReport)

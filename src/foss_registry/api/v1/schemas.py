@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta, Struct
@@ -258,3 +258,135 @@ class PolicyInForce(Struct):
     source: str
     updated_at: str | None
     updated_by: str | None
+
+
+class CvssScore(Struct):
+    """A CVSS rating: version (``"3.1"``), vector, base score."""
+
+    version: str
+    vector: str
+    score: float
+
+
+class Vulnerability(Struct, omit_defaults=True):
+    """One finding of a scan: one vulnerability (all its ids) or one malicious release.
+
+    ``package``/``package_version`` appear only for image scans, naming the
+    package inside the image.
+    """
+
+    id: str
+    aliases: list[str]
+    summary: str
+    severity: str
+    cvss: CvssScore | None
+    fixed_versions: list[str]
+    references: list[str]
+    malicious: bool
+    package: str | None = None
+    package_version: str | None = None
+
+
+class ScanSeverityCounts(Struct):
+    """Findings per severity level."""
+
+    critical: int
+    high: int
+    medium: int
+    low: int
+    unknown: int
+
+
+class DatabaseAge(Struct):
+    """How old the vulnerability data behind a scan is (its newest record's ``modified``)."""
+
+    updated_at: str
+    age_days: float
+    stale: bool | None
+
+
+class ScanChanges(Struct):
+    """What a scan found that the previous completed scan did not, and the reverse."""
+
+    previous_status: str
+    added: list[str]
+    removed: list[str]
+    changed: list[str]
+
+
+class ScanHistoryEntry(Struct):
+    """One scan of the version, oldest first; ``trigger`` says what asked for it."""
+
+    status: str
+    scan_date: str | None
+    trigger: str
+    reason: str | None
+    severity: ScanSeverityCounts
+    changes: ScanChanges | None
+
+
+class ScanReport(Struct):
+    """Answer of ``GET /security/scans/{name}``: the newest scan of the selected version."""
+
+    package: str
+    version: str
+    ecosystem: str
+    scan_date: str | None
+    status: str
+    reason: str | None
+    vulnerabilities: list[Vulnerability]
+    severity: ScanSeverityCounts
+    tools_used: list[str]
+    database: DatabaseAge | None
+    history: list[ScanHistoryEntry]
+
+
+class SourceCount(Struct):
+    """Records of one source (PYSEC, GHSA, MAL...) in one ecosystem."""
+
+    records: int
+    withdrawn: int
+
+
+class EcosystemData(Struct):
+    """The vulnerability data of one ecosystem: counts and freshness."""
+
+    ecosystem: str
+    records: int
+    sources: dict[str, SourceCount]
+    newest_modified: str | None
+    last_imported_at: str | None
+    age_days: float | None
+    stale: bool | None
+
+
+class VulnDbStatus(Struct):
+    """Answer of ``GET /vulndb/status`` (admin): what the vulnerability database holds."""
+
+    records: int
+    withdrawn: int
+    newest_modified: str | None
+    age_days: float | None
+    stale: bool | None
+    last_imported_at: str | None
+    ecosystems: list[EcosystemData]
+
+
+class FailedJob(Struct):
+    """A job parked after its last attempt failed, with the error."""
+
+    id: int
+    kind: str
+    payload: dict[str, Any]
+    attempts: int
+    last_error: str | None
+    created_at: str
+    finished_at: str | None
+
+
+class FailedJobList(Struct):
+    """A page of failed jobs, newest first."""
+
+    jobs: list[FailedJob]
+    limit: int
+    offset: int

@@ -1,0 +1,70 @@
+"""Admin reads of the background machinery: ``/vulndb/status`` and ``/jobs/failed``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, get
+from litestar.params import Parameter
+
+from foss_registry.api.deps import acting_principal, context, require_key_present, run_db
+from foss_registry.api.v1.schemas import FailedJobList, VulnDbStatus
+from foss_registry.db import write_transaction
+from foss_registry.jobs import queue
+from foss_registry.packages.service import iso
+from foss_registry.vulns import service as vulndb
+
+
+@get(
+    "/vulndb/status",
+    summary="Vulnerability database status (admin)",
+    tags=["admin"],
+    security=[{"apiKey": []}],
+    description=(
+        "Records per ecosystem and source (PYSEC, GHSA, MAL...), withdrawn records, the "
+        "newest `modified` date, its age in days, and whether it is stale "
+        "(older than FOSS_VULNDB_STALE_DAYS)."
+    ),
+)
+async def vulndb_status(request: Request[Any, Any, Any]) -> VulnDbStatus:
+    """What the vulnerability database holds and how fresh it is."""
+    ctx = context(request)
+    key = require_key_present(ctx, request)
+
+    def work() -> dict[str, Any]:
+        # A write transaction because authenticating records the key's last use.
+        with write_transaction(ctx.engine) as conn:
+            acting_principal(ctx, conn, key, "admin")
+            return vulndb.status(conn, stale_days=ctx.settings.vulndb_stale_days)
+
+    return msgspec.convert(await run_db(request, work), VulnDbStatus)
+
+
+@get(
+    "/jobs/failed",
+    summary="Failed background jobs (admin)",
+    tags=["admin"],
+    security=[{"apiKey": []}],
+    description="Jobs parked after their last attempt failed (scans, re-scans), newest first.",
+)
+async def failed_jobs(
+    request: Request[Any, Any, Any],
+    limit: Annotated[int, Parameter(ge=1, le=1000, description="Max results (1-1000).")] = 100,
+    offset: Annotated[int, Parameter(ge=0, description="Pagination offset.")] = 0,
+) -> FailedJobList:
+    """Parked jobs with their last error."""
+    ctx = context(request)
+    key = require_key_present(ctx, request)
+
+    def work() -> dict[str, Any]:
+        with write_transaction(ctx.engine) as conn:
+            acting_principal(ctx, conn, key, "admin")
+            rows = queue.failed_jobs(conn, limit=limit, offset=offset)
+        jobs = [
+            row | {"created_at": iso(row["created_at"]), "finished_at": iso(row["finished_at"])}
+            for row in rows
+        ]
+        return {"jobs": jobs, "limit": limit, "offset": offset}
+
+    return msgspec.convert(await run_db(request, work), FailedJobList)

@@ -1,0 +1,92 @@
+"""The `foss vulndb import` and `foss vulndb status` commands, run as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import yaml
+from sqlalchemy import Engine
+
+from foss_registry.db import read_connection, write_transaction
+from foss_registry.packages.intake import submit_package
+from foss_registry.scans import service as scans
+from tests.functional.server.conftest import foss_command
+from tests.functional.vulns.conftest import run_jobs
+
+
+def foss(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = os.environ.copy() | {"FOSS_DATABASE_URL": database_url}
+    return subprocess.run(
+        [*foss_command(), *args], env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_import_then_status(database_url: str, selected_data: list[Path]) -> None:
+    empty = foss(database_url, "vulndb", "status")
+    assert empty.returncode == 0 and "empty" in empty.stdout
+
+    done = foss(database_url, "vulndb", "import", *map(str, selected_data), "--json")
+    assert done.returncode == 0, done.stderr
+    counts = json.loads(done.stdout)
+    assert (counts["read"], counts["new"], counts["invalid"], counts["rescans"]) == (13, 13, 0, 0)
+    assert "GHSA-npm.zip: 4 records read, 4 new" in done.stderr
+    # No progress bar when stderr is not a terminal: the summary lines alone.
+    assert "━" not in done.stderr
+
+    again = foss(database_url, "vulndb", "import", *map(str, selected_data), "--json")
+    assert json.loads(again.stdout)["unchanged"] == 13
+
+    status = foss(database_url, "vulndb", "status")
+    assert status.returncode == 0
+    assert "PYSEC" in status.stdout and "13 records" in status.stdout
+    machine = json.loads(foss(database_url, "vulndb", "status", "--json").stdout)
+    assert machine["records"] == 13
+
+
+def test_bad_paths_and_bad_records(database_url: str, tmp_path: Path, picked_records: Path) -> None:
+    missing = foss(database_url, "vulndb", "import", str(picked_records), str(tmp_path / "nope"))
+    assert missing.returncode == 2
+    assert missing.stderr.count("\n") == 1 and "No OSV data at" in missing.stderr
+    # Checked before anything is imported.
+    assert "4 records" not in missing.stderr
+
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / "broken.json").write_text('{"id": "BROKEN-1", "modified": ')
+    # The PyPA advisory-database layout: YAML records.
+    record = json.loads((picked_records / "PYSEC-2023-62.json").read_text())
+    (folder / "PYSEC-2023-62.yaml").write_text(yaml.safe_dump(record))
+    partial = foss(database_url, "vulndb", "import", str(folder))
+    assert partial.returncode == 1
+    assert "broken.json" in partial.stderr and "1 new" in partial.stderr
+    assert "1 invalid (skipped)" in partial.stderr
+
+
+def test_import_while_versions_are_stored_queues_their_rescans(
+    database_url: str, engine: Engine, picked_records: Path
+) -> None:
+    class Body:
+        name, version, ecosystem = "flask", "2.3.1", "pypi"
+        license = description = homepage = repository = justification = None
+
+    with write_transaction(engine) as conn:
+        submit_package(conn, Body(), "alice")
+    run_jobs(engine)
+    done = foss(database_url, "vulndb", "import", str(picked_records), "--json")
+    assert json.loads(done.stdout)["rescans"] == 1
+    assert "1 re-scans queued" in done.stderr
+    worker = subprocess.run(
+        [*foss_command(), "worker", "--once"],
+        env=os.environ.copy() | {"FOSS_DATABASE_URL": database_url},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert worker.returncode == 0 and "ran 1 job" in worker.stderr
+    with read_connection(engine) as conn:
+        report = scans.get_scan(conn, "flask")
+    assert report["status"] == "failed"
+    assert [h["trigger"] for h in report["history"]] == ["submission", "vulndb-import"]
