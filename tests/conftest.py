@@ -61,7 +61,8 @@ def _worker_suffix() -> str:
 def postgres_url() -> Iterator[str]:
     """A fresh, migrated PostgreSQL database for this test process, dropped at the end."""
     assert POSTGRES_URL, "FOSS_TEST_POSTGRES_URL is not set"
-    name = f"foss_test_{_worker_suffix()}"
+    # The process id keeps simultaneous test runs on one server apart.
+    name = f"foss_test_{_worker_suffix()}_{os.getpid()}"
     admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -42,8 +42,8 @@ def record_decision(
     by: str,
     comment: str | None,
     reasons: list[str] | None = None,
-) -> dict[str, Any]:
-    """Apply a decision to a version, keep it in the history, and return the record."""
+) -> None:
+    """Apply a decision to a version and keep it in the history."""
     decision = validate_decision(decision)
     if comment is not None and "\x00" in comment:
         raise InvalidInputError(
@@ -90,7 +90,6 @@ def record_decision(
             reasons=reasons or [],
         )
     )
-    return packages.get_record_by_id(conn, version_id)
 
 
 def decide(
@@ -106,7 +105,8 @@ def decide(
     """Decide on the version named by (ecosystem, name, version)."""
     decision = validate_decision(decision)
     version_id = packages.select_version_id(conn, name, ecosystem=ecosystem, version=version)
-    return record_decision(conn, version_id, decision=decision, by=by, comment=comment)
+    record_decision(conn, version_id, decision=decision, by=by, comment=comment)
+    return packages.get_record_by_id(conn, version_id)
 
 
 def list_reviews(
