@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     rate_limits_enabled: bool = True
     rate_limit_per_ip: str = "100/minute"
     rate_limit_per_key: str = "1000/hour"
+    rate_limit_prefix: str = Field(
+        default="foss-registry",
+        description="Prefix of the rate-limit counters' keys in Redis (deployments sharing one).",
+    )
     trusted_proxies: str = ""
     cors_origins: str = ""
     max_body_bytes: int = 1024 * 1024
@@ -79,6 +83,14 @@ class Settings(BaseSettings):
     )
     log_format: Literal["text", "json"] = "text"
     log_level: str = "INFO"
+    ready_requires_worker: bool = Field(
+        default=False,
+        description="`/readyz` fails when no job worker sent a heartbeat within "
+        "FOSS_WORKER_STALE_SECONDS (`foss serve` sets it when it runs its own job worker).",
+    )
+    worker_stale_seconds: float = Field(
+        default=60.0, gt=0, description="A worker silent for longer is reported stale."
+    )
     job_lease_seconds: int = 300
     job_max_attempts: int = 5
     worker_poll_seconds: float = 0.5

@@ -10,7 +10,6 @@ from anyio import CapacityLimiter
 from litestar import Litestar, MediaType, Request, Router, get
 from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 from sqlalchemy import Engine, text
@@ -19,11 +18,15 @@ from foss_registry import __version__, storage
 from foss_registry.api import errors
 from foss_registry.api.deps import AppContext, context, run_db
 from foss_registry.api.loop_reads import SQLiteLoopReader
+from foss_registry.api.metrics import metrics_endpoint
+from foss_registry.api.middleware import auth_gate, cors_config, install_edge
+from foss_registry.api.openapi import ApiDocumentPlugin
 from foss_registry.api.v1 import licenses, packages, reviews, scans, tokens, vulndb
 from foss_registry.auth.service import parse_static_tokens
 from foss_registry.config import Settings
 from foss_registry.db import make_engine
 from foss_registry.errors import DomainError
+from foss_registry.jobs import queue
 
 log = logging.getLogger("foss_registry.api")
 
@@ -44,13 +47,19 @@ async def healthz() -> dict[str, str]:
 
 @get("/readyz", include_in_schema=False, media_type=MediaType.JSON)
 async def readyz(request: Request[Any, Any, Any]) -> Any:
-    """The database is reachable and its schema current."""
+    """The database is reachable, its schema current, and (when expected) a job worker alive."""
+    settings = context(request).settings
     engine = context(request).engine
 
     def check() -> dict[str, Any]:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-        return {"database": "ok", "migrations_current": storage.is_current(engine)}
+            workers = queue.worker_status(conn, settings.worker_stale_seconds)
+        return {
+            "database": "ok",
+            "migrations_current": storage.is_current(engine),
+            "workers": workers | {"required": settings.ready_requires_worker},
+        }
 
     try:
         result = await run_db(request, check)
@@ -60,6 +69,13 @@ async def readyz(request: Request[Any, Any, Any]) -> Any:
     if not result["migrations_current"]:
         return errors.problem_response(
             503, "The database schema is not current; run `foss db upgrade`.", "unavailable"
+        )
+    if settings.ready_requires_worker and not result["workers"]["recent"]:
+        return errors.problem_response(
+            503,
+            f"No job worker has reported in the last {settings.worker_stale_seconds:g} seconds; "
+            "start `foss worker`.",
+            "unavailable",
         )
     return {"status": "ready"} | result
 
@@ -119,7 +135,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Litestar:
         version=__version__,
         # Mounted on the document itself so that no catch-all sits under /api/v1.
         path="/api/v1/openapi.json",
-        render_plugins=[JsonRenderPlugin(path="/")],
+        render_plugins=[ApiDocumentPlugin(path="/")],
         components=Components(
             security_schemes={
                 "apiKey": SecurityScheme(
@@ -133,7 +149,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Litestar:
         ),
     )
     app = Litestar(
-        route_handlers=[v1, healthz, readyz, docs, _docs_assets()],
+        route_handlers=[v1, healthz, readyz, metrics_endpoint, docs, _docs_assets()],
         exception_handlers={
             DomainError: errors.handle_domain_error,
             HTTPException: errors.handle_http_exception,
@@ -141,7 +157,12 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Litestar:
         },
         openapi_config=openapi,
         request_max_body_size=settings.max_body_bytes,
+        middleware=[auth_gate],
+        cors_config=cors_config(settings),
+        # Logging is set up once per process (foss_registry.logs), not by the framework.
+        logging_config=None,
         debug=False,
     )
     app.state.ctx = ctx
+    install_edge(app, settings)
     return app

@@ -6,8 +6,11 @@ from litestar import Litestar
 
 from foss_registry.api.app import create_app
 from foss_registry.config import get_settings
+from foss_registry.logs import setup_logging
 
 
 def app() -> Litestar:
     """Build the app from the environment's settings (called once per server process)."""
-    return create_app(get_settings())
+    settings = get_settings()
+    setup_logging(settings.log_level, settings.log_format)
+    return create_app(settings)

@@ -185,12 +185,14 @@ def parse_static_tokens(spec: str) -> dict[str, StaticToken]:
     return tokens
 
 
-def authenticate(conn: Connection, secret: str, static_tokens: dict[str, StaticToken]) -> Principal:
-    """Return who a token belongs to, or raise ForbiddenError if it is not valid now."""
+def _verify(
+    conn: Connection, secret: str, static_tokens: dict[str, StaticToken]
+) -> tuple[Principal, Any]:
+    """Check a token by a lookup of its hash; return the principal and its stored row."""
     digest = hash_token(secret)
     static = static_tokens.get(digest)
     if static is not None:
-        return Principal(name=static.name, role=static.role, key_id=f"static:{static.name}")
+        return Principal(name=static.name, role=static.role, key_id=f"static:{static.name}"), None
     row = conn.execute(
         select(
             api_tokens.c.id,
@@ -201,16 +203,35 @@ def authenticate(conn: Connection, secret: str, static_tokens: dict[str, StaticT
             api_tokens.c.last_used_at,
         ).where(api_tokens.c.token_hash == digest)
     ).first()
-    now = utcnow()
     if row is None:
         raise ForbiddenError("The API key is not valid.", code="invalid_api_key")
     if row.revoked_at is not None:
         raise ForbiddenError("The API key has been revoked.", code="invalid_api_key")
-    if row.expires_at is not None and row.expires_at <= now:
+    if row.expires_at is not None and row.expires_at <= utcnow():
         raise ForbiddenError("The API key has expired.", code="invalid_api_key")
-    if row.last_used_at is None or now - row.last_used_at >= _LAST_USED_GRANULARITY:
+    return Principal(name=row.name, role=row.role, key_id=f"token:{row.id}"), row
+
+
+def identify(conn: Connection, secret: str, static_tokens: dict[str, StaticToken]) -> Principal:
+    """Return who a token belongs to without writing anything (rate limits, the auth gate).
+
+    Raises ForbiddenError if the token is not valid now.
+    """
+    return _verify(conn, secret, static_tokens)[0]
+
+
+def authenticate(conn: Connection, secret: str, static_tokens: dict[str, StaticToken]) -> Principal:
+    """Return who a token belongs to, or raise ForbiddenError if it is not valid now.
+
+    Also records ``last_used_at`` (at most once a minute per token).
+    """
+    principal, row = _verify(conn, secret, static_tokens)
+    now = utcnow()
+    if row is not None and (
+        row.last_used_at is None or now - row.last_used_at >= _LAST_USED_GRANULARITY
+    ):
         conn.execute(update(api_tokens).where(api_tokens.c.id == row.id).values(last_used_at=now))
-    return Principal(name=row.name, role=row.role, key_id=f"token:{row.id}")
+    return principal
 
 
 def require_role(principal: Principal, role: str) -> None:

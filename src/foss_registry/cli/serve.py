@@ -5,15 +5,23 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
+import re
+import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
 from typing import Any
 
 import typer
 
 from foss_registry import storage
 from foss_registry.cli.common import engine, err, fail, settings
+from foss_registry.config import get_settings
 from foss_registry.jobs.worker import Worker
 
 log = logging.getLogger("foss_registry")
@@ -32,7 +40,7 @@ def _prepare_database() -> None:
     eng = engine()
     current = storage.current_revision(eng)
     if current is None:
-        err.print("empty database: creating the schema")
+        _announce("empty database: creating the schema")
         storage.upgrade(eng)
     elif current != storage.head_revision():
         raise fail(
@@ -42,11 +50,27 @@ def _prepare_database() -> None:
     eng.dispose()
 
 
+def _announce(message: str) -> None:
+    """Tell the operator something at start: on the console, or as a log line in JSON mode."""
+    if settings().log_format == "json":
+        plain = re.sub(r"\[/?[a-z ]+\]", "", message)
+        level = logging.WARNING if "warning" in plain.lower() else logging.INFO
+        log.log(level, plain)
+    else:
+        err.print(message)
+
+
 def _setup_logging() -> None:
-    logging.basicConfig(
-        level=settings().log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    from foss_registry.logs import setup_logging
+
+    cfg = settings()
+    setup_logging(cfg.log_level, cfg.log_format)
+
+
+#: Seconds Granian gives an API process to finish its in-flight requests on SIGTERM;
+#: the job worker stops meanwhile, so `foss serve` exits within 15 s of SIGTERM.
+SHUTDOWN_GRACE_SECONDS = 10
+METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def serve(
@@ -69,7 +93,7 @@ def serve(
     host = host or cfg.host
     port = port or cfg.port
     if not cfg.auth_enabled:
-        err.print(
+        _announce(
             "[bold red]WARNING: authentication is OFF (FOSS_AUTH_ENABLED=false): "
             "anyone who can reach this server can submit and approve packages.[/bold red]"
         )
@@ -81,36 +105,124 @@ def serve(
     _prepare_database()
     # Child API processes read their settings from the environment like this one.
     os.environ["FOSS_DATABASE_URL"] = cfg.database_url
+    # Metrics of every process (API workers, the job worker) are added up from
+    # files in one directory; it must be in the environment before they start.
+    metrics_dir = _prepare_metrics_dir()
     # The job worker is a child process rather than a thread: Granian forks its
     # API workers, and forking beside a running thread can copy a held lock.
     job_process = _start_job_worker() if job_worker else None
-    err.print(
-        f"FOSS Registry listening on http://{host}:{port} (database {_redacted(cfg.database_url)})"
-    )
-    server = Granian(
-        "foss_registry.api.asgi:app",
-        factory=True,
-        address=host,
-        port=port,
-        interface=Interfaces.ASGI,
-        workers=workers,
-        log_access=False,
-        workers_kill_timeout=10,
-    )
     try:
+        if job_process is not None:
+            _wait_for_first_heartbeat(job_process)
+            # This server runs its own worker: it is not ready without one.
+            os.environ.setdefault("FOSS_READY_REQUIRES_WORKER", "true")
+        # The API processes are forked from this one: let them read the environment
+        # as it is now rather than this process's cached settings.
+        get_settings.cache_clear()
+        _announce(
+            f"FOSS Registry listening on http://{host}:{port} "
+            f"(database {_redacted(cfg.database_url)}, {workers} API process(es))"
+        )
+        from foss_registry.logs import granian_log_config
+
+        server = Granian(
+            "foss_registry.api.asgi:app",
+            factory=True,
+            address=host,
+            port=port,
+            interface=Interfaces.ASGI,
+            workers=workers,
+            log_access=False,
+            log_dictconfig=granian_log_config(cfg.log_level, cfg.log_format),
+            # Granian honours no proxy headers unless wrapped; client addresses are
+            # resolved by our edge middleware from FOSS_TRUSTED_PROXIES only.
+            respawn_failed_workers=True,
+            workers_kill_timeout=SHUTDOWN_GRACE_SECONDS,
+        )
+        if job_process is not None:
+            server.on_startup(lambda: _forward_stop_signals(job_process))
         server.serve()
     finally:
         if job_process is not None:
-            _stop_child(job_process)
+            _stop_child(job_process, timeout=SHUTDOWN_GRACE_SECONDS)
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _prepare_metrics_dir() -> Path | None:
+    """Export a fresh PROMETHEUS_MULTIPROC_DIR unless the operator chose one.
+
+    prometheus-client reads the variable when first imported, so this runs
+    before anything in this process (or the API processes it forks) imports it.
+    """
+    if os.environ.get(METRICS_DIR_ENV):
+        return None
+    path = Path(tempfile.mkdtemp(prefix="foss-metrics-"))
+    os.environ[METRICS_DIR_ENV] = str(path)
+    return path
+
+
+def _forward_stop_signals(job_process: subprocess.Popen[bytes]) -> None:
+    """Stop the job worker as soon as Granian is asked to stop, not after its API processes.
+
+    Runs as a Granian startup hook, after Granian installed its own handlers,
+    which are still called.
+    """
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        previous = signal.getsignal(signum)
+
+        def handler(sig: int, frame: Any, previous: Any = previous) -> None:
+            if job_process.poll() is None:
+                job_process.send_signal(signal.SIGTERM)
+            if callable(previous):
+                previous(sig, frame)
+
+        signal.signal(signum, handler)
+
+
+def _wait_for_first_heartbeat(job_process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    """Wait until the job worker child is running (its first heartbeat), so /readyz is true."""
+    from sqlalchemy import select
+
+    from foss_registry.jobs.models import worker_heartbeats
+
+    prefix = f"{socket.gethostname()}:{job_process.pid}:"
+    eng = engine()
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            if job_process.poll() is not None:
+                raise fail(f"the job worker exited at start (code {job_process.returncode})")
+            with eng.connect() as conn:
+                seen = conn.execute(
+                    select(worker_heartbeats.c.worker_id).where(
+                        worker_heartbeats.c.worker_id.startswith(prefix, autoescape=True)
+                    )
+                ).first()
+            if seen is not None:
+                return
+            time.sleep(0.05)
+        _announce("[yellow]warning:[/yellow] the job worker has not reported yet; serving anyway")
+    finally:
+        eng.dispose()
 
 
 def _start_job_worker() -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "foss_registry.cli.main", "worker"])
 
 
+def _abandon_and_exit(job_worker: Worker) -> None:
+    try:
+        job_worker.abandon()
+    finally:
+        logging.shutdown()
+        os._exit(0)
+
+
 def _stop_child(process: subprocess.Popen[bytes], timeout: float = 10) -> None:
     if process.poll() is None:
         process.terminate()
+    if process.returncode is None:
         try:
             process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -128,11 +240,21 @@ def _redacted(url: str) -> str:
 
 def worker(
     once: bool = typer.Option(False, "--once", help="Run queued jobs, then exit."),
+    metrics_port: int | None = typer.Option(
+        None, help="Serve this worker's Prometheus metrics on this port (e.g. 9101)."
+    ),
 ) -> None:
-    """Run a job worker process (scans, re-scans) until SIGTERM or Ctrl-C."""
+    """Run a job worker process (scans, re-scans) until SIGTERM or Ctrl-C.
+
+    On SIGTERM it finishes the job in hand (or gives it back) and exits.
+    """
     _setup_logging()
     cfg = settings()
     _prepare_database()
+    if metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port, addr=cfg.host)
     job_worker = Worker(
         engine(), lease_seconds=cfg.job_lease_seconds, poll_seconds=cfg.worker_poll_seconds
     )
@@ -143,6 +265,11 @@ def worker(
 
     def stop(_signum: int, _frame: Any) -> None:
         job_worker.stop()
+        # A job that cannot finish within the grace period is given back to the
+        # queue (another worker runs it at once) rather than holding up shutdown.
+        timer = threading.Timer(SHUTDOWN_GRACE_SECONDS, _abandon_and_exit, args=(job_worker,))
+        timer.daemon = True
+        timer.start()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)

@@ -11,7 +11,7 @@ SQLite a single ``UPDATE ... RETURNING`` under the write lock does the same.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select, update
@@ -140,6 +140,25 @@ def heartbeat(conn: Connection, worker_id: str) -> None:
     ).rowcount
     if not updated:
         conn.execute(worker_heartbeats.insert().values(worker_id=worker_id, seen_at=now))
+
+
+def worker_status(conn: Connection, stale_seconds: float) -> dict[str, Any]:
+    """Return how many workers sent a heartbeat within ``stale_seconds`` and the newest's age."""
+    now = utcnow()
+    newest = conn.execute(select(func.max(worker_heartbeats.c.seen_at))).scalar()
+    recent = conn.execute(
+        select(func.count()).where(
+            worker_heartbeats.c.seen_at >= now - timedelta(seconds=stale_seconds)
+        )
+    ).scalar_one()
+    if newest is not None and newest.tzinfo is None:
+        newest = newest.replace(tzinfo=UTC)
+    return {
+        "recent": int(recent),
+        "last_seen_seconds_ago": None
+        if newest is None
+        else round(max(0.0, (now - newest).total_seconds()), 1),
+    }
 
 
 def stats(conn: Connection) -> dict[str, Any]:

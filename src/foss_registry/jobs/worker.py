@@ -12,6 +12,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -30,6 +31,20 @@ Handler = Callable[[Connection, dict[str, Any]], None]
 Preparer = Callable[[Engine, dict[str, Any]], dict[str, Any]]
 
 _HANDLERS: dict[str, Handler] = {}
+#: A busy worker still records its heartbeat at least this often (between jobs).
+HEARTBEAT_SECONDS = 10.0
+
+
+class _LeaseLost(Exception):
+    """The job was taken over by another worker after our lease expired."""
+
+
+def _observe(kind: str, outcome: str, seconds: float) -> None:
+    # Imported here: prometheus-client must be first imported after `foss serve`
+    # has chosen the multi-process directory.
+    from foss_registry import metrics
+
+    metrics.JOB_DURATION.labels(kind, outcome).observe(seconds)
 _PREPARERS: dict[str, Preparer] = {}
 
 
@@ -75,6 +90,8 @@ class Worker:
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.stop_event = threading.Event()
         self._handlers = handlers()
+        #: The job being run right now (None between jobs), for :meth:`abandon`.
+        self.current: queue.Job | None = None
 
     def run_one(self) -> bool:
         """Claim and run one job; False when the queue had nothing to do."""
@@ -82,27 +99,55 @@ class Worker:
             job = queue.claim(conn, self.worker_id, self.lease_seconds)
         if job is None:
             return False
-        handler = self._handlers.get(job.kind)
+        self.current = job
+        started = time.perf_counter()
+        outcome = "done"
         try:
-            if handler is None:
-                raise LookupError(f"no handler for job kind {job.kind!r}")
-            payload = job.payload
-            prepare = _PREPARERS.get(job.kind)
-            if prepare is not None:
-                payload = payload | prepare(self.engine, payload)
-            with write_transaction(self.engine) as conn:
-                handler(conn, payload)
-                queue.complete(conn, job, self.worker_id)
+            self._run(job)
+        except _LeaseLost:
+            outcome = "lease_lost"
+            log.warning("job %s (%s): lease lost to another worker; rolled back", job.id, job.kind)
         except Exception as exc:
-            log.warning("job %s (%s) failed on attempt %s: %s", job.id, job.kind, job.attempts, exc)
-            detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-            with write_transaction(self.engine) as conn:
-                status = queue.fail(conn, job, self.worker_id, detail)
-            if status == "failed":
-                log.error(
-                    "job %s (%s) parked as failed after %s attempts", job.id, job.kind, job.attempts
-                )
+            outcome = self._record_failure(job, exc)
+        finally:
+            self.current = None
+            _observe(job.kind, outcome, time.perf_counter() - started)
         return True
+
+    def _run(self, job: queue.Job) -> None:
+        handler = self._handlers.get(job.kind)
+        if handler is None:
+            raise LookupError(f"no handler for job kind {job.kind!r}")
+        payload = job.payload
+        prepare = _PREPARERS.get(job.kind)
+        if prepare is not None:
+            payload = payload | prepare(self.engine, payload)
+        with write_transaction(self.engine) as conn:
+            handler(conn, payload)
+            if not queue.complete(conn, job, self.worker_id):
+                # Our lease expired and another worker took the job: undo our
+                # effects so that the job's work is done exactly once.
+                raise _LeaseLost()
+
+    def _record_failure(self, job: queue.Job, exc: Exception) -> str:
+        log.warning("job %s (%s) failed on attempt %s: %s", job.id, job.kind, job.attempts, exc)
+        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        with write_transaction(self.engine) as conn:
+            status = queue.fail(conn, job, self.worker_id, detail)
+        if status == "failed":
+            log.error(
+                "job %s (%s) parked as failed after %s attempts", job.id, job.kind, job.attempts
+            )
+            return "failed"
+        return "retry"
+
+    def abandon(self) -> None:
+        """Give the job in hand back to the queue, for a shutdown that cannot wait for it."""
+        job = self.current
+        if job is not None:
+            with write_transaction(self.engine) as conn:
+                queue.release(conn, job, self.worker_id)
+            log.warning("job %s (%s) released unfinished for another worker", job.id, job.kind)
 
     def run_until_idle(self, max_jobs: int | None = None) -> int:
         """Run jobs until the queue is empty (tests, one-shot commands); return the count."""
@@ -118,8 +163,13 @@ class Worker:
             try:
                 with write_transaction(self.engine) as conn:
                     queue.heartbeat(conn, self.worker_id)
+                beat = time.monotonic()
                 while not self.stop_event.is_set() and self.run_one():
-                    pass
+                    # A long queue must not make a busy worker look dead.
+                    if time.monotonic() - beat > HEARTBEAT_SECONDS:
+                        with write_transaction(self.engine) as conn:
+                            queue.heartbeat(conn, self.worker_id)
+                        beat = time.monotonic()
             except Exception:
                 log.exception("job worker %s hit an error; retrying", self.worker_id)
             self.stop_event.wait(self.poll_seconds)

@@ -1,0 +1,197 @@
+"""Benchmark of the production set-up: rate limiting's cost, and scaling out API processes.
+
+1. The detail endpoint (``GET /api/v1/packages/{name}``) served by one API
+   process on SQLite with rate limiting on (counters in Redis, limits raised so
+   that nothing is refused) against the same server with it off. Runs are
+   interleaved (off, on, off, on, ...) and the medians compared.
+2. The same endpoint on PostgreSQL served by one API process against two
+   (``foss serve --workers 2``), interleaved the same way.
+
+``wrk -c32`` on loopback, bounded runs. Needs PostgreSQL
+(``FOSS_BENCH_POSTGRES_URL``, else ``FOSS_TEST_POSTGRES_URL``: a URL whose role may
+create databases) and Redis (``FOSS_BENCH_REDIS_URL``, else ``FOSS_TEST_REDIS_URL``,
+else a ``redis-server`` started here).
+
+    python bench/production_bench.py [--seconds 10] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import HEADER, Server, WrkResult, free_port, row, start_registry, wrk
+from sqlalchemy import create_engine, text
+
+from foss_registry import storage
+from foss_registry.db import make_engine, write_transaction
+from foss_registry.packages.intake import submit_package
+
+PACKAGES = 2000
+
+
+class Submission:
+    """The required fields of a submission (the rest empty)."""
+
+    def __init__(self, index: int) -> None:
+        self.name = f"bench-package-{index}"
+        self.version = f"1.{index % 7}.{index}"
+        self.ecosystem = "pypi"
+        self.license = "MIT"
+        self.description = f"Benchmark package number {index}"
+        self.homepage = self.repository = self.justification = None
+
+
+def load(url: str) -> None:
+    """Migrate a fresh database and store PACKAGES versions."""
+    engine = make_engine(url)
+    storage.upgrade(engine)
+    with write_transaction(engine) as conn:
+        for i in range(PACKAGES):
+            submit_package(conn, Submission(i), "bench")
+    engine.dispose()
+
+
+def redis_url(workdir: Path) -> tuple[str, subprocess.Popen[bytes] | None]:
+    """A Redis to count in: the configured one, else one started here."""
+    configured = os.environ.get("FOSS_BENCH_REDIS_URL") or os.environ.get("FOSS_TEST_REDIS_URL")
+    if configured:
+        return configured, None
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise SystemExit("set FOSS_BENCH_REDIS_URL or install redis-server")
+    port = free_port()
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        cwd=workdir,
+        stdout=subprocess.DEVNULL,
+    )
+    time.sleep(0.5)
+    return f"redis://127.0.0.1:{port}/0", process
+
+
+def postgres_database() -> tuple[str, Callable[[], None]]:
+    """Create a fresh PostgreSQL database for the run; return its URL and a dropper."""
+    admin_url = os.environ.get("FOSS_BENCH_POSTGRES_URL") or os.environ.get(
+        "FOSS_TEST_POSTGRES_URL"
+    )
+    if not admin_url:
+        raise SystemExit("set FOSS_BENCH_POSTGRES_URL (a role that may create databases)")
+    name = f"foss_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return admin_url.rsplit("/", 1)[0] + "/" + name, drop
+
+
+def measure(
+    configs: dict[str, tuple[dict[str, str], int]],
+    workdir: Path,
+    path: str,
+    seconds: int,
+    rounds: int,
+) -> dict[str, list[WrkResult]]:
+    """Run each configuration ``rounds`` times, interleaved, on a fresh server each time."""
+    results: dict[str, list[WrkResult]] = {label: [] for label in configs}
+    for _ in range(rounds):
+        for label, (env, workers) in configs.items():
+            server: Server = start_registry(env, workdir, workers=workers)
+            try:
+                wrk(server.url + path, seconds=2)  # warm up
+                results[label].append(wrk(server.url + path, seconds=seconds))
+            finally:
+                server.stop()
+    return results
+
+
+def median(results: list[WrkResult]) -> WrkResult:
+    """The run with the median requests/s."""
+    ordered = sorted(results, key=lambda r: r.requests_per_s)
+    return ordered[len(ordered) // 2]
+
+
+def main() -> None:
+    """Run both comparisons and print the table and the ratios."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--part", choices=("all", "limits", "scale"), default="all")
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="foss-prod-bench-"))
+    redis, redis_process = redis_url(workdir)
+    pg_url, drop_pg = postgres_database()
+    try:
+        sqlite_url = f"sqlite:///{workdir / 'bench.db'}"
+        load(sqlite_url)
+        load(pg_url)
+        path = "/api/v1/packages/bench-package-1234"
+
+        limits = {
+            "FOSS_DATABASE_URL": sqlite_url,
+            "FOSS_REDIS_URL": redis,
+            "FOSS_RATE_LIMIT_PREFIX": f"bench-{uuid.uuid4().hex[:8]}",
+            # Raised so that nothing is refused: every request is counted, none turned away.
+            "FOSS_RATE_LIMIT_PER_IP": "100000000/minute",
+            "FOSS_RATE_LIMITS_ENABLED": "true",
+        }
+        limit_configs = {
+            "detail, SQLite, rate limits off": ({"FOSS_DATABASE_URL": sqlite_url}, 1),
+            "detail, SQLite, rate limits on (Redis)": (limits, 1),
+        }
+        scale_configs = {
+            "detail, PostgreSQL, 1 API process": ({"FOSS_DATABASE_URL": pg_url}, 1),
+            "detail, PostgreSQL, 2 API processes": ({"FOSS_DATABASE_URL": pg_url}, 2),
+        }
+        limit_results = (
+            measure(limit_configs, workdir, path, args.seconds, args.rounds)
+            if args.part in ("all", "limits")
+            else {}
+        )
+        scale_results = (
+            measure(scale_configs, workdir, path, args.seconds, args.rounds)
+            if args.part in ("all", "scale")
+            else {}
+        )
+    finally:
+        drop_pg()
+        if redis_process is not None:
+            redis_process.terminate()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    print(f"wrk -c32 -t2, {args.seconds} s per run, median of {args.rounds} interleaved runs")
+    print(HEADER)
+    for results, target, what in (
+        (limit_results, 0.85, "rate limits on / off"),
+        (scale_results, 1.5, "2 API processes / 1"),
+    ):
+        if not results:
+            continue
+        (base_label, base_runs), (label, runs) = results.items()
+        base, other = median(base_runs), median(runs)
+        print(row(base_label, base))
+        print(row(label, other, base))
+        for name, values in results.items():
+            print(f"  {name}: " + ", ".join(f"{r.requests_per_s:,.0f}" for r in values))
+        ratio = other.requests_per_s / base.requests_per_s
+        print(f"{what}: {ratio:.2f} (target >= {target})")
+
+
+if __name__ == "__main__":
+    main()

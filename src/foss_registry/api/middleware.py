@@ -1,0 +1,276 @@
+"""The HTTP edge around every request: client address, request id, headers, log line, metrics.
+
+:class:`EdgeMiddleware` wraps the whole application (unknown routes, 405 and
+500 answers included):
+
+- the **client address** is the socket's peer; ``X-Forwarded-For`` is believed
+  only when that peer is a proxy named in ``FOSS_TRUSTED_PROXIES`` (addresses or
+  networks), and then the right-most address that is not itself a trusted proxy
+  is the client. The ASGI server's own proxy-header handling stays off, so a
+  spoofed header from anywhere else changes nothing;
+- a **request id** (the caller's ``X-Request-ID`` when it is a short token, else
+  a new one) is returned as ``X-Request-ID`` and stamped on every log line
+  written while serving the request;
+- **security headers** are added to every response;
+- one **access log line** per request, and the request counter and latency
+  histogram labelled by route template (never the raw path).
+
+:func:`auth_gate` runs after routing: a route that declares the ``apiKey``
+security scheme answers 401 without a key and 403 with an invalid one before
+its handler runs or its body is read, so a write route cannot forget the check.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import re
+import time
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from litestar.config.cors import CORSConfig
+
+from foss_registry import metrics
+from foss_registry.api.ratelimit import KEY_STATE, RateLimiter, RateLimitMiddleware, lookup_key
+from foss_registry.auth.service import Principal
+from foss_registry.config import Settings
+from foss_registry.errors import DomainError, UnauthorizedError
+from foss_registry.logs import request_id_var
+
+access_log = logging.getLogger("foss_registry.access")
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+UNMATCHED_ROUTE = "<unmatched>"
+
+#: Headers every response carries (unless the application set its own value).
+SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), interest-cohort=()"),
+)
+# JSON answers load nothing; HTML pages (docs, reviewer pages) load only their own assets.
+CSP_API = b"default-src 'none'; frame-ancestors 'none'"
+CSP_HTML = (
+    b"default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    b"img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    b"frame-ancestors 'none'"
+)
+HSTS = b"max-age=31536000; includeSubDomains"
+
+
+def parse_trusted_proxies(spec: str) -> tuple[IPNetwork, ...]:
+    """Parse ``FOSS_TRUSTED_PROXIES``: comma-separated addresses or networks (CIDR)."""
+    networks = []
+    for entry in (e.strip() for e in spec.split(",")):
+        if not entry:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            raise ValueError(
+                f"FOSS_TRUSTED_PROXIES: {entry!r} is not an IP address or network"
+            ) from None
+    return tuple(networks)
+
+
+def _parse_ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(value.strip())
+    except ValueError:
+        return None
+
+
+def _is_trusted(address: str, trusted: Iterable[IPNetwork]) -> bool:
+    ip = _parse_ip(address)
+    return ip is not None and any(ip in network for network in trusted)
+
+
+def client_address(
+    peer: str | None, forwarded_for: list[str], trusted: tuple[IPNetwork, ...]
+) -> str:
+    """Return the client's address given the socket peer and any ``X-Forwarded-For`` values.
+
+    The header is used only when the peer is a trusted proxy; then hops are read
+    from the right, skipping trusted proxies, and the first other address is the
+    client (each proxy appends the address it received from, so only the
+    right-most entries are vouched for).
+    """
+    if peer is None:
+        return "unknown"
+    if not trusted or not forwarded_for or not _is_trusted(peer, trusted):
+        return peer
+    hops = [hop.strip() for value in forwarded_for for hop in value.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if _is_trusted(hop, trusted):
+            continue
+        ip = _parse_ip(hop)
+        return str(ip) if ip is not None else peer
+    first = _parse_ip(hops[0]) if hops else None
+    return str(first) if first is not None else peer
+
+
+class EdgeMiddleware:
+    """ASGI middleware applied to every HTTP request of the application."""
+
+    def __init__(self, app: Any, trusted_proxies: tuple[IPNetwork, ...]) -> None:
+        self.app = app
+        self.trusted = trusted_proxies
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Serve one request with its id, client address, headers, log line and metrics."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        headers = scope.get("headers", ())
+        forwarded_for: list[str] = []
+        forwarded_proto: str | None = None
+        incoming_id: str | None = None
+        for name, value in headers:
+            if name == b"x-forwarded-for":
+                forwarded_for.append(value.decode("latin-1"))
+            elif name == b"x-forwarded-proto":
+                forwarded_proto = value.decode("latin-1").split(",")[0].strip().lower()
+            elif name == b"x-request-id":
+                incoming_id = value.decode("latin-1").strip()
+        peer = scope["client"][0] if scope.get("client") else None
+        client_ip = client_address(peer, forwarded_for, self.trusted)
+        from_trusted_proxy = peer is not None and _is_trusted(peer, self.trusted)
+        if client_ip != peer:
+            scope["client"] = (client_ip, 0)
+        if from_trusted_proxy and forwarded_proto in ("http", "https"):
+            scope["scheme"] = forwarded_proto
+        request_id = (
+            incoming_id if incoming_id and _REQUEST_ID_RE.match(incoming_id) else uuid.uuid4().hex
+        )
+        state = scope.setdefault("state", {})
+        state["client_ip"] = client_ip
+        state["request_id"] = request_id
+        https = scope.get("scheme") == "https"
+        status = 500
+        token = request_id_var.set(request_id)
+
+        async def send_with_headers(message: Any) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = _with_edge_headers(
+                    list(message.get("headers", [])), request_id, https
+                )
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = scope.get("path_template") or UNMATCHED_ROUTE
+            method = scope["method"]
+            metrics.HTTP_REQUESTS.labels(method, route, str(status)).inc()
+            metrics.HTTP_LATENCY.labels(method, route).observe(elapsed)
+            key = state.get(KEY_STATE)
+            access_log.info(
+                '%s "%s %s" %s %.1fms',
+                client_ip,
+                method,
+                scope["path"],
+                status,
+                elapsed * 1000,
+                extra={
+                    "client_ip": client_ip,
+                    "method": method,
+                    "path": scope["path"],
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 2),
+                    # Who acted, by token id; never the secret.
+                    "key_id": key.key_id if isinstance(key, Principal) else None,
+                },
+            )
+            request_id_var.reset(token)
+
+
+def _with_edge_headers(
+    headers: list[tuple[bytes, bytes]], request_id: str, https: bool
+) -> list[tuple[bytes, bytes]]:
+    present = {name.lower() for name, _ in headers}
+    content_type = next((v for n, v in headers if n.lower() == b"content-type"), b"")
+    extra = [pair for pair in SECURITY_HEADERS if pair[0] not in present]
+    if b"content-security-policy" not in present:
+        html = content_type.startswith(b"text/html")
+        extra.append((b"content-security-policy", CSP_HTML if html else CSP_API))
+    if https and b"strict-transport-security" not in present:
+        extra.append((b"strict-transport-security", HSTS))
+    if b"x-request-id" not in present:
+        extra.append((b"x-request-id", request_id.encode("ascii")))
+    return headers + extra
+
+
+def _declares_security(handler: Any) -> bool:
+    # Security may be declared on the handler or on a router above it.
+    resolve = getattr(handler, "resolve_security", None)
+    return bool(resolve() if resolve is not None else getattr(handler, "security", None))
+
+
+def auth_gate(app: Any) -> Any:
+    """Litestar middleware factory: enforce a valid key on routes declaring ``apiKey`` security.
+
+    The key's role is still checked by the handler, inside its transaction.
+    """
+
+    async def gate(scope: Any, receive: Any, send: Any) -> None:
+        handler = scope.get("route_handler")
+        if scope["type"] == "http" and handler is not None and _declares_security(handler):
+            litestar_app = scope["app"]
+            if litestar_app.state.ctx.settings.auth_enabled:
+                outcome = await lookup_key(litestar_app, scope)
+                if outcome is None:
+                    raise UnauthorizedError(
+                        "This action needs an API key in the X-API-Key header; create one "
+                        "with `foss token create`.",
+                        code="missing_api_key",
+                    )
+                if isinstance(outcome, DomainError):
+                    raise outcome
+        await app(scope, receive, send)
+
+    return gate
+
+
+def cors_config(settings: Settings) -> CORSConfig | None:
+    """CORS for the origins in ``FOSS_CORS_ORIGINS`` (comma-separated); None (off) by default."""
+    origins = [o.strip().rstrip("/") for o in settings.cors_origins.split(",") if o.strip()]
+    if not origins:
+        return None
+    return CORSConfig(
+        allow_origins=origins,
+        allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+        allow_headers=["Content-Type", "X-API-Key", "X-Request-ID"],
+        expose_headers=[
+            "Location",
+            "Retry-After",
+            "RateLimit-Limit",
+            "RateLimit-Remaining",
+            "RateLimit-Reset",
+            "RateLimit-Policy",
+            "X-Request-ID",
+        ],
+        allow_credentials=False,
+        max_age=600,
+    )
+
+
+def install_edge(app: Any, settings: Settings) -> None:
+    """Wrap a built Litestar app in the edge and (unless turned off) the rate limiter.
+
+    Order, outermost first: edge (id, client address, headers, log, metrics),
+    rate limits, then Litestar's own stack (CORS, error handling, routing).
+    """
+    handler = app.asgi_handler
+    if settings.rate_limits_enabled:
+        handler = RateLimitMiddleware(handler, RateLimiter(settings), cors=app.cors_config)
+    app.asgi_handler = EdgeMiddleware(handler, parse_trusted_proxies(settings.trusted_proxies))

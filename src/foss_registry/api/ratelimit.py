@@ -1,0 +1,351 @@
+"""Rate limits on ``/api/``: per client IP, and per API key when a valid one is sent.
+
+Counting is done with the ``limits`` library's fixed windows (a window opens
+with a client's first request; 100 per minute refuses the 101st request in
+that minute), in this process's memory by default or in Redis when
+``FOSS_REDIS_URL`` is set, so that every server process shares one count.
+
+Every ``/api/`` request counts against its client IP (see
+:mod:`foss_registry.api.middleware` for how the IP is found); a request
+carrying a valid key also counts against the key, keyed by the token's id,
+never its secret. An invalid key is ignored here (public reads stay public;
+write routes refuse it in the auth gate). Either limit exhausted gives 429
+with ``Retry-After``; every ``/api/`` response carries ``RateLimit-Limit``,
+``RateLimit-Remaining`` and ``RateLimit-Reset`` for the limit closest to
+running out.
+
+Looking a key up is a read by hash that writes nothing (no ``last_used_at``),
+so counting a key on a GET adds no database write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import anyio.to_thread
+import msgspec
+from limits import RateLimitItem, parse
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from redis.exceptions import NoScriptError
+
+from foss_registry.api.errors import PROBLEM_JSON, problem_body
+from foss_registry.auth import service as auth
+from foss_registry.auth.service import Principal
+from foss_registry.config import Settings
+from foss_registry.db import read_connection
+from foss_registry.errors import DomainError
+
+log = logging.getLogger("foss_registry.api.ratelimit")
+
+API_PREFIX = "/api/"
+#: Where the outcome of looking up the request's key is kept for the auth gate.
+KEY_STATE = "foss_key_lookup"
+_EXEMPT_METHODS = frozenset({"OPTIONS"})
+# Storage failures are logged at most this often, not once per request.
+_STORAGE_WARNING_INTERVAL = 30.0
+# Windows remembered per process before the expired ones are dropped.
+_MAX_KNOWN_WINDOWS = 10_000
+
+
+def storage_for(redis_url: str | None, prefix: str = "foss-registry") -> Storage:
+    """Return the counters' storage: Redis when a URL is given, else this process's memory."""
+    if not redis_url:
+        return MemoryStorage()
+    uri = redis_url if redis_url.startswith("async+") else f"async+{redis_url}"
+    # redis-py (a dependency already) rather than the library's default client, coredis.
+    return RedisStorage(uri, implementation="redispy", wrap_exceptions=True, key_prefix=prefix)
+
+
+class StorageCounter:
+    """Fixed-window counting on a ``limits`` storage: one increment, then the window's end.
+
+    This is what ``FixedWindowRateLimiter.hit`` and ``get_window_stats`` do, in
+    one step so that the count the increment returns is used as is.
+    """
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+
+    async def incr(self, key: str, expiry: int) -> tuple[int, float]:
+        """Count one request on ``key``; return the count and when the window ends (epoch)."""
+        count = await self.storage.incr(key, expiry)
+        return int(count), await self.storage.get_expiry(key)
+
+
+class PipelinedRedisCounter:
+    """Fixed-window counting in Redis with ``limits``' own increment script, pipelined.
+
+    A round trip to Redis per request would cost about as much as serving the
+    request itself; instead the increments of the requests that arrive while
+    one batch is on its way are sent together, in one pipeline, as soon as it
+    returns. Each request still gets its own exact count (the script is the
+    same ``incr_expire`` that ``FixedWindowRateLimiter`` runs), so several
+    server processes share one exact limit.
+    """
+
+    def __init__(self, storage: RedisStorage) -> None:
+        self.bridge: Any = storage.bridge
+        self._pending: list[tuple[str, int, asyncio.Future[tuple[int, float]]]] = []
+        self._draining = False
+        self._tasks: set[asyncio.Task[None]] = set()
+        # When each key's current window ends (epoch seconds), as last seen.
+        self._window_ends: dict[str, float] = {}
+
+    async def incr(self, key: str, expiry: int) -> tuple[int, float]:
+        """Count one request on ``key``; return the count and when the window ends (epoch)."""
+        future: asyncio.Future[tuple[int, float]] = asyncio.get_running_loop().create_future()
+        self._pending.append((self.bridge.prefixed_key(key), expiry, future))
+        if not self._draining:
+            self._draining = True
+            task = asyncio.ensure_future(self._drain())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            while self._pending:
+                # Let the requests that are ready in this turn of the loop join the batch.
+                await asyncio.sleep(0)
+                batch, self._pending = self._pending, []
+                await self._send(batch)
+        finally:
+            self._draining = False
+
+    async def _send(self, batch: list[tuple[str, int, asyncio.Future[tuple[int, float]]]]) -> None:
+        now = time.time()
+        script = self.bridge.lua_incr_expire
+        try:
+            try:
+                results, asks_ttl = await self._execute(batch, script.sha, now)
+            except NoScriptError:  # Redis restarted or flushed its scripts: load, then retry
+                await self.bridge.get_connection().script_load(script.script)
+                results, asks_ttl = await self._execute(batch, script.sha, now)
+        except Exception as exc:
+            for *_, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        replies = iter(results)
+        for (key, expiry, future), ask in zip(batch, asks_ttl, strict=True):
+            count = int(next(replies))
+            if ask:
+                self._window_ends[key] = now + max(int(next(replies)), 0)
+            if count == 1:  # this request opened a new window
+                self._window_ends[key] = now + expiry
+            if not future.done():
+                future.set_result((count, self._window_ends[key]))
+        if len(self._window_ends) > _MAX_KNOWN_WINDOWS:
+            self._window_ends = {k: v for k, v in self._window_ends.items() if v > now}
+
+    async def _execute(
+        self, batch: list[tuple[str, int, Any]], sha: str, now: float
+    ) -> tuple[list[Any], list[bool]]:
+        # EVALSHA of the loaded script rather than redis-py's Script objects, which
+        # would check the script exists (one more round trip) on every pipeline.
+        pipe = self.bridge.get_connection().pipeline(transaction=False)
+        asks_ttl = []
+        for key, expiry, _ in batch:
+            pipe.evalsha(sha, 1, key, expiry, 1)
+            # The window's end is asked for only when this process does not know it.
+            ask = self._window_ends.get(key, 0.0) <= now
+            if ask:
+                pipe.ttl(key)
+            asks_ttl.append(ask)
+        return await pipe.execute(), asks_ttl
+
+
+@dataclass(frozen=True)
+class LimitState:
+    """Where one limit stands after counting a request."""
+
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_seconds: int
+    window_seconds: int
+    name: str
+
+
+class RateLimiter:
+    """The deployment's two limits (per IP, per key) over one storage, in fixed windows."""
+
+    def __init__(self, settings: Settings, storage: Storage | None = None) -> None:
+        self.per_ip: RateLimitItem = parse(settings.rate_limit_per_ip)
+        self.per_key: RateLimitItem = parse(settings.rate_limit_per_key)
+        self.storage = storage or storage_for(settings.redis_url, settings.rate_limit_prefix)
+        self.counter: StorageCounter | PipelinedRedisCounter = (
+            PipelinedRedisCounter(self.storage)
+            if isinstance(self.storage, RedisStorage)
+            else StorageCounter(self.storage)
+        )
+        self._last_warning = 0.0
+
+    async def count(self, item: RateLimitItem, name: str, identity: str) -> LimitState | None:
+        """Count one request against ``identity``; None when the storage cannot be reached.
+
+        A storage outage lets requests through (logged) rather than refusing
+        every request of the deployment.
+        """
+        try:
+            # The key is the one limits' strategies use for this item and identity.
+            count, window_end = await self.counter.incr(
+                item.key_for(name, identity), item.get_expiry()
+            )
+        except Exception as exc:
+            now = time.monotonic()
+            if now - self._last_warning > _STORAGE_WARNING_INTERVAL:
+                self._last_warning = now
+                log.warning(
+                    "rate-limit storage unavailable (%s); requests are not limited meanwhile",
+                    type(exc).__name__,
+                )
+            return None
+        window = item.get_expiry()
+        return LimitState(
+            allowed=count <= item.amount,
+            limit=item.amount,
+            remaining=max(0, item.amount - count),
+            reset_seconds=min(window, max(1, math.ceil(window_end - time.time()))),
+            window_seconds=window,
+            name=name,
+        )
+
+
+def rate_limit_headers(state: LimitState) -> list[tuple[bytes, bytes]]:
+    """The ``RateLimit-*`` headers describing one limit."""
+    return [
+        (b"ratelimit-limit", str(state.limit).encode()),
+        (b"ratelimit-remaining", str(state.remaining).encode()),
+        (b"ratelimit-reset", str(state.reset_seconds).encode()),
+        (b"ratelimit-policy", f"{state.limit};w={state.window_seconds}".encode()),
+    ]
+
+
+def _header(scope: dict[str, Any], name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+async def lookup_key(app: Any, scope: dict[str, Any]) -> Principal | DomainError | None:
+    """Identify the request's ``X-API-Key`` once per request (read only), caching the outcome.
+
+    Returns the principal, the error explaining why the key is not valid, or
+    None when no key was sent or auth is off.
+    """
+    state = scope.setdefault("state", {})
+    if KEY_STATE in state:
+        cached: Principal | DomainError | None = state[KEY_STATE]
+        return cached
+    ctx = app.state.ctx
+    secret = (_header(scope, b"x-api-key") or "").strip()
+    outcome: Principal | DomainError | None = None
+    if secret and ctx.settings.auth_enabled:
+
+        def work() -> Principal:
+            with read_connection(ctx.engine) as conn:
+                return auth.identify(conn, secret, ctx.static_tokens)
+
+        try:
+            outcome = await anyio.to_thread.run_sync(work, limiter=ctx.limiter)
+        except DomainError as exc:
+            outcome = exc
+    state[KEY_STATE] = outcome
+    return outcome
+
+
+class RateLimitMiddleware:
+    """ASGI middleware counting ``/api/`` requests and refusing those over a limit."""
+
+    def __init__(self, app: Any, limiter: RateLimiter, cors: Any = None) -> None:
+        self.app = app
+        self.limiter = limiter
+        self.cors = cors
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Count the request, answer 429 when a limit is exhausted, else add the headers."""
+        if (
+            scope["type"] != "http"
+            or not scope["path"].startswith(API_PREFIX)
+            or scope["method"] in _EXEMPT_METHODS
+        ):
+            await self.app(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})
+        client_ip = state.get("client_ip") or (scope.get("client") or ("unknown",))[0]
+        states: list[LimitState] = []
+        ip_state = await self.limiter.count(self.limiter.per_ip, "ip", client_ip)
+        if ip_state is not None:
+            states.append(ip_state)
+        if ip_state is None or ip_state.allowed:
+            principal = await lookup_key(scope["app"], scope)
+            if isinstance(principal, Principal):
+                key_state = await self.limiter.count(self.limiter.per_key, "key", principal.key_id)
+                if key_state is not None:
+                    states.append(key_state)
+        if not states:
+            await self.app(scope, receive, send)
+            return
+        refused = [s for s in states if not s.allowed]
+        shown = refused[0] if refused else min(states, key=lambda s: s.remaining / s.limit)
+        headers = rate_limit_headers(shown)
+        if refused:
+            await self._refuse(scope, send, shown, headers)
+            return
+
+        async def send_with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *headers]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+    async def _refuse(
+        self, scope: Any, send: Any, state: LimitState, headers: list[tuple[bytes, bytes]]
+    ) -> None:
+        from foss_registry import metrics
+
+        metrics.RATE_LIMITED.labels(state.name).inc()
+        retry_after = max(1, state.reset_seconds)
+        what = "client address" if state.name == "ip" else "API key"
+        body = problem_body(
+            429,
+            f"Too many requests from this {what}: the limit is {state.limit} per "
+            f"{_window_words(state.window_seconds)}. Retry after {retry_after} seconds.",
+            "rate_limited",
+        )
+        payload = msgspec.json.encode(body)
+        response_headers = [
+            (b"content-type", PROBLEM_JSON.encode()),
+            (b"content-length", str(len(payload)).encode()),
+            (b"retry-after", str(retry_after).encode()),
+            *headers,
+            *self._cors_headers(scope),
+        ]
+        await send({"type": "http.response.start", "status": 429, "headers": response_headers})
+        await send({"type": "http.response.body", "body": payload})
+
+    def _cors_headers(self, scope: Any) -> list[tuple[bytes, bytes]]:
+        # The 429 is answered before Litestar's CORS layer: add what it would, so a
+        # browser client can read the refusal and its Retry-After.
+        origin = _header(scope, b"origin")
+        if self.cors is None or origin is None or not self.cors.is_origin_allowed(origin):
+            return []
+        out = [(b"access-control-allow-origin", origin.encode("latin-1")), (b"vary", b"Origin")]
+        out += [(k.lower().encode(), v.encode()) for k, v in self.cors.simple_headers.items()]
+        return out
+
+
+def _window_words(seconds: int) -> str:
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds % size == 0:
+            count = seconds // size
+            return unit if count == 1 else f"{count} {unit}s"
+    return f"{seconds} seconds"

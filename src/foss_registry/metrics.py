@@ -1,0 +1,132 @@
+"""Prometheus metrics shared by API processes and job workers (``prometheus-client``).
+
+Counters and histograms are recorded where things happen (the HTTP edge, the
+job worker). When several processes serve one deployment (``foss serve
+--workers N`` and its job worker child), ``PROMETHEUS_MULTIPROC_DIR`` names a
+directory where each process writes its values, and ``/metrics`` adds them up;
+``foss serve`` sets that directory up before any worker starts and removes it
+on exit. Values read from the database (queue depth and age, vulnerability
+database age) are computed when scraped, so every process reports the same.
+
+Labels are bounded: route templates (``/api/v1/packages/{name:path}``), never
+raw paths, and job kinds.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from typing import Any
+
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy import Engine, select
+
+log = logging.getLogger("foss_registry.metrics")
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+HTTP_REQUESTS = Counter(
+    "foss_http_requests_total",
+    "HTTP requests answered, by method, route template and status.",
+    ["method", "route", "status"],
+)
+HTTP_LATENCY = Histogram(
+    "foss_http_request_duration_seconds",
+    "Time to answer an HTTP request, by method and route template.",
+    ["method", "route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+JOB_DURATION = Histogram(
+    "foss_job_duration_seconds",
+    "Time a job took to run, by kind (`scan` is a scan) and outcome (done, retry, failed).",
+    ["kind", "outcome"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300),
+)
+RATE_LIMITED = Counter(
+    "foss_rate_limited_total",
+    "Requests refused with 429, by which limit ran out (ip or key).",
+    ["limit"],
+)
+
+
+def multiproc_dir() -> str | None:
+    """The multi-process directory in force for this process, if any."""
+    return os.environ.get(MULTIPROC_ENV) or None
+
+
+class DatabaseCollector(Collector):
+    """Gauges read from the database at scrape time: job queue and vulnerability data age."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def collect(self) -> Iterator[Any]:
+        """Yield queue depth per status, oldest queued job age, vulnerability data age."""
+        from foss_registry.jobs import queue
+
+        depth = GaugeMetricFamily(
+            "foss_job_queue_depth", "Jobs in the queue, by status.", labels=["status"]
+        )
+        age = GaugeMetricFamily(
+            "foss_job_queue_oldest_age_seconds", "Age of the oldest queued job (0 when none)."
+        )
+        vulndb = GaugeMetricFamily(
+            "foss_vulndb_age_seconds",
+            "Time since the newest vulnerability record was modified, by ecosystem "
+            "(absent before the first import).",
+            labels=["ecosystem"],
+        )
+        up = GaugeMetricFamily(
+            "foss_database_up", "1 when the database answered the metrics queries, else 0."
+        )
+        try:
+            with self.engine.connect() as conn:
+                stats = queue.stats(conn)
+                for status, count in stats["counts"].items():
+                    depth.add_metric([status], count)
+                age.add_metric([], stats["oldest_queued_age_seconds"])
+                for ecosystem, seconds in _vulndb_ages(conn):
+                    vulndb.add_metric([ecosystem], seconds)
+            up.add_metric([], 1)
+        except Exception as exc:  # a scrape must answer even when the database does not
+            log.warning("metrics: database query failed: %s", type(exc).__name__)
+            up.add_metric([], 0)
+        yield from (depth, age, vulndb, up)
+
+
+def _vulndb_ages(conn: Any) -> list[tuple[str, float]]:
+    """Seconds since each ecosystem's newest vulnerability record (none before an import)."""
+    from foss_registry.db import utcnow
+    from foss_registry.vulns.models import vulndb_ecosystems
+
+    now = utcnow()
+    rows = conn.execute(
+        select(vulndb_ecosystems.c.ecosystem, vulndb_ecosystems.c.newest_modified).order_by(
+            vulndb_ecosystems.c.ecosystem
+        )
+    ).all()
+    return [(str(eco), (now - newest).total_seconds()) for eco, newest in rows if newest]
+
+
+def render(engine: Engine) -> bytes:
+    """Return the exposition text: this deployment's counters plus the database gauges."""
+    if multiproc_dir():
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        text = generate_latest(registry)
+    else:
+        text = generate_latest(REGISTRY)
+    database = CollectorRegistry(auto_describe=False)
+    database.register(DatabaseCollector(engine))
+    return text + generate_latest(database)

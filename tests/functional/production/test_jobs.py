@@ -1,0 +1,158 @@
+"""Job leases, retries of abandoned jobs, parking of failing jobs, graceful worker shutdown."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from foss_registry.db import write_transaction
+from foss_registry.jobs import queue
+from foss_registry.jobs.models import jobs
+from foss_registry.jobs.worker import Worker
+from foss_registry.scans.models import scans
+from tests.functional.conftest import key, submit
+from tests.functional.server.conftest import foss_command
+
+
+def job_row(engine: Engine, job_id: int) -> Any:
+    with engine.connect() as conn:
+        return conn.execute(select(jobs).where(jobs.c.id == job_id)).one()
+
+
+def wait_for(predicate: Any, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.1)
+
+
+def test_a_job_held_by_a_killed_worker_is_retried_by_another_after_its_lease(
+    client: Any, tokens: dict[str, str], engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    assert submit(client, tokens["submitter"]).status_code == 201
+    # A worker process claims the scan job with a short lease and is killed mid-job.
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from foss_registry.db import make_engine, write_transaction\n"
+            "from foss_registry.jobs import queue\n"
+            "with write_transaction(make_engine(sys.argv[1])) as conn:\n"
+            "    job = queue.claim(conn, 'doomed-worker', 3)\n"
+            "print(job.id, flush=True)\n"
+            "time.sleep(3600)\n",
+            database_url,
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None
+    job_id = int(holder.stdout.readline())
+    os.kill(holder.pid, signal.SIGKILL)
+    holder.wait()
+    held = job_row(engine, job_id)
+    assert (held.status, held.locked_by, held.attempts) == ("running", "doomed-worker", 1)
+
+    # While the lease runs, no other worker may take the job.
+    other = Worker(engine, lease_seconds=30, worker_id="survivor")
+    assert other.run_until_idle() == 0
+    # Once it expires, a real `foss worker` process takes the job over and finishes it.
+    env = os.environ | {"FOSS_DATABASE_URL": database_url, "FOSS_WORKER_POLL_SECONDS": "0.2"}
+    worker = subprocess.Popen([*foss_command(), "worker"], env=env, cwd=tmp_path)
+    try:
+        wait_for(lambda: job_row(engine, job_id).status == "done")
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=15) == 0
+    done = job_row(engine, job_id)
+    assert done.attempts == 2 and done.locked_by != "doomed-worker"
+    with engine.connect() as conn:
+        statuses = conn.execute(select(scans.c.status)).scalars().all()
+    assert statuses and "pending" not in statuses
+
+
+def test_a_worker_whose_lease_was_taken_over_undoes_its_work(engine: Engine) -> None:
+    with write_transaction(engine) as conn:
+        job_id = queue.enqueue(conn, "scan", {"version_id": 0, "scan_id": 0})
+    with write_transaction(engine) as conn:
+        slow = queue.claim(conn, "slow", lease_seconds=1)
+    assert slow is not None and slow.id == job_id
+    wait_for(lambda: job_row(engine, job_id).locked_until < _now(), timeout=10)
+    with write_transaction(engine) as conn:
+        fast = queue.claim(conn, "fast", lease_seconds=60)
+    assert fast is not None and fast.id == job_id and fast.attempts == 2
+    with write_transaction(engine) as conn:
+        assert queue.complete(conn, fast, "fast")
+    # The slow worker's completion is refused, so its transaction rolls back.
+    with write_transaction(engine) as conn:
+        assert not queue.complete(conn, slow, "slow")
+    assert job_row(engine, job_id).locked_by == "fast"
+
+
+def _now() -> Any:
+    from foss_registry.db import utcnow
+
+    return utcnow()
+
+
+def test_a_job_failing_every_attempt_is_parked_with_its_error_for_admins(
+    client: Any, tokens: dict[str, str], engine: Engine
+) -> None:
+    # A job kind nothing handles fails on every attempt: real worker behaviour.
+    with write_transaction(engine) as conn:
+        job_id = queue.enqueue(conn, "no-such-kind", {"n": 1}, max_attempts=2)
+    worker = Worker(engine, lease_seconds=30)
+    assert worker.run_until_idle() == 1
+    first = job_row(engine, job_id)
+    assert first.status == "queued" and first.attempts == 1
+    assert "no handler" in first.last_error
+    # The retry waits for its backoff, then fails for good.
+    wait_for(lambda: worker.run_one(), timeout=30)
+    parked = job_row(engine, job_id)
+    assert (parked.status, parked.attempts) == ("failed", 2)
+    assert worker.run_until_idle() == 0  # not retried forever
+
+    listed = client.get("/api/v1/jobs/failed", headers=key(tokens["admin"]))
+    assert listed.status_code == 200, listed.text
+    [entry] = [j for j in listed.json()["jobs"] if j["id"] == job_id]
+    assert entry["kind"] == "no-such-kind" and entry["attempts"] == 2
+    assert "no handler for job kind 'no-such-kind'" in entry["last_error"]
+    # Only admins see them.
+    assert client.get("/api/v1/jobs/failed").status_code == 401
+    assert client.get("/api/v1/jobs/failed", headers=key(tokens["reviewer"])).status_code == 403
+
+
+def test_abandoning_gives_the_job_back_without_counting_the_attempt(engine: Engine) -> None:
+    with write_transaction(engine) as conn:
+        job_id = queue.enqueue(conn, "scan", {"version_id": 0, "scan_id": 0})
+    worker = Worker(engine, lease_seconds=300, worker_id="stopping")
+    with write_transaction(engine) as conn:
+        worker.current = queue.claim(conn, worker.worker_id, 300)
+    worker.abandon()
+    released = job_row(engine, job_id)
+    assert (released.status, released.attempts, released.locked_by) == ("queued", 0, None)
+
+
+def test_foss_worker_stops_on_sigterm(database_url: str, tmp_path: Path) -> None:
+    env = os.environ | {"FOSS_DATABASE_URL": database_url}
+    worker = subprocess.Popen(
+        [*foss_command(), "worker"],
+        env=env,
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert worker.stderr is not None
+    while "started" not in (line := worker.stderr.readline()):
+        assert line, "worker exited before starting"
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(timeout=15) == 0
+    assert "stopped" in worker.stderr.read()
