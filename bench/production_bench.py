@@ -47,9 +47,11 @@ class Submission:
         self.name = f"bench-package-{index}"
         self.version = f"1.{index % 7}.{index}"
         self.ecosystem = "pypi"
-        self.license = "MIT"
-        self.description = f"Benchmark package number {index}"
-        self.homepage = self.repository = self.justification = None
+        self.license: str | None = "MIT"
+        self.description: str | None = f"Benchmark package number {index}"
+        self.homepage: str | None = None
+        self.repository: str | None = None
+        self.justification: str | None = None
 
 
 def load(url: str) -> None:
@@ -100,6 +102,13 @@ def postgres_database() -> tuple[str, Callable[[], None]]:
     return admin_url.rsplit("/", 1)[0] + "/" + name, drop
 
 
+def cpu_busy() -> tuple[float, float]:
+    """(busy, total) CPU time of the whole machine so far, from /proc/stat."""
+    fields = [float(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    return sum(fields) - idle, sum(fields)
+
+
 def measure(
     configs: dict[str, tuple[dict[str, str], int]],
     workdir: Path,
@@ -109,14 +118,21 @@ def measure(
 ) -> dict[str, list[WrkResult]]:
     """Run each configuration ``rounds`` times, interleaved, on a fresh server each time."""
     results: dict[str, list[WrkResult]] = {label: [] for label in configs}
+    busy: dict[str, list[float]] = {label: [] for label in configs}
     for _ in range(rounds):
         for label, (env, workers) in configs.items():
             server: Server = start_registry(env, workdir, workers=workers)
             try:
                 wrk(server.url + path, seconds=2)  # warm up
+                busy0, total0 = cpu_busy()
                 results[label].append(wrk(server.url + path, seconds=seconds))
+                busy1, total1 = cpu_busy()
+                # How saturated the machine was (wrk, servers, databases, anything else).
+                busy[label].append((busy1 - busy0) / max(total1 - total0, 1.0))
             finally:
                 server.stop()
+    for label, shares in busy.items():
+        print(f"  machine CPU busy during '{label}': " + ", ".join(f"{b:.0%}" for b in shares))
     return results
 
 
