@@ -21,7 +21,7 @@ from foss_registry.api.loop_reads import SQLiteLoopReader
 from foss_registry.api.metrics import metrics_endpoint
 from foss_registry.api.middleware import auth_gate, cors_config, install_edge
 from foss_registry.api.openapi import ApiDocumentPlugin
-from foss_registry.api.v1 import licenses, packages, reviews, scans, tokens, vulndb
+from foss_registry.api.v1 import check, export, licenses, packages, reviews, scans, tokens, vulndb
 from foss_registry.auth.service import parse_static_tokens
 from foss_registry.config import Settings
 from foss_registry.db import make_engine
@@ -117,6 +117,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Litestar:
             reviews.decide,
             reviews.list_reviews,
             scans.get_scan,
+            check.check,
+            export.export,
             tokens.create_token,
             tokens.list_tokens,
             tokens.revoke_token,

@@ -94,6 +94,18 @@ def handle_domain_error(_request: Request[Any, Any, Any], exc: DomainError) -> R
     return problem_response(exc.status, exc.detail, exc.code, exc.errors)
 
 
+def _body_limit(request: Request[Any, Any, Any]) -> str:
+    """The body limit of the route asked for (some routes, like /check, allow more)."""
+    limit: Any
+    try:
+        limit = request.route_handler.resolve_request_max_body_size()
+    except Exception:  # no route matched: the app's own limit applies
+        limit = request.app.request_max_body_size
+    if not isinstance(limit, int) or limit <= 0:
+        return "the server"
+    return f"{limit / 1024 / 1024:g} MiB" if limit % (1024 * 1024) == 0 else f"{limit:,} bytes"
+
+
 def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     """Translate Litestar's own HTTP errors into the one format."""
     status = exc.status_code
@@ -111,7 +123,7 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
     elif status == 405:
         detail = f"The method {request.method} is not allowed on {request.url.path!r}."
     elif status == 413:
-        detail = "The request body is larger than the limit of 1 MiB."
+        detail = f"The request body is larger than the limit of {_body_limit(request)}."
     else:
         detail = exc.detail or _TITLES.get(status, "Error")
     return problem_response(status, detail, headers=getattr(exc, "headers", None) or None)

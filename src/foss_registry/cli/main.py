@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import typer
 
-from foss_registry.cli import db, serve, token, vulndb
+from foss_registry.cli import (
+    check,
+    db,
+    export,
+    licenses,
+    packages,
+    review,
+    scans,
+    serve,
+    token,
+    vulndb,
+)
 
 app = typer.Typer(
     name="foss",
@@ -18,6 +29,13 @@ app.command("worker")(serve.worker)
 app.add_typer(db.app, name="db")
 app.add_typer(token.app, name="token")
 app.add_typer(vulndb.app, name="vulndb")
+# Client commands: they talk to a registry only through its REST API.
+app.add_typer(packages.app, name="packages")
+app.add_typer(review.app, name="review")
+app.add_typer(scans.app, name="scans")
+app.add_typer(licenses.app, name="licenses")
+app.command("check")(check.check)
+app.command("export")(export.export)
 
 
 if __name__ == "__main__":  # pragma: no cover

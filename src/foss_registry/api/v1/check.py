@@ -1,0 +1,111 @@
+"""``POST /check``: the CI gate's batch lookup of a project's dependencies (public)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Request, post
+from msgspec import Struct
+
+from foss_registry.api.deps import context, decode_body, run_db
+from foss_registry.checks import service as checks
+from foss_registry.checks.gate import MAX_CHECK_BODY_BYTES, MAX_CHECK_DEPENDENCIES
+from foss_registry.db import read_connection
+from foss_registry.errors import FieldError, InvalidInputError
+
+
+class CheckDependency(Struct, forbid_unknown_fields=True):
+    """One dependency to look up; ``version`` null for an unpinned requirement."""
+
+    name: str
+    ecosystem: str
+    version: str | None = None
+
+
+class CheckRequest(Struct, forbid_unknown_fields=True):
+    """Body of ``POST /check``: up to 5,000 dependencies."""
+
+    dependencies: list[CheckDependency]
+
+
+class SeverityCounts(Struct):
+    """Findings of the latest scan per severity level."""
+
+    critical: int = 0
+    high: int = 0
+    medium: int = 0
+    low: int = 0
+    unknown: int = 0
+
+
+class CheckResult(Struct):
+    """The registry's view of one dependency (``status`` is the registry status)."""
+
+    name: str
+    version: str | None
+    ecosystem: str
+    status: str
+    nearest_approved: str | None
+    scan_status: str | None
+    worst_severity: str | None
+    license: str | None
+    license_status: str | None
+    severity: SeverityCounts | None
+    note: str | None
+
+
+class CheckSummary(Struct):
+    """How many dependencies have each registry status."""
+
+    total: int
+    approved: int
+    pending: int
+    rejected: int
+    unknown: int
+
+
+class CheckResponse(Struct):
+    """Answer of ``POST /check``: one result per dependency, in the request's order."""
+
+    dependencies: list[CheckResult]
+    summary: CheckSummary
+
+
+@post(
+    "/check",
+    summary="Check a project's dependencies against the registry",
+    tags=["check"],
+    status_code=200,
+    request_max_body_size=MAX_CHECK_BODY_BYTES,
+    # Documents the body in the OpenAPI (see foss_registry.api.openapi).
+    request_body=CheckRequest,
+    description=(
+        "Public. Up to 5,000 dependencies and 4 MiB per request. Per dependency: `status` "
+        "(approved, pending, rejected, or unknown = never submitted), `nearest_approved` "
+        "(the highest approved version at or below, else the lowest above; null when "
+        "approved), the latest scan's `scan_status`, `worst_severity` and `severity` counts, "
+        "the `license` and the policy's `license_status`. Names and versions are matched "
+        "in their ecosystem's normal form. An invalid ecosystem, name or version is answered "
+        "`unknown` with the reason in `note`; only a body of the wrong shape is a 400."
+    ),
+)
+async def check(request: Request[Any, Any, Any]) -> CheckResponse:
+    """Look up a batch of dependencies in one request."""
+    body = await decode_body(request, CheckRequest)
+    count = len(body.dependencies)
+    if count > MAX_CHECK_DEPENDENCIES:
+        raise InvalidInputError(
+            f"A check takes at most {MAX_CHECK_DEPENDENCIES:,} dependencies; this "
+            f"request has {count:,}. Send them in batches (`foss check` does).",
+            code="too_many_dependencies",
+            errors=[FieldError("dependencies", f"at most {MAX_CHECK_DEPENDENCIES} items")],
+        )
+    items = [checks.CheckItem(d.name, d.version, d.ecosystem) for d in body.dependencies]
+    engine = context(request).engine
+
+    def work() -> dict[str, Any]:
+        with read_connection(engine) as conn:
+            return checks.check(conn, items, checks.policy_in_force(conn))
+
+    return msgspec.convert(await run_db(request, work), CheckResponse)

@@ -1,0 +1,309 @@
+"""``foss check``: the CI gate. Are this project's dependencies approved in the registry?
+
+Reads dependency files (``foss_registry.deps``), sends every dependency in
+``POST /check`` batches (at most 5,000 and under 4 MiB each), optionally
+submits the unknown ones for review, and reports by verdict. Exit code 0 when
+every dependency passes, 1 when one fails, 2 for a bad file or option, 3 when
+the registry cannot be reached or answers an error.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from foss_registry.checks.gate import (
+    MAX_CHECK_BODY_BYTES,
+    MAX_CHECK_DEPENDENCIES,
+    REGISTRY_STATUSES,
+    SEVERITY_THRESHOLDS,
+    GateOptions,
+    is_failure,
+    summary_line,
+    tally,
+    verdict,
+)
+from foss_registry.cli.client import (
+    ApiError,
+    ApiUrlOption,
+    Client,
+    TokenOption,
+    api_errors,
+    connect,
+)
+from foss_registry.cli.common import (
+    EXIT_CHECK_FAILED,
+    EXIT_SERVER,
+    EXIT_USAGE,
+    err,
+    fail,
+)
+from foss_registry.cli.output import (
+    PIPE_WIDTH,
+    check_table,
+    delayed_progress,
+    junit,
+    sarif,
+    stdout_console,
+    text,
+)
+from foss_registry.deps import Dependency, DependencyFileError, parse_files
+
+OUTPUT_FORMATS = ("table", "json", "sarif", "junit")
+# Leave room under the server's 4 MiB for the JSON around the items.
+_BATCH_BYTES = MAX_CHECK_BODY_BYTES - 256 * 1024
+
+
+def batches(items: Sequence[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    """Split request items into batches of at most 5,000 and well under 4 MiB each."""
+    batch: list[dict[str, Any]] = []
+    size = 0
+    for item in items:
+        item_size = len(json.dumps(item, ensure_ascii=False).encode()) + 1
+        if batch and (len(batch) >= MAX_CHECK_DEPENDENCIES or size + item_size > _BATCH_BYTES):
+            yield batch
+            batch, size = [], 0
+        batch.append(item)
+        size += item_size
+    if batch:
+        yield batch
+
+
+def _item(dep: Dependency) -> dict[str, Any]:
+    return {"name": dep.name, "version": dep.version, "ecosystem": dep.ecosystem}
+
+
+def lookup(client: Client, deps: Sequence[Dependency]) -> list[dict[str, Any]]:
+    """Return the registry's answer for each dependency, in order, batch by batch."""
+    results: list[dict[str, Any]] = []
+    with delayed_progress("checking dependencies", len(deps)) as progress:
+        for batch in batches([_item(d) for d in deps]):
+            answer = client.post("/check", {"dependencies": batch})
+            results.extend(answer["dependencies"])
+            progress.advance(progress.task_ids[0], len(batch))
+    return results
+
+
+def submit_missing(
+    client: Client, deps: Sequence[Dependency], results: list[dict[str, Any]]
+) -> None:
+    """Submit every pinned dependency the registry does not know, then look them up again.
+
+    A version someone else submitted meanwhile (409) is fine. A refusal of one
+    submission (400, an invalid name) is noted on that dependency; a rate limit
+    that outlasts one wait leaves the rest unsubmitted with a note; a missing or
+    insufficient token stops the run (exit 3).
+    """
+    missing = [i for i, r in enumerate(results) if r["status"] == "unknown" and deps[i].pinned]
+    refused: dict[int, str] = {}
+    with delayed_progress("submitting unknown versions", len(missing)) as progress:
+        for position, i in enumerate(missing):
+            dep = deps[i]
+            body = {
+                "name": dep.name,
+                "version": dep.version,
+                "ecosystem": dep.ecosystem,
+                "justification": f"Submitted by `foss check` from {dep.source}.",
+            }
+            try:
+                client.post("/packages", body)
+            except ApiError as exc:
+                if exc.status in (401, 403):
+                    raise fail(
+                        f"--submit-missing needs a submitter token: {escape(exc.detail)}",
+                        EXIT_SERVER,
+                    ) from None
+                if exc.status == 429:
+                    # Still limited after waiting once: stop rather than wait per version.
+                    for j in missing[position:]:
+                        refused[j] = f"not submitted: {exc.detail}"
+                    break
+                if exc.status != 409:
+                    refused[i] = f"not submitted: {exc.detail}"
+            progress.advance(progress.task_ids[0])
+    submitted = [i for i in missing if i not in refused]
+    if submitted:
+        again = lookup(client, [deps[i] for i in submitted])
+        for i, result in zip(submitted, again, strict=True):
+            if result["status"] != "unknown":
+                result["note"] = "submitted for review by this run"
+            results[i] = result
+    for i, note in refused.items():
+        results[i]["note"] = note
+
+
+def judge(
+    deps: Sequence[Dependency], results: Sequence[dict[str, Any]], options: GateOptions
+) -> list[dict[str, Any]]:
+    """Return the report rows: each answer with its ``verdict`` and ``source`` file."""
+    rows: list[dict[str, Any]] = []
+    for dep, result in zip(deps, results, strict=True):
+        row = dict(result)
+        row["verdict"] = verdict(result, pinned=dep.pinned, options=options)
+        row["source"] = dep.source
+        if not dep.pinned:
+            row["note"] = dep.note or "no version pinned"
+        elif dep.note and row.get("note"):
+            row["note"] = f"{dep.note}; {row['note']}"
+        elif dep.note:
+            row["note"] = dep.note
+        rows.append(row)
+    return rows
+
+
+def report_document(
+    rows: Sequence[dict[str, Any]], options: GateOptions, skipped: Sequence[str]
+) -> dict[str, Any]:
+    """Return the gate's JSON: the API's shape plus ``verdict``, ``source`` and the result."""
+    summary: dict[str, Any] = {"total": len(rows)} | dict.fromkeys(REGISTRY_STATUSES, 0)
+    for row in rows:
+        summary[row["status"]] += 1
+    gate = tally((r["verdict"] for r in rows), options)
+    summary["verdicts"] = {k: v for k, v in gate.items() if k not in ("total", "failing", "result")}
+    summary["failing"] = gate["failing"]
+    summary["result"] = gate["result"]
+    return {"dependencies": list(rows), "summary": summary, "skipped": list(skipped)}
+
+
+def check(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="PATH",
+            help="requirements.txt, poetry.lock, uv.lock, Pipfile.lock, package-lock.json, "
+            "yarn.lock, pom.xml, CycloneDX or SPDX 2.3 JSON.",
+            show_default=False,
+        ),
+    ],
+    output_format: Annotated[
+        str, typer.Option("--format", "-f", help="table, json, sarif (2.1.0) or junit (XML).")
+    ] = "table",
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            dir_okay=False,
+            help="Write the report to this file instead of stdout.",
+        ),
+    ] = None,
+    allow_pending: Annotated[
+        bool, typer.Option("--allow-pending", help="Versions awaiting review do not fail.")
+    ] = False,
+    fail_on_severity: Annotated[
+        str | None,
+        typer.Option(
+            "--fail-on-severity",
+            metavar="LEVEL",
+            help="Also fail a dependency whose latest scan has a finding at or above LEVEL "
+            "(low, medium, high, critical; unknown severity counts at any level).",
+        ),
+    ] = None,
+    submit: Annotated[
+        bool,
+        typer.Option(
+            "--submit-missing",
+            help="Submit every version the registry does not know for review (needs a "
+            "submitter token).",
+        ),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
+    api_url: ApiUrlOption = "http://localhost:8000/api/v1",
+    token: TokenOption = None,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet",
+            "-q",
+            help="No table, notes or summary; a --format document is still printed.",
+        ),
+    ] = False,
+) -> None:
+    """Check that every dependency in the files is approved; exit 1 if one is not.
+
+    Exit codes: 0 every dependency passes, 1 the check failed, 2 a bad file or
+    option, 3 the registry could not be reached or answered an error.
+    """
+    fmt = "json" if as_json else output_format.strip().lower()
+    if fmt not in OUTPUT_FORMATS:
+        raise fail(
+            f"unknown format {escape(output_format)!r}; use one of: " + ", ".join(OUTPUT_FORMATS)
+        )
+    threshold = None
+    if fail_on_severity is not None:
+        threshold = fail_on_severity.strip().lower()
+        if threshold not in SEVERITY_THRESHOLDS:
+            raise fail(
+                f"unknown severity {escape(fail_on_severity)!r} for --fail-on-severity; use one "
+                f"of: {', '.join(SEVERITY_THRESHOLDS)}"
+            )
+    options = GateOptions(allow_pending=allow_pending, fail_on_severity=threshold)
+    client = connect(api_url, token)
+
+    skipped: list[str] = []
+    try:
+        with delayed_progress("reading dependency files", None):
+            deps = parse_files(paths, skipped=skipped)
+    except DependencyFileError as exc:
+        raise fail(escape(exc.detail), EXIT_USAGE) from None
+
+    with api_errors(), client:
+        results = lookup(client, deps) if deps else []
+        if submit:
+            submit_missing(client, deps, results)
+
+    rows = judge(deps, results, options)
+    document = report_document(rows, options, skipped)
+    line = summary_line(tally((r["verdict"] for r in rows), options))
+    if not quiet:
+        for note in skipped:
+            err.print(text(f"note: {note}"), style="dim", soft_wrap=True)
+
+    if fmt == "table":
+        if not quiet:
+            if output is not None:
+                _write(output, _table_text(rows, line))
+            else:
+                console = stdout_console()
+                if rows:
+                    console.print(check_table(rows))
+                console.print(text(line, "red" if document["summary"]["failing"] else "green"))
+    else:
+        if fmt == "json":
+            body = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+        elif fmt == "sarif":
+            body = json.dumps(sarif(rows, options), indent=2, ensure_ascii=False) + "\n"
+        else:
+            body = junit(rows, options)
+        if output is not None:
+            _write(output, body)
+        else:
+            typer.echo(body, nl=False)
+        if not quiet:
+            err.print(text(line), soft_wrap=True)
+
+    if any(is_failure(r["verdict"], options) for r in rows):
+        raise typer.Exit(EXIT_CHECK_FAILED)
+
+
+def _table_text(rows: Sequence[dict[str, Any]], line: str) -> str:
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=PIPE_WIDTH, no_color=True, highlight=False)
+    if rows:
+        console.print(check_table(rows))
+    console.print(text(line))
+    return buffer.getvalue()
+
+
+def _write(path: Path, body: str) -> None:
+    try:
+        path.write_text(body, encoding="utf-8")
+    except OSError as exc:
+        raise fail(f"cannot write {escape(str(path))}: {exc.strerror or exc}", EXIT_USAGE) from None

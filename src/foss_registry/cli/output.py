@@ -1,0 +1,312 @@
+"""How the client commands print: Rich tables for people, JSON, SARIF and JUnit for machines.
+
+Tables go to stdout through a console that colours only on a terminal and,
+when piped, is wide enough not to wrap names. Every value from the server is
+printed as plain text (never as Rich markup). Progress bars go to stderr, only
+on a terminal, and only once an operation has taken over a second.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from foss_registry import __version__
+from foss_registry.checks.gate import VERDICTS, GateOptions, is_failure
+from foss_registry.cli.common import err
+
+#: Width of tables when stdout is not a terminal (CI logs, pipes): no wrapping of names.
+PIPE_WIDTH = 200
+
+STATUS_STYLES = {
+    "approved": "green",
+    "passed": "green",
+    "yes": "green",
+    "pending": "yellow",
+    "restricted": "yellow",
+    "not_scanned": "dim",
+    "unknown": "magenta",
+    "unpinned": "magenta",
+    "rejected": "red",
+    "failed": "red",
+    "vulnerable": "red",
+    "no": "red",
+    "error": "red",
+    "critical": "bold red",
+    "high": "red",
+    "medium": "yellow",
+    "low": "cyan",
+}
+
+
+def stdout_console() -> Console:
+    """Return a console for stdout: colour on a terminal only, wide when piped."""
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        width = os.environ.get("COLUMNS", "")
+        console = Console(highlight=False, width=int(width) if width.isdigit() else PIPE_WIDTH)
+    return console
+
+
+def text(value: Any, style: str | None = None) -> Text:
+    """Return a server value as plain text (``None`` as an empty cell), never as markup."""
+    if value is None:
+        return Text("")
+    if isinstance(value, list):
+        value = ", ".join(str(v) for v in value)
+    return Text(str(value), style=style or "")
+
+
+def status_text(value: Any) -> Text:
+    """Return a status word coloured by what it means."""
+    return text(value, STATUS_STYLES.get(str(value)))
+
+
+def print_json(data: Any) -> None:
+    """Print a JSON document on stdout exactly as the API shaped it."""
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def key_values(title: str, pairs: Sequence[tuple[str, Any]]) -> Table:
+    """Return a two-column table of labelled values (empty values left out)."""
+    table = Table(title=title, show_header=False, title_justify="left", box=None)
+    table.add_column(style="bold")
+    table.add_column()
+    for label, value in pairs:
+        if value is None or value == [] or value == "":
+            continue
+        cell = status_text(value) if label in ("status", "answer") else text(value)
+        table.add_row(label, cell)
+    return table
+
+
+def package_table(items: Sequence[Mapping[str, Any]]) -> Table:
+    """Return a table of package versions (``GET /packages`` items)."""
+    table = Table("name", "version", "ecosystem", "status", "license")
+    for item in items:
+        table.add_row(
+            text(item["name"]),
+            text(item["version"]),
+            text(item["ecosystem"]),
+            status_text(item["status"]),
+            text(item.get("license")),
+        )
+    return table
+
+
+@contextmanager
+def delayed_progress(description: str, total: int | None) -> Iterator[Progress]:
+    """Yield a progress bar on stderr that appears only after one second, on a terminal."""
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
+    progress.add_task(description, total=total)
+    timer = threading.Timer(1.0, progress.start)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield progress
+    finally:
+        timer.cancel()
+        progress.stop()
+
+
+# --- foss check -------------------------------------------------------------------------
+
+
+def check_table(results: Sequence[Mapping[str, Any]]) -> Table:
+    """Return the gate's report: one section per verdict, the ones to act on first."""
+    table = Table(
+        "verdict",
+        "ecosystem",
+        "name",
+        "version",
+        "nearest approved",
+        "scan",
+        "worst severity",
+        "license",
+        "note",
+    )
+    for verdict_name in VERDICTS:
+        group = [r for r in results if r["verdict"] == verdict_name]
+        for r in group:
+            license_cell = text(r.get("license"))
+            if r.get("license_status"):
+                if not r.get("license"):
+                    license_cell = text("none", "dim")
+                status = r["license_status"]
+                license_cell.append(f" ({status})", STATUS_STYLES.get(status, ""))
+            table.add_row(
+                status_text(verdict_name),
+                text(r["ecosystem"]),
+                text(r["name"]),
+                text(r.get("version")),
+                text(r.get("nearest_approved")),
+                status_text(r.get("scan_status")),
+                status_text(r.get("worst_severity")),
+                license_cell,
+                text(r.get("note")),
+            )
+        if group:
+            table.add_section()
+    return table
+
+
+_RULES = {
+    "rejected": ("The registry rejected this version.", "Use the nearest approved version."),
+    "unknown": (
+        "This version is not in the registry.",
+        "Submit it for review (`foss check --submit-missing`) or use the nearest approved one.",
+    ),
+    "unpinned": (
+        "The dependency has no pinned version, so it cannot be checked.",
+        "Pin it to an approved version.",
+    ),
+    "vulnerable": (
+        "The version's latest scan has findings at or above the chosen severity.",
+        "Upgrade to a version without the findings.",
+    ),
+    "pending": ("This version awaits a reviewer's decision.", "Wait for the review."),
+}
+
+
+def _message(r: Mapping[str, Any]) -> str:
+    version = r.get("version") or "(no version)"
+    what = f"{r['ecosystem']} package {r['name']} {version}"
+    parts = [f"{what}: {r['verdict']}"]
+    if r.get("note"):
+        parts.append(str(r["note"]))
+    if r.get("nearest_approved"):
+        parts.append(f"nearest approved version: {r['nearest_approved']}")
+    if r.get("worst_severity"):
+        parts.append(f"worst severity: {r['worst_severity']}")
+    return "; ".join(parts) + "."
+
+
+def sarif(results: Sequence[Mapping[str, Any]], options: GateOptions) -> dict[str, Any]:
+    """Return a SARIF 2.1.0 log with one result per dependency that is not approved.
+
+    Failures are ``error``; pending versions allowed by ``--allow-pending`` are
+    ``warning``. Each result points at the dependency file it came from.
+    """
+    rules = [
+        {
+            "id": f"foss/{name}",
+            "name": f"Dependency{name.capitalize()}",
+            "shortDescription": {"text": short},
+            "help": {"text": f"{short} {fix}"},
+        }
+        for name, (short, fix) in _RULES.items()
+    ]
+    index = {rule["id"]: i for i, rule in enumerate(rules)}
+    out: list[dict[str, Any]] = []
+    for r in results:
+        if r["verdict"] == "approved":
+            continue
+        rule_id = f"foss/{r['verdict']}"
+        version = r.get("version") or ""
+        out.append(
+            {
+                "ruleId": rule_id,
+                "ruleIndex": index[rule_id],
+                "level": "error" if is_failure(r["verdict"], options) else "warning",
+                "message": {"text": _message(r)},
+                "locations": [
+                    {
+                        "physicalLocation": {
+                            "artifactLocation": {"uri": _uri(str(r.get("source") or ""))},
+                            "region": {"startLine": 1},
+                        }
+                    }
+                ],
+                "partialFingerprints": {"dependency/v1": f"{r['ecosystem']}/{r['name']}@{version}"},
+            }
+        )
+    return {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "foss check",
+                        "semanticVersion": __version__,
+                        "rules": rules,
+                    }
+                },
+                "results": out,
+            }
+        ],
+    }
+
+
+def _uri(path: str) -> str:
+    """Return a file as a SARIF URI reference: relative to the working directory when inside it.
+
+    Code-scanning dashboards resolve results against the repository root, where CI runs.
+    """
+    if os.path.isabs(path):
+        relative = os.path.relpath(path)
+        if not relative.startswith(".."):
+            path = relative
+    return path.replace(os.sep, "/").removeprefix("./") or "."
+
+
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _xml(value: str) -> str:
+    # XML 1.0 cannot carry most control characters, even escaped; a lockfile can.
+    return _XML_INVALID.sub("\ufffd", value)
+
+
+def junit(results: Sequence[Mapping[str, Any]], options: GateOptions) -> str:
+    """Return JUnit XML: one test case per dependency, failing ones with a ``<failure>``."""
+    failures = sum(1 for r in results if is_failure(r["verdict"], options))
+    suite = ET.Element(
+        "testsuite",
+        name="foss check",
+        tests=str(len(results)),
+        failures=str(failures),
+        errors="0",
+        skipped="0",
+    )
+    for r in results:
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname=_xml(f"{r['ecosystem']}.{r.get('source') or 'dependencies'}"),
+            name=_xml(f"{r['name']}=={r.get('version') or '*'}"),
+        )
+        if is_failure(r["verdict"], options):
+            message = _xml(_message(r))
+            failure = ET.SubElement(case, "failure", message=message, type=r["verdict"])
+            failure.text = message
+        elif r["verdict"] != "approved":
+            out = ET.SubElement(case, "system-out")
+            out.text = _xml(_message(r))
+    root = ET.Element(
+        "testsuites", name="foss check", tests=str(len(results)), failures=str(failures), errors="0"
+    )
+    root.append(suite)
+    ET.indent(root)
+    body = ET.tostring(root, encoding="unicode")
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"
