@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,3 +80,15 @@ def registry(server: ServerProcess) -> Registry:
 def closed_port_url() -> str:
     """An API URL on a loopback port where nothing listens."""
     return f"http://127.0.0.1:{free_port()}/api/v1"
+
+
+@pytest.fixture
+def database_url(sqlite_template: Path, tmp_path: Path) -> str:
+    """The client speaks only HTTP, so one backend is enough here: a fresh SQLite copy.
+
+    The server behind it is tested on both backends elsewhere; running every
+    client command twice would double the suite's slowest part for nothing.
+    """
+    path = tmp_path / "registry.db"
+    shutil.copy(sqlite_template, path)
+    return f"sqlite:///{path}"
