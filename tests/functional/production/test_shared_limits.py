@@ -56,3 +56,32 @@ def test_the_101st_request_in_a_minute_is_refused_by_either_process(
         assert first.stop() == 0
         assert second.stop() == 0
     assert secret not in first.log() + second.log()
+
+
+def test_far_below_the_limit_permits_are_taken_ahead_but_never_beyond_it(
+    tmp_path: Path, database_url: str, redis_url: str, redis_prefix: str
+) -> None:
+    # 640 per minute: a process takes up to 640/64 = 10 permits per increment while
+    # far from the limit, and counts one by one in the last 128.
+    env = {
+        "FOSS_DATABASE_URL": database_url,
+        "FOSS_REDIS_URL": redis_url,
+        "FOSS_RATE_LIMIT_PREFIX": redis_prefix,
+        "FOSS_RATE_LIMIT_PER_IP": "640/minute",
+    }
+    first = start_server(tmp_path, env, ["--no-job-worker"])
+    second = start_server(tmp_path, env, ["--no-job-worker"])
+    try:
+        with httpx.Client(timeout=10) as client:
+            statuses = [
+                client.get(f"{(first if i % 3 else second).url}/api/v1/packages").status_code
+                for i in range(700)
+            ]
+    finally:
+        assert first.stop() == 0
+        assert second.stop() == 0
+    admitted = statuses.count(200)
+    assert set(statuses) == {200, 429}
+    # Never more than the limit; at most what the other process held refused early.
+    assert 640 - 10 <= admitted <= 640
+    assert statuses[-1] == 429
