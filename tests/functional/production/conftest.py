@@ -12,13 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
 from foss_registry.db import make_engine, metadata
 from tests.conftest import POSTGRES_URL
-from tests.functional.server.conftest import ServerProcess, foss_command, free_port
+from tests.functional.server.conftest import free_port
 
 
 @pytest.fixture(scope="session")
@@ -90,33 +89,3 @@ def problem(response: Any, status: int, code: str) -> dict[str, Any]:
     assert body["status"] == status and body["code"] == code
     assert {"type", "title", "detail"} <= body.keys()
     return body
-
-
-def start_server_on_port(
-    tmp_path: Path, env_overrides: dict[str, str], port: int, args: list[str] | None = None
-) -> ServerProcess:
-    """Start `foss serve` on a given port (a restarted server keeps its address)."""
-    env = os.environ.copy() | {"FOSS_HOST": "127.0.0.1"} | env_overrides | {"FOSS_PORT": str(port)}
-    log_path = tmp_path / f"server-{port}-{time.monotonic_ns()}.log"
-    with log_path.open("wb") as log_file:
-        process = subprocess.Popen(
-            [*foss_command(), "serve", *(args or [])],
-            env=env,
-            cwd=tmp_path,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    server = ServerProcess(f"http://127.0.0.1:{port}", process, log_path, env)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"server exited early:\n{server.log()}")
-        try:
-            if httpx.get(f"{server.url}/healthz", timeout=5).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    server.stop()
-    raise AssertionError(f"server did not become healthy:\n{server.log()}")

@@ -49,12 +49,18 @@ def test_every_write_route_answers_401_without_a_key_and_403_with_an_invalid_one
     operations = protected_operations(client)
     methods = {(m, p) for m, p, _ in operations}
     # The enumeration really sees the write routes (and a new one would be in it).
-    assert {("post", "/api/v1/packages"), ("post", "/api/v1/reviews"),
-            ("post", "/api/v1/tokens"), ("delete", "/api/v1/tokens/{name_or_id}"),
-            ("put", "/api/v1/policy")} <= methods
+    assert {
+        ("post", "/api/v1/packages"),
+        ("post", "/api/v1/reviews"),
+        ("post", "/api/v1/tokens"),
+        ("delete", "/api/v1/tokens/{name_or_id}"),
+        ("put", "/api/v1/policy"),
+    } <= methods
     revoked = create_token(engine, "gone", "admin")
     with write_transaction(engine) as conn:
-        conn.execute(update(api_tokens).where(api_tokens.c.name == "gone").values(revoked_at=utcnow()))
+        conn.execute(
+            update(api_tokens).where(api_tokens.c.name == "gone").values(revoked_at=utcnow())
+        )
     for method, path, _ in operations:
         url = concrete(path)
         # Bodies are deliberately absent: the key is checked before the body is read.
@@ -65,8 +71,12 @@ def test_every_write_route_answers_401_without_a_key_and_403_with_an_invalid_one
             problem(client.request(method.upper(), url, headers=key(bad)), 403, "invalid_api_key")
         # A garbage body with an invalid key is still a 403, never a 400.
         problem(
-            client.request(method.upper(), url, content=b"{not json", headers=key("foss_x") |
-                           {"content-type": "application/json"}),
+            client.request(
+                method.upper(),
+                url,
+                content=b"{not json",
+                headers=key("foss_x") | {"content-type": "application/json"},
+            ),
             403,
             "invalid_api_key",
         )
@@ -81,8 +91,9 @@ def test_tokens_are_stored_only_as_hashes(client: Any, engine: Engine) -> None:
 
 
 def foss(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run([*foss_command(), *args], env=env, capture_output=True, text=True,
-                          timeout=60)
+    done = subprocess.run(
+        [*foss_command(), *args], env=env, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
 
@@ -107,16 +118,23 @@ def test_a_full_scenario_logs_no_token_and_revocation_and_expiry_act_at_once(
         reviewer = foss(server.env, "token", "create", "--name", "rita", "--role", "reviewer")
         secrets += [admin, reviewer]
         with httpx.Client(base_url=f"{server.url}/api/v1", timeout=30) as api:
-            made = api.post("/tokens", json={"name": "alice", "role": "submitter",
-                                             "expires_in_days": 30}, headers=key(admin))
+            made = api.post(
+                "/tokens",
+                json={"name": "alice", "role": "submitter", "expires_in_days": 30},
+                headers=key(admin),
+            )
             assert made.status_code == 201
             alice = made.json()["token"]
             secrets.append(alice)
             for i, token in enumerate((alice, static)):
                 body = {"name": "requests", "version": f"2.3{i}.0", "ecosystem": "pypi"}
                 assert api.post("/packages", json=body, headers=key(token)).status_code == 201
-            decision = {"ecosystem": "pypi", "name": "requests", "version": "2.30.0",
-                        "decision": "approve"}
+            decision = {
+                "ecosystem": "pypi",
+                "name": "requests",
+                "version": "2.30.0",
+                "decision": "approve",
+            }
             assert api.post("/reviews", json=decision, headers=key(reviewer)).status_code == 201
             # Reads with a key (counted for its rate limit) and with a wrong one (ignored).
             assert api.get("/packages/requests", headers=key(alice)).status_code == 200
@@ -130,8 +148,11 @@ def test_a_full_scenario_logs_no_token_and_revocation_and_expiry_act_at_once(
             # Expired: refused on the very next request too.
             engine = engine_for(database_url)
             with write_transaction(engine) as conn:
-                conn.execute(update(api_tokens).where(api_tokens.c.name == "rita")
-                             .values(expires_at=utcnow()))
+                conn.execute(
+                    update(api_tokens)
+                    .where(api_tokens.c.name == "rita")
+                    .values(expires_at=utcnow())
+                )
             engine.dispose()
             refused = api.post("/reviews", json=decision, headers=key(reviewer))
             assert problem(refused, 403, "invalid_api_key")["detail"] == "The API key has expired."

@@ -54,13 +54,19 @@ def test_backup_copies_a_database_being_written_consistently(tmp_path: Path) -> 
         env = os.environ | {"FOSS_DATABASE_URL": url}
         done = subprocess.run(
             [*foss_command(), "db", "backup", str(target)],
-            env=env, capture_output=True, text=True, timeout=120,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert done.returncode == 0, done.stderr
         assert "backed up" in done.stderr
         again = subprocess.run(
             [*foss_command(), "db", "backup", str(target)],
-            env=env, capture_output=True, text=True, timeout=120,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert again.returncode == 2 and "--force" in again.stderr
     finally:
@@ -77,7 +83,9 @@ def test_backup_copies_a_database_being_written_consistently(tmp_path: Path) -> 
     assert storage.is_current(copy)
     with copy.connect() as conn:
         versions = conn.execute(select(func.count()).select_from(package_versions)).scalar_one()
-        with_scans = conn.execute(select(func.count(func.distinct(scans.c.version_id)))).scalar_one()
+        with_scans = conn.execute(
+            select(func.count(func.distinct(scans.c.version_id)))
+        ).scalar_one()
         seeded = conn.execute(
             select(func.count()).where(package_versions.c.name.like("before-%"))
         ).scalar_one()
@@ -92,6 +100,9 @@ def test_backup_of_postgresql_points_to_pg_dump(tmp_path: Path) -> None:
     env = os.environ | {"FOSS_DATABASE_URL": "postgresql+psycopg://u:p@127.0.0.1:1/none"}
     done = subprocess.run(
         [*foss_command(), "db", "backup", str(tmp_path / "x.db")],
-        env=env, capture_output=True, text=True, timeout=60,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 2 and "pg_dump" in done.stderr

@@ -17,8 +17,8 @@ from foss_registry.jobs.models import jobs
 from foss_registry.packages.models import package_versions
 from foss_registry.scans.models import scans
 from tests.functional.conftest import create_token
-from tests.functional.production.conftest import engine_for, start_server_on_port
-from tests.functional.server.conftest import ServerProcess, free_port
+from tests.functional.production.conftest import engine_for
+from tests.functional.server.conftest import ServerProcess, free_port, start_server
 
 CLIENTS = 8
 KILLS = 10
@@ -97,7 +97,7 @@ def test_every_acknowledged_submission_survives_kill_9(
     acknowledged_per_run = []
     try:
         for _ in range(KILLS):
-            server = start_server_on_port(tmp_path, env, port)
+            server = start_server(tmp_path, env, port=port)
             before = len(clients.acknowledged)
             clients.running.set()
             time.sleep(RUN_SECONDS)
@@ -107,7 +107,7 @@ def test_every_acknowledged_submission_survives_kill_9(
     finally:
         clients.finish()
 
-    server = start_server_on_port(tmp_path, env, port)
+    server = start_server(tmp_path, env, port=port)
     try:
         # Every acknowledged submission is there, whole, as it was acknowledged.
         with httpx.Client(base_url=url, timeout=30) as client:

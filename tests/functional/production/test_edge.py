@@ -33,8 +33,10 @@ def assert_edge_headers(response: Any) -> None:
 def test_every_kind_of_response_carries_the_security_headers(
     settings: Settings, engine: Engine, tokens: dict[str, str]
 ) -> None:
-    with make_client(settings.model_copy(update={"rate_limits_enabled": True,
-                                                 "rate_limit_per_ip": "8/minute"}), engine) as client:
+    with make_client(
+        settings.model_copy(update={"rate_limits_enabled": True, "rate_limit_per_ip": "8/minute"}),
+        engine,
+    ) as client:
         responses = [
             client.get("/api/v1/packages"),  # 200 JSON
             client.get("/api/v1/packages/nope"),  # 404 from a handler
@@ -43,8 +45,9 @@ def test_every_kind_of_response_carries_the_security_headers(
             client.post("/api/v1/packages", json={}),  # 401
             client.post("/api/v1/packages", json={}, headers=key("foss_bad")),  # 403
             client.post(
-                "/api/v1/packages", content=b"x" * (2 * 1024 * 1024), headers=key(tokens["submitter"])
-                | {"content-type": "application/json"}
+                "/api/v1/packages",
+                content=b"x" * (2 * 1024 * 1024),
+                headers=key(tokens["submitter"]) | {"content-type": "application/json"},
             ),  # 413
             client.get("/healthz"),
             client.get("/metrics"),
@@ -68,8 +71,8 @@ def test_request_ids_are_returned_and_a_callers_sane_one_is_kept(client: Any) ->
     kept = client.get("/healthz", headers={"X-Request-ID": "ci-run-42.step-3"})
     assert kept.headers["x-request-id"] == "ci-run-42.step-3"
     # Anything that could forge a log line is replaced by a fresh id.
-    replaced = client.get("/healthz", headers={"X-Request-ID": "bad id\" injected"})
-    assert replaced.headers["x-request-id"] not in ("bad id\" injected", "")
+    replaced = client.get("/healthz", headers={"X-Request-ID": 'bad id" injected'})
+    assert replaced.headers["x-request-id"] not in ('bad id" injected', "")
 
 
 def test_cors_is_off_unless_origins_are_configured(settings: Settings, engine: Engine) -> None:
@@ -79,7 +82,10 @@ def test_cors_is_off_unless_origins_are_configured(settings: Settings, engine: E
         "Access-Control-Request-Headers": "x-api-key, content-type",
     }
     with make_client(settings, engine) as client:
-        assert "access-control-allow-origin" not in client.get("/api/v1/packages", headers=origin).headers
+        assert (
+            "access-control-allow-origin"
+            not in client.get("/api/v1/packages", headers=origin).headers
+        )
         answer = client.options("/api/v1/packages", headers=preflight)
         assert "access-control-allow-origin" not in answer.headers
 
@@ -95,7 +101,9 @@ def test_cors_is_off_unless_origins_are_configured(settings: Settings, engine: E
         other = client.get("/api/v1/packages", headers={"Origin": "https://evil.example"})
         assert "access-control-allow-origin" not in other.headers
 
-    limited = allowed.model_copy(update={"rate_limits_enabled": True, "rate_limit_per_ip": "1/minute"})
+    limited = allowed.model_copy(
+        update={"rate_limits_enabled": True, "rate_limit_per_ip": "1/minute"}
+    )
     with make_client(limited, engine) as client:
         client.get("/api/v1/packages", headers=origin)
         refused = client.get("/api/v1/packages", headers=origin)
@@ -127,7 +135,8 @@ def test_oversized_bodies_are_refused_before_they_are_read_whole(
     secret = create_token(engine, "big", "submitter")
     engine.dispose()
     server = start_server(
-        tmp_path, {"FOSS_DATABASE_URL": database_url, "FOSS_RATE_LIMITS_ENABLED": "false"},
+        tmp_path,
+        {"FOSS_DATABASE_URL": database_url, "FOSS_RATE_LIMITS_ENABLED": "false"},
         ["--no-job-worker"],
     )
     port = int(server.url.rsplit(":", 1)[1])

@@ -73,8 +73,10 @@ def test_metrics_count_requests_by_route_template_and_report_the_queue(
     assert "unusual" not in text
     assert 'route="/api/v1/packages/{name}",status="200"' in text
     assert 'route="/api/v1/packages/{name}",status="404"' in text
-    assert 'foss_http_request_duration_seconds_bucket{le="0.005",method="GET",route="/api/v1/packages"' in text or (
-        "foss_http_request_duration_seconds_bucket" in text
+    assert (
+        'foss_http_request_duration_seconds_bucket{le="0.005",method="GET",route="/api/v1/packages"'
+        in text
+        or ("foss_http_request_duration_seconds_bucket" in text)
     )
     assert 'foss_job_queue_depth{status="queued"} 1.0' in before
     assert any(line.startswith("foss_job_queue_oldest_age_seconds ") for line in before)
@@ -123,7 +125,9 @@ def test_the_server_exports_metrics_of_all_its_processes(tmp_path: Path, databas
     count = next(
         float(line.rsplit(" ", 1)[1])
         for line in lines
-        if line.startswith('foss_http_requests_total{method="GET",route="/api/v1/packages",status="200"}')
+        if line.startswith(
+            'foss_http_requests_total{method="GET",route="/api/v1/packages",status="200"}'
+        )
     )
     assert count == 40
     # `foss serve` runs its own job worker, so it is ready only with it.

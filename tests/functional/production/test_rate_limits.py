@@ -18,9 +18,7 @@ from tests.functional.server.conftest import start_server
 
 
 def limited_client(settings: Settings, engine: Engine, **limits: Any) -> Any:
-    return make_client(
-        settings.model_copy(update={"rate_limits_enabled": True} | limits), engine
-    )
+    return make_client(settings.model_copy(update={"rate_limits_enabled": True} | limits), engine)
 
 
 def test_the_seeds_numbers_are_the_defaults() -> None:
@@ -78,7 +76,11 @@ def test_a_valid_key_counts_against_the_key_and_an_invalid_one_is_ignored(
         assert "API key" in body["detail"] and "3 per hour" in body["detail"]
         # A write with the exhausted key is refused before it does anything.
         submission = {"name": "flask", "version": "2.3.0", "ecosystem": "pypi"}
-        problem(client.post("/api/v1/packages", json=submission, headers=key(alice)), 429, "rate_limited")
+        problem(
+            client.post("/api/v1/packages", json=submission, headers=key(alice)),
+            429,
+            "rate_limited",
+        )
         assert client.get("/api/v1/packages").json()["total"] == 0
 
         # Another key and no key are unaffected; an invalid key on a public read is

@@ -63,9 +63,7 @@ def test_every_submission_is_scanned_exactly_once_by_two_workers(
         def submit(index: int) -> int:
             body = {"name": f"load-{index}", "version": f"1.0.{index}", "ecosystem": "pypi"}
             with httpx.Client(base_url=api.url, timeout=60) as client:
-                response = client.post(
-                    "/api/v1/packages", json=body, headers={"X-API-Key": secret}
-                )
+                response = client.post("/api/v1/packages", json=body, headers={"X-API-Key": secret})
             return response.status_code
 
         with ThreadPoolExecutor(CLIENTS) as pool:
@@ -109,8 +107,7 @@ def test_every_submission_is_scanned_exactly_once_by_two_workers(
                 sum(
                     v
                     for name, v in values.items()
-                    if name.startswith("foss_job_duration_seconds_count")
-                    and 'kind="scan"' in name
+                    if name.startswith("foss_job_duration_seconds_count") and 'kind="scan"' in name
                 )
             )
         assert sum(runs) == SUBMISSIONS, runs

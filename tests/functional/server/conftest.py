@@ -54,12 +54,19 @@ def foss_command() -> list[str]:
 
 
 def start_server(
-    tmp_path: Path, env_overrides: dict[str, str], args: list[str] | None = None
+    tmp_path: Path,
+    env_overrides: dict[str, str],
+    args: list[str] | None = None,
+    *,
+    port: int | None = None,
 ) -> ServerProcess:
-    """Start `foss serve` and wait until /healthz answers."""
-    port = free_port()
-    env = os.environ.copy() | {"FOSS_PORT": str(port), "FOSS_HOST": "127.0.0.1"} | env_overrides
-    log_path = tmp_path / f"server-{port}.log"
+    """Start `foss serve` and wait until /healthz answers.
+
+    Pass ``port`` to restart a server on the address it had before.
+    """
+    port = port or free_port()
+    env = os.environ.copy() | {"FOSS_HOST": "127.0.0.1"} | env_overrides | {"FOSS_PORT": str(port)}
+    log_path = tmp_path / f"server-{port}-{time.monotonic_ns()}.log"
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
             [*foss_command(), "serve", *(args or [])],
@@ -70,12 +77,13 @@ def start_server(
             start_new_session=True,
         )
     server = ServerProcess(f"http://127.0.0.1:{port}", process, log_path, env)
-    deadline = time.monotonic() + 30
+    # Generous: a loaded 2-core machine can take long to start a server.
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise AssertionError(f"server exited early:\n{server.log()}")
         try:
-            if httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200:
+            if httpx.get(f"{server.url}/healthz", timeout=5).status_code == 200:
                 return server
         except httpx.HTTPError:
             pass
