@@ -53,6 +53,23 @@ JOB_DURATION = Histogram(
     ["kind", "outcome"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300),
 )
+# The labelled children in use, so that each request skips the label lookup.
+_request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
+def record_request(method: str, route: str, status: int, seconds: float) -> None:
+    """Count one answered HTTP request and observe its latency."""
+    children = _request_children.get((method, route, status))
+    if children is None:
+        children = (
+            HTTP_REQUESTS.labels(method, route, str(status)),
+            HTTP_LATENCY.labels(method, route),
+        )
+        _request_children[(method, route, status)] = children
+    children[0].inc()
+    children[1].observe(seconds)
+
+
 RATE_LIMITED = Counter(
     "foss_rate_limited_total",
     "Requests refused with 429, by which limit ran out (ip or key).",

@@ -23,16 +23,18 @@ its handler runs or its body is read, so a write route cannot forget the check.
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import logging
+import os
 import re
 import time
-import uuid
 from collections.abc import Iterable
 from typing import Any
 
 from litestar.config.cors import CORSConfig
 
 from foss_registry import metrics
+from foss_registry.api.loop_reads import PackageReadFastPath
 from foss_registry.api.ratelimit import KEY_STATE, RateLimiter, RateLimitMiddleware, lookup_key
 from foss_registry.auth.service import Principal
 from foss_registry.config import Settings
@@ -61,6 +63,15 @@ CSP_HTML = (
     b"frame-ancestors 'none'"
 )
 HSTS = b"max-age=31536000; includeSubDomains"
+
+
+# Request ids: random per process, then counted; unique without a random draw per request.
+_ID_PREFIX = os.urandom(8).hex()
+_id_counter = itertools.count(1)
+
+
+def _new_request_id() -> str:
+    return f"{_ID_PREFIX}{next(_id_counter):08x}"
 
 
 def parse_trusted_proxies(spec: str) -> tuple[IPNetwork, ...]:
@@ -139,14 +150,17 @@ class EdgeMiddleware:
             elif name == b"x-request-id":
                 incoming_id = value.decode("latin-1").strip()
         peer = scope["client"][0] if scope.get("client") else None
-        client_ip = client_address(peer, forwarded_for, self.trusted)
-        from_trusted_proxy = peer is not None and _is_trusted(peer, self.trusted)
-        if client_ip != peer:
-            scope["client"] = (client_ip, 0)
-        if from_trusted_proxy and forwarded_proto in ("http", "https"):
-            scope["scheme"] = forwarded_proto
+        if self.trusted:
+            client_ip = client_address(peer, forwarded_for, self.trusted)
+            if client_ip != peer:
+                scope["client"] = (client_ip, 0)
+            from_trusted_proxy = peer is not None and _is_trusted(peer, self.trusted)
+            if from_trusted_proxy and forwarded_proto in ("http", "https"):
+                scope["scheme"] = forwarded_proto
+        else:
+            client_ip = peer or "unknown"
         request_id = (
-            incoming_id if incoming_id and _REQUEST_ID_RE.match(incoming_id) else uuid.uuid4().hex
+            incoming_id if incoming_id and _REQUEST_ID_RE.match(incoming_id) else _new_request_id()
         )
         state = scope.setdefault("state", {})
         state["client_ip"] = client_ip
@@ -170,8 +184,7 @@ class EdgeMiddleware:
             elapsed = time.perf_counter() - started
             route = scope.get("path_template") or UNMATCHED_ROUTE
             method = scope["method"]
-            metrics.HTTP_REQUESTS.labels(method, route, str(status)).inc()
-            metrics.HTTP_LATENCY.labels(method, route).observe(elapsed)
+            metrics.record_request(method, route, status, elapsed)
             key = state.get(KEY_STATE)
             access_log.info(
                 '%s "%s %s" %s %.1fms',
@@ -268,9 +281,13 @@ def install_edge(app: Any, settings: Settings) -> None:
     """Wrap a built Litestar app in the edge and (unless turned off) the rate limiter.
 
     Order, outermost first: edge (id, client address, headers, log, metrics),
-    rate limits, then Litestar's own stack (CORS, error handling, routing).
+    rate limits, the SQLite detail-read fast path, then Litestar's own stack
+    (CORS, error handling, routing).
     """
     handler = app.asgi_handler
+    reader = app.state.ctx.loop_reader
+    if reader is not None:
+        handler = PackageReadFastPath(handler, reader, cors=app.cors_config is not None)
     if settings.rate_limits_enabled:
         handler = RateLimitMiddleware(handler, RateLimiter(settings), cors=app.cors_config)
     app.asgi_handler = EdgeMiddleware(handler, parse_trusted_proxies(settings.trusted_proxies))

@@ -8,6 +8,7 @@ is adding one module that subclasses :class:`Ecosystem` and registering it in
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from functools import cmp_to_key
 from typing import Any
@@ -51,6 +52,11 @@ def version_error(message: str) -> InvalidVersionError:
     return InvalidVersionError(message, errors=[FieldError("version", message)])
 
 
+# C0 and C1 controls, DEL and NUL: never part of a name or version, and
+# dangerous in logs, file names and terminals.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
 def _problem(value: object, what: str, max_length: int) -> str | None:
     """Return an actionable complaint about a submitted value, or None if it may be parsed."""
     if not isinstance(value, str):
@@ -58,11 +64,12 @@ def _problem(value: object, what: str, max_length: int) -> str | None:
     text = value.strip()
     if not text:
         return f"The {what} is empty; give a non-empty value."
-    for char in text:
-        # C0 and C1 controls, DEL and NUL: never part of a name or version, and
-        # dangerous in logs, file names and terminals.
-        if ord(char) < 0x20 or 0x7F <= ord(char) < 0xA0:
-            return f"The {what} {shown(text)} contains the control character {char!r}; remove it."
+    control = _CONTROL.search(text)
+    if control is not None:
+        return (
+            f"The {what} {shown(text)} contains the control character {control.group()!r}; "
+            "remove it."
+        )
     if len(text) > max_length:
         return (
             f"The {what} {shown(text)} is {len(text)} characters long; the maximum is {max_length}."

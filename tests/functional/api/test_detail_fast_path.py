@@ -1,0 +1,176 @@
+"""The SQLite fast path for ``GET /packages/{name}`` answers exactly what the route does.
+
+The fast path serves plain detail reads below the HTTP edge; every other form
+of the request goes on to the framework's handler. These tests prove both
+halves: what it answers is byte for byte the handler's answer, and what it
+should not judge reaches the handler.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+
+from foss_registry.api.loop_reads import PackageReadFastPath, SQLiteLoopReader
+from foss_registry.config import Settings
+from foss_registry.db import make_engine
+from tests.conftest import make_client
+from tests.functional.conftest import key, submit
+
+PACKAGES = (
+    {"name": "Flask", "version": "2.3.0", "ecosystem": "pypi", "license": "BSD-3-Clause"},
+    {"name": "flask", "version": "2.10.0", "ecosystem": "pypi"},
+    {"name": "@babel/core", "version": "7.24.0", "ecosystem": "npm", "license": "MIT"},
+    {"name": "org.apache.logging.log4j:log4j-core", "version": "2.14.1", "ecosystem": "maven"},
+    {"name": "library/nginx", "version": "1.25.3", "ecosystem": "docker"},
+)
+DETAIL_URLS = (
+    "/api/v1/packages/flask",
+    "/api/v1/packages/FLASK?version=2.3.0",
+    "/api/v1/packages/Flask?ecosystem=PyPI&version=2.3",
+    "/api/v1/packages/@babel/core",
+    "/api/v1/packages/org.apache.logging.log4j:log4j-core?ecosystem=maven",
+    "/api/v1/packages/nginx",
+    "/api/v1/packages/docker.io/library/nginx?version=1.25.3",
+)
+# Headers that differ between any two responses.
+PER_REQUEST = {"x-request-id", "date"}
+
+
+@pytest.fixture
+def stocked(client: Any, tokens: dict[str, str]) -> Any:
+    for package in PACKAGES:
+        assert submit(client, tokens["submitter"], **package).status_code == 201
+    decision = {"ecosystem": "pypi", "name": "flask", "version": "2.3.0", "decision": "approve"}
+    assert client.post("/api/v1/reviews", json=decision, headers=key(tokens["reviewer"])).is_success
+    return client
+
+
+def _stable_headers(response: Any) -> dict[str, str]:
+    return {k: v for k, v in response.headers.items() if k not in PER_REQUEST}
+
+
+@pytest.mark.parametrize("url", DETAIL_URLS)
+def test_fast_answers_equal_the_routes_answers(stocked: Any, url: str) -> None:
+    fast = stocked.get(url)
+    # An extra parameter the route ignores sends the request to the framework's handler.
+    separator = "&" if "?" in url else "?"
+    routed = stocked.get(f"{url}{separator}trace=1")
+    assert fast.status_code == routed.status_code == 200, fast.text
+    assert fast.content == routed.content
+    assert _stable_headers(fast) == _stable_headers(routed)
+
+
+class _Downstream:
+    """Stands in for the framework behind the fast path and records what reached it."""
+
+    def __init__(self) -> None:
+        self.paths: list[str] = []
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        self.paths.append(scope["path"] + "?" + scope["query_string"].decode())
+        await send({"type": "http.response.start", "status": 299, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+
+def _get(app: Any, path: str, query: str = "", method: str = "GET", **headers: str) -> int:
+    scope = {
+        "type": "http",
+        "method": method,
+        "path": path,
+        "query_string": query.encode(),
+        "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
+    }
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    return int(sent[0]["status"])
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "method", "headers"),
+    [
+        ("/api/v1/packages/flask", "", "GET", {}),
+        ("/api/v1/packages/@babel/core", "ecosystem=npm", "GET", {}),
+        ("/api/v1/packages/flask", "version=2.3.0&ecosystem=pypi", "GET", {}),
+    ],
+)
+def test_plain_reads_are_answered_on_the_fast_path(
+    sqlite_stocked: Path, path: str, query: str, method: str, headers: dict[str, str]
+) -> None:
+    downstream = _Downstream()
+    fast = PackageReadFastPath(downstream, SQLiteLoopReader(str(sqlite_stocked)))
+    assert _get(fast, path, query, method, **headers) == 200
+    assert downstream.paths == []
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "method", "headers"),
+    [
+        ("/api/v1/packages/flask", "", "HEAD", {}),
+        ("/api/v1/packages/flask/", "", "GET", {}),
+        ("/api/v1/packages//flask", "", "GET", {}),
+        ("/api/v1/packages/", "", "GET", {}),
+        ("/api/v1/packages", "", "GET", {}),
+        ("/api/v1/packages/flask", "ecosystem=pypi&ecosystem=npm", "GET", {}),
+        ("/api/v1/packages/flask", "trace=1", "GET", {}),
+        ("/api/v1/packages/flask", "version=" + "9" * 129, "GET", {}),
+        ("/api/v1/packages/flask", "version", "GET", {}),
+        ("/api/v1/packages/flask", "version=", "GET", {}),
+        ("/api/v1/packages/flask", "version=0.1", "GET", {}),
+        ("/api/v1/packages/no-such-package", "", "GET", {}),
+        ("/api/v1/packages/flask", "ecosystem=cargo", "GET", {}),
+        ("/api/v1/packages/flask", "", "GET", {"origin": "https://app.example.org"}),
+    ],
+)
+def test_every_other_request_reaches_the_route(
+    sqlite_stocked: Path, path: str, query: str, method: str, headers: dict[str, str]
+) -> None:
+    downstream = _Downstream()
+    fast = PackageReadFastPath(downstream, SQLiteLoopReader(str(sqlite_stocked)), cors=True)
+    assert _get(fast, path, query, method, **headers) == 299
+    assert downstream.paths == [f"{path}?{query}"]
+
+
+@pytest.fixture
+def sqlite_stocked(tmp_path: Path, sqlite_template: Path) -> Path:
+    """A SQLite database holding the packages above, on the file the fast path reads."""
+    path = tmp_path / "fast.db"
+    shutil.copy(sqlite_template, path)
+    settings = Settings(
+        database_url=f"sqlite:///{path}", auth_enabled=False, rate_limits_enabled=False
+    )
+    engine: Engine = make_engine(settings.database_url)
+    try:
+        with make_client(settings, engine) as client:
+            for package in PACKAGES:
+                response = client.post("/api/v1/packages", json=package)
+                assert response.status_code == 201, response.text
+    finally:
+        engine.dispose()
+    return path
+
+
+def test_cross_origin_reads_keep_their_cors_headers(stocked: Any, settings: Settings) -> None:
+    engine = make_engine(settings.database_url)
+    allowed = settings.model_copy(update={"cors_origins": "https://app.example.org"})
+    try:
+        with make_client(allowed, engine) as client:
+            response = client.get(
+                "/api/v1/packages/flask", headers={"Origin": "https://app.example.org"}
+            )
+    finally:
+        engine.dispose()
+    assert response.status_code == 200
+    assert response.headers["access-control-allow-origin"] == "https://app.example.org"
