@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -16,6 +17,7 @@ from foss_registry.api.loop_reads import SQLiteLoopReader
 from foss_registry.auth import service as auth
 from foss_registry.auth.service import Principal, StaticToken
 from foss_registry.config import Settings
+from foss_registry.db import GroupCommit, write_transaction
 from foss_registry.errors import FieldError, InvalidInputError, UnauthorizedError
 
 T = TypeVar("T")
@@ -34,6 +36,12 @@ class AppContext:
     limiter: CapacityLimiter
     #: Point reads from the event loop; set on SQLite only.
     loop_reader: SQLiteLoopReader | None = None
+    #: The one writer thread of this process on SQLite (group commit); None on PostgreSQL.
+    group_commit: GroupCommit | None = None
+
+    def __post_init__(self) -> None:
+        if self.group_commit is None and self.engine.dialect.name == "sqlite":
+            self.group_commit = GroupCommit(self.engine)
 
 
 def context(request: Request[Any, Any, Any]) -> AppContext:
@@ -45,6 +53,25 @@ def context(request: Request[Any, Any, Any]) -> AppContext:
 async def run_db(request: Request[Any, Any, Any], fn: Callable[..., T], *args: Any) -> T:
     """Run blocking database work on the bounded thread pool, off the event loop."""
     return await anyio.to_thread.run_sync(fn, *args, limiter=context(request).limiter)
+
+
+async def run_write(request: Request[Any, Any, Any], fn: Callable[[Connection], T]) -> T:
+    """Run ``fn(conn)`` in a write transaction and return its result once committed.
+
+    On SQLite the process's writes go through one thread that commits the ones
+    arriving together at once (:class:`~foss_registry.db.GroupCommit`), each in
+    its own savepoint; on PostgreSQL, which lets writers run side by side, each
+    gets its own transaction on the thread pool.
+    """
+    ctx = context(request)
+    if ctx.group_commit is not None:
+        return await asyncio.wrap_future(ctx.group_commit.submit(fn))
+
+    def work() -> T:
+        with write_transaction(ctx.engine) as conn:
+            return fn(conn)
+
+    return await run_db(request, work)
 
 
 def api_key(request: Request[Any, Any, Any]) -> str | None:

@@ -306,15 +306,18 @@ async def lookup_key(app: Any, scope: dict[str, Any]) -> Principal | DomainError
     secret = (_header(scope, b"x-api-key") or "").strip()
     outcome: Principal | DomainError | None = None
     if secret and ctx.settings.auth_enabled:
+        # A token from FOSS_API_TOKENS needs no database (nor a thread to reach it).
+        outcome = auth.static_principal(secret, ctx.static_tokens)
+        if outcome is None:
 
-        def work() -> Principal:
-            with read_connection(ctx.engine) as conn:
-                return auth.identify(conn, secret, ctx.static_tokens)
+            def work() -> Principal:
+                with read_connection(ctx.engine) as conn:
+                    return auth.identify(conn, secret, ctx.static_tokens)
 
-        try:
-            outcome = await anyio.to_thread.run_sync(work, limiter=ctx.limiter)
-        except DomainError as exc:
-            outcome = exc
+            try:
+                outcome = await anyio.to_thread.run_sync(work, limiter=ctx.limiter)
+            except DomainError as exc:
+                outcome = exc
     state[KEY_STATE] = outcome
     return outcome
 

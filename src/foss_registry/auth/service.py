@@ -19,7 +19,7 @@ from sqlalchemy import Connection, select, update
 from sqlalchemy.exc import IntegrityError
 
 from foss_registry.auth.models import api_tokens
-from foss_registry.db import inserted_id, row_dict, utcnow
+from foss_registry.db import inserted_id, plain_sql, row_dict, sql_timestamp, utcnow
 from foss_registry.errors import (
     ConflictError,
     FieldError,
@@ -185,31 +185,61 @@ def parse_static_tokens(spec: str) -> dict[str, StaticToken]:
     return tokens
 
 
+def static_principal(secret: str, static_tokens: dict[str, StaticToken]) -> Principal | None:
+    """Return the principal of a token listed in ``FOSS_API_TOKENS``, None for any other."""
+    if not static_tokens:
+        return None
+    static = static_tokens.get(hash_token(secret))
+    if static is None:
+        return None
+    return Principal(name=static.name, role=static.role, key_id=f"static:{static.name}")
+
+
+# Plain SQL: every write request looks its key up (twice: in the auth gate and
+# in the handler's transaction), and compiling the statement would cost more
+# than running it. Times are compared in SQL, against parameters in the stored
+# form, so no timestamp needs parsing.
+_VERIFY_SQL = (
+    "SELECT id, name, role, revoked_at IS NOT NULL, "
+    "expires_at IS NOT NULL AND expires_at <= :now, "
+    "last_used_at IS NULL OR last_used_at <= :stale "
+    "FROM api_tokens WHERE token_hash = :token_hash"
+)
+
+
+@dataclass(frozen=True)
+class _StoredToken:
+    id: int
+    #: Whether ``last_used_at`` is older than the granularity (or was never set).
+    last_used_stale: bool
+
+
 def _verify(
     conn: Connection, secret: str, static_tokens: dict[str, StaticToken]
-) -> tuple[Principal, Any]:
-    """Check a token by a lookup of its hash; return the principal and its stored row."""
-    digest = hash_token(secret)
-    static = static_tokens.get(digest)
+) -> tuple[Principal, _StoredToken | None]:
+    """Check a token by a lookup of its hash; return the principal and what authenticate needs."""
+    static = static_principal(secret, static_tokens)
     if static is not None:
-        return Principal(name=static.name, role=static.role, key_id=f"static:{static.name}"), None
-    row = conn.execute(
-        select(
-            api_tokens.c.id,
-            api_tokens.c.name,
-            api_tokens.c.role,
-            api_tokens.c.expires_at,
-            api_tokens.c.revoked_at,
-            api_tokens.c.last_used_at,
-        ).where(api_tokens.c.token_hash == digest)
-    ).first()
-    if row is None:
+        return static, None
+    now = utcnow()
+    rows = plain_sql(
+        conn,
+        _VERIFY_SQL,
+        {
+            "token_hash": hash_token(secret),
+            "now": sql_timestamp(conn, now),
+            "stale": sql_timestamp(conn, now - _LAST_USED_GRANULARITY),
+        },
+    )
+    if not rows:
         raise ForbiddenError("The API key is not valid.", code="invalid_api_key")
-    if row.revoked_at is not None:
+    token_id, name, role, revoked, expired, last_used_stale = rows[0]
+    if revoked:
         raise ForbiddenError("The API key has been revoked.", code="invalid_api_key")
-    if row.expires_at is not None and row.expires_at <= utcnow():
+    if expired:
         raise ForbiddenError("The API key has expired.", code="invalid_api_key")
-    return Principal(name=row.name, role=row.role, key_id=f"token:{row.id}"), row
+    principal = Principal(name=name, role=role, key_id=f"token:{token_id}")
+    return principal, _StoredToken(int(token_id), bool(last_used_stale))
 
 
 def identify(conn: Connection, secret: str, static_tokens: dict[str, StaticToken]) -> Principal:
@@ -225,12 +255,11 @@ def authenticate(conn: Connection, secret: str, static_tokens: dict[str, StaticT
 
     Also records ``last_used_at`` (at most once a minute per token).
     """
-    principal, row = _verify(conn, secret, static_tokens)
-    now = utcnow()
-    if row is not None and (
-        row.last_used_at is None or now - row.last_used_at >= _LAST_USED_GRANULARITY
-    ):
-        conn.execute(update(api_tokens).where(api_tokens.c.id == row.id).values(last_used_at=now))
+    principal, stored = _verify(conn, secret, static_tokens)
+    if stored is not None and stored.last_used_stale:
+        conn.execute(
+            update(api_tokens).where(api_tokens.c.id == stored.id).values(last_used_at=utcnow())
+        )
     return principal
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, or_, select, update
 
 from foss_registry.config import get_settings
-from foss_registry.db import inserted_id, row_dict, utcnow
+from foss_registry.db import dump_json, plain_sql, row_dict, sql_timestamp, utcnow
 from foss_registry.jobs.models import jobs, worker_heartbeats
 
 
@@ -32,6 +32,12 @@ class Job:
     max_attempts: int
 
 
+_ENQUEUE_SQL = (
+    "INSERT INTO jobs (kind, payload, status, attempts, max_attempts, run_after, created_at) "
+    "VALUES (:kind, :payload, 'queued', 0, :max_attempts, :now, :now) RETURNING id"
+)
+
+
 def enqueue(
     conn: Connection, kind: str, payload: dict[str, Any], *, max_attempts: int | None = None
 ) -> int:
@@ -41,19 +47,19 @@ def enqueue(
     """
     if max_attempts is None:
         max_attempts = get_settings().job_max_attempts
-    now = utcnow()
-    result = conn.execute(
-        jobs.insert().values(
-            kind=kind,
-            payload=payload,
-            status="queued",
-            attempts=0,
-            max_attempts=max_attempts,
-            run_after=now,
-            created_at=now,
-        )
+    # Plain SQL: every submission enqueues a scan, and compiling the statement
+    # would cost more than running it.
+    rows = plain_sql(
+        conn,
+        _ENQUEUE_SQL,
+        {
+            "kind": kind,
+            "payload": dump_json(payload),
+            "max_attempts": max_attempts,
+            "now": sql_timestamp(conn, utcnow()),
+        },
     )
-    return inserted_id(result)
+    return int(rows[0][0])
 
 
 def _claimable(now: Any) -> Any:

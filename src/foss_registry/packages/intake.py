@@ -7,6 +7,7 @@ scan job are never forgotten.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Protocol
 
 from sqlalchemy import Connection
@@ -29,14 +30,21 @@ class SubmissionFields(Protocol):
     justification: str | None
 
 
+@lru_cache(maxsize=4096)
+def _parse_license(text: str) -> str:
+    # Most submissions carry one of a few dozen expressions; parsing one costs
+    # tens of microseconds. Only successes are cached (errors are raised anew).
+    from foss_registry.licenses.expressions import parse_submitted
+
+    return parse_submitted(text)
+
+
 def normalize_license(text: str | None) -> str | None:
     """Return the submitted license as a normalised SPDX expression (None if absent)."""
     if text is None or not text.strip():
         return None
-    from foss_registry.licenses.expressions import parse_submitted
-
     try:
-        return parse_submitted(text)
+        return _parse_license(text)
     except InvalidInputError as exc:
         if not exc.errors:
             exc.errors = [FieldError("license", exc.detail)]
@@ -63,8 +71,10 @@ def submit_package(conn: Connection, body: SubmissionFields, submitted_by: str) 
     # Validate identity first so an invalid name is reported before the license.
     packages.identify(submission.ecosystem, submission.name, submission.version)
     expression = normalize_license(body.license)
-    version_id = packages.submit(
+    stored = packages.submit(
         conn, submission, submitted_by=submitted_by, license_expression=expression
     )
-    scans.request_scan(conn, version_id, trigger="submission")
-    return packages.get_record_by_id(conn, version_id)
+    scans.request_scan(conn, stored.id, trigger="submission")
+    # Built from what was inserted (nothing else changes a version in this
+    # transaction), not read back.
+    return stored.record

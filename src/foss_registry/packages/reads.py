@@ -102,12 +102,29 @@ def _candidates_sql(count: int) -> str:
 
 _CANDIDATES_SQL = {n: _candidates_sql(n) for n in range(1, len(ecosystems.NAMES) + 1)}
 
-_RECORD_SQL = (
-    "SELECT name, version, ecosystem, status, license, description, homepage, repository, "
-    "submitted_by, submitted_at, approved_by, approved_at, rejected_by, rejected_at, "
-    "rejection_reason, justification, purl, flags, policy_reasons "
-    "FROM package_versions WHERE id = :id"
+#: The columns of a record's row, in the order :func:`record_from_row` reads them.
+RECORD_COLUMNS = (
+    "name",
+    "version",
+    "ecosystem",
+    "status",
+    "license",
+    "description",
+    "homepage",
+    "repository",
+    "submitted_by",
+    "submitted_at",
+    "approved_by",
+    "approved_at",
+    "rejected_by",
+    "rejected_at",
+    "rejection_reason",
+    "justification",
+    "purl",
+    "flags",
+    "policy_reasons",
 )
+_RECORD_SQL = f"SELECT {', '.join(RECORD_COLUMNS)} FROM package_versions WHERE id = :id"
 _REVIEWS_SQL = (
     'SELECT decision, "by", at, comment, reasons FROM reviews WHERE version_id = :id ORDER BY id'
 )
@@ -179,6 +196,20 @@ def record_by_id(read: Reader, version_id: int) -> dict[str, Any]:
 def _build(read: Reader, version_id: int, versions: list[tuple[str, str]]) -> dict[str, Any]:
     row = read(_RECORD_SQL, {"id": version_id})[0]
     history = read(_REVIEWS_SQL, {"id": version_id})
+    return record_from_row(row, versions, history)
+
+
+def record_from_row(
+    row: Sequence[Any], versions: list[tuple[str, str]], history: Sequence[Sequence[Any]]
+) -> dict[str, Any]:
+    """Build a version's record from its row, its package's versions and its reviews.
+
+    ``row`` holds :data:`RECORD_COLUMNS`; ``versions`` every ``(version,
+    status)`` of the package, highest first; ``history`` the review rows
+    (``_REVIEWS_SQL``), oldest first. The one place the record's shape is
+    written down: the submission path builds the record of the row it has just
+    inserted with it too.
+    """
     return {
         "name": row[0],
         "version": row[1],

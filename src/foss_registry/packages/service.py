@@ -23,10 +23,9 @@ from sqlalchemy import (
     text,
     union,
 )
-from sqlalchemy.exc import IntegrityError
 
 from foss_registry import ecosystems
-from foss_registry.db import inserted_id, utcnow
+from foss_registry.db import plain_sql, sql_timestamp, utcnow
 from foss_registry.ecosystems import Ecosystem
 from foss_registry.errors import ConflictError, FieldError, InvalidInputError
 from foss_registry.packages import reads
@@ -109,10 +108,52 @@ def identify(ecosystem: str, name: str, version: str) -> tuple[Ecosystem, str, s
     return eco, display, normalized, canonical
 
 
+@dataclass(frozen=True)
+class StoredVersion:
+    """A version just stored: its id and its full record as ``GET /packages/{name}`` shows it."""
+
+    id: int
+    record: dict[str, Any]
+
+
+# Plain SQL: this is the hot write path, and compiling SQLAlchemy statements
+# costs several times what the database takes to run them.
+_PACKAGE_VERSIONS_SQL = (
+    "SELECT id, name, version, status, sort_token FROM package_versions "
+    "WHERE ecosystem = :ecosystem AND normalized_name = :normalized_name"
+)
+_INSERT_COLUMNS = (
+    "ecosystem",
+    "name",
+    "normalized_name",
+    "version",
+    "canonical_version",
+    "sort_token",
+    "purl",
+    "status",
+    "license",
+    "description",
+    "homepage",
+    "repository",
+    "justification",
+    "submitted_by",
+    "submitted_at",
+    "flags",
+    "policy_reasons",
+)
+# A duplicate (ecosystem, normalised name, canonical version) inserts nothing and
+# returns no row: no IntegrityError, so no savepoint is needed around it.
+_INSERT_SQL = (
+    f"INSERT INTO package_versions ({', '.join(_INSERT_COLUMNS)}) "
+    f"VALUES ({', '.join(':' + c for c in _INSERT_COLUMNS)}) "
+    "ON CONFLICT DO NOTHING RETURNING id"
+)
+
+
 def submit(
     conn: Connection, sub: Submission, *, submitted_by: str, license_expression: str | None
-) -> int:
-    """Store a new pending version and return its id.
+) -> StoredVersion:
+    """Store a new pending version; return its id and record.
 
     ``license_expression`` is the already validated, normalised SPDX expression.
     Raises ConflictError when the (ecosystem, normalised name, version) exists.
@@ -123,16 +164,14 @@ def submit(
     _check_url("repository", sub.repository)
     eco, display, normalized, canonical = identify(sub.ecosystem, sub.name, sub.version)
     version = sub.version.strip()
+    siblings = plain_sql(
+        conn, _PACKAGE_VERSIONS_SQL, {"ecosystem": eco.name, "normalized_name": normalized}
+    )
     # The name is shown as first submitted, whatever spelling later submissions use.
-    existing_name = conn.execute(
-        select(pv.c.name)
-        .where(pv.c.ecosystem == eco.name, pv.c.normalized_name == normalized)
-        .order_by(pv.c.id)
-        .limit(1)
-    ).scalar()
+    name = min(siblings, key=lambda s: int(s[0]))[1] if siblings else display
     values: dict[str, Any] = {
         "ecosystem": eco.name,
-        "name": existing_name or display,
+        "name": name,
         "normalized_name": normalized,
         "version": version,
         "canonical_version": canonical,
@@ -145,19 +184,24 @@ def submit(
         "repository": sub.repository,
         "justification": sub.justification,
         "submitted_by": submitted_by,
-        "submitted_at": utcnow(),
-        "flags": [],
+        "submitted_at": sql_timestamp(conn, utcnow()),
+        "flags": "[]",
+        "policy_reasons": "[]",
     }
-    try:
-        with conn.begin_nested():
-            version_id = inserted_id(conn.execute(pv.insert().values(**values)))
-    except IntegrityError as exc:
+    inserted = plain_sql(conn, _INSERT_SQL, values)
+    if not inserted:
         raise ConflictError(
-            f"{eco.name} package {existing_name or display!r} version {version!r} "
-            "has already been submitted.",
+            f"{eco.name} package {name!r} version {version!r} has already been submitted.",
             code="already_exists",
-        ) from exc
-    return int(version_id)
+        )
+    version_id = int(inserted[0][0])
+    # Highest first, as reads orders them: sort token, then id (this one is the newest).
+    versions = [(s[4], int(s[0]), s[2], s[3]) for s in siblings]
+    versions.append((values["sort_token"], version_id, version, "pending"))
+    versions.sort(reverse=True)
+    row = [values.get(column) for column in reads.RECORD_COLUMNS]
+    record = reads.record_from_row(row, [(v, status) for _, _, v, status in versions], [])
+    return StoredVersion(version_id, record)
 
 
 def select_version_id(

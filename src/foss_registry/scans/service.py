@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
-from foss_registry.db import inserted_id, utcnow
+from foss_registry.db import dump_json, plain_sql, sql_timestamp, utcnow
 from foss_registry.jobs import queue
 from foss_registry.packages import service as packages
 from foss_registry.packages.models import package_versions as pv
@@ -28,21 +28,28 @@ def empty_counts() -> dict[str, int]:
     return dict.fromkeys(SEVERITY_LEVELS, 0)
 
 
+_REQUEST_SCAN_SQL = (
+    'INSERT INTO scans (version_id, status, tools_used, findings, severity, "trigger", '
+    "created_at) VALUES (:version_id, 'pending', '[]', '[]', :severity, :trigger, :created_at) "
+    "RETURNING id"
+)
+_EMPTY_SEVERITY_JSON = dump_json(empty_counts())
+
+
 def request_scan(conn: Connection, version_id: int, *, trigger: str) -> int:
     """Record a pending scan and queue its job in the caller's transaction."""
-    scan_id = inserted_id(
-        conn.execute(
-            scans.insert().values(
-                version_id=version_id,
-                status="pending",
-                tools_used=[],
-                findings=[],
-                severity=empty_counts(),
-                trigger=trigger,
-                created_at=utcnow(),
-            )
-        )
+    # Plain SQL: every submission passes here (see packages.service.submit).
+    rows = plain_sql(
+        conn,
+        _REQUEST_SCAN_SQL,
+        {
+            "version_id": version_id,
+            "severity": _EMPTY_SEVERITY_JSON,
+            "trigger": trigger,
+            "created_at": sql_timestamp(conn, utcnow()),
+        },
     )
+    scan_id = int(rows[0][0])
     queue.enqueue(conn, SCAN_JOB, {"version_id": version_id, "scan_id": scan_id})
     return scan_id
 

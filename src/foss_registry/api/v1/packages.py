@@ -9,6 +9,7 @@ import msgspec
 from litestar import MediaType, Request, Response, get, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
+from sqlalchemy import Connection
 
 from foss_registry.api.deps import (
     acting_principal,
@@ -16,9 +17,10 @@ from foss_registry.api.deps import (
     decode_body,
     require_key_present,
     run_db,
+    run_write,
 )
 from foss_registry.api.v1.schemas import PackageList, PackageRecord, PackageSubmission
-from foss_registry.db import read_connection, write_transaction
+from foss_registry.db import read_connection
 from foss_registry.packages import service as packages
 from foss_registry.packages.intake import submit_package
 
@@ -105,12 +107,11 @@ async def submit(request: Request[Any, Any, Any]) -> Response[PackageRecord]:
     key = require_key_present(ctx, request)
     body = await decode_body(request, PackageSubmission)
 
-    def work() -> dict[str, Any]:
-        with write_transaction(ctx.engine) as conn:
-            principal = acting_principal(ctx, conn, key, "submitter", body.submitted_by)
-            return submit_package(conn, body, principal.name)
+    def work(conn: Connection) -> dict[str, Any]:
+        principal = acting_principal(ctx, conn, key, "submitter", body.submitted_by)
+        return submit_package(conn, body, principal.name)
 
-    record = await run_db(request, work)
+    record = await run_write(request, work)
     return Response(
         msgspec.convert(record, PackageRecord),
         status_code=201,
