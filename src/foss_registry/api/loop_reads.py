@@ -7,23 +7,12 @@ SQLite's ``PRAGMA data_version`` changes whenever any other connection, in this
 process or another, commits to the database file, and the cache is dropped
 then. So a submission, a review or a scan made anywhere shows on the next
 request.
-
-``GET /api/v1/packages/{name}`` is the request CI pipelines make most. On
-SQLite, :class:`PackageReadFastPath` answers its plain, successful form below
-the HTTP edge (so request ids, security headers, metrics and rate limits still
-apply) without the framework's routing and parameter machinery, which costs
-several times the cached read itself. It answers only when it is sure; any
-other form of the request (other query parameters, odd slashes, a method other
-than GET) and every error go on to the framework's handler, which stays the one
-documented route and the one place errors are shaped.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections import OrderedDict
-from typing import Any
-from urllib.parse import parse_qsl
 
 import msgspec
 
@@ -97,67 +86,3 @@ class SQLiteLoopReader:
             self._raw = None
         self._cache.clear()
 
-
-#: The route the fast path serves, as the framework names it in metrics and logs.
-DETAIL_ROUTE = "/api/v1/packages/{name}"
-_DETAIL_PREFIX = "/api/v1/packages/"
-# Query parameters the detail route takes, with their maximum lengths (as declared there).
-_DETAIL_PARAMETERS = {"ecosystem": 32, "version": 128}
-_JSON = b"application/json"
-
-
-def _plain_query(query_string: bytes) -> dict[str, str] | None:
-    """The detail route's parameters, or None when the query needs the framework to judge it."""
-    if not query_string:
-        return {}
-    try:
-        pairs = parse_qsl(
-            query_string.decode("ascii"), keep_blank_values=True, strict_parsing=True
-        )
-    except (UnicodeDecodeError, ValueError):
-        return None
-    params = dict(pairs)
-    if len(params) != len(pairs) or any(
-        key not in _DETAIL_PARAMETERS or len(value) > _DETAIL_PARAMETERS[key]
-        for key, value in params.items()
-    ):
-        return None
-    return params
-
-
-class PackageReadFastPath:
-    """ASGI middleware answering plain ``GET /api/v1/packages/{name}`` reads on SQLite."""
-
-    def __init__(self, app: Any, reader: SQLiteLoopReader, *, cors: bool = False) -> None:
-        self.app = app
-        self.reader = reader
-        # With CORS on, cross-origin requests need the framework's CORS headers.
-        self.cors = cors
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        """Answer a successful detail read, or hand the request on unchanged."""
-        body = self._answer(scope) if scope["type"] == "http" else None
-        if body is None:
-            await self.app(scope, receive, send)
-            return
-        scope["path_template"] = DETAIL_ROUTE
-        headers = [(b"content-type", _JSON), (b"content-length", str(len(body)).encode())]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
-
-    def _answer(self, scope: Any) -> bytes | None:
-        path: str = scope["path"]
-        if scope["method"] != "GET" or not path.startswith(_DETAIL_PREFIX):
-            return None
-        name = path[len(_DETAIL_PREFIX) :]
-        if not name or name[0] == "/" or name[-1] == "/":
-            return None
-        params = _plain_query(scope["query_string"])
-        if params is None:
-            return None
-        if self.cors and any(key == b"origin" for key, _ in scope["headers"]):
-            return None
-        try:
-            return self.reader.record_json(name, params.get("ecosystem"), params.get("version"))
-        except Exception:  # errors are the framework's to shape and report
-            return None

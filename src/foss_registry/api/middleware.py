@@ -34,8 +34,14 @@ from typing import Any
 from litestar.config.cors import CORSConfig
 
 from foss_registry import metrics
-from foss_registry.api.loop_reads import PackageReadFastPath
-from foss_registry.api.ratelimit import KEY_STATE, RateLimiter, RateLimitMiddleware, lookup_key
+from foss_registry.api.fast_reads import FastReads, SQLiteThreadReaders
+from foss_registry.api.ratelimit import (
+    HEADERS_STATE,
+    KEY_STATE,
+    RateLimiter,
+    RateLimitMiddleware,
+    lookup_key,
+)
 from foss_registry.auth.service import Principal
 from foss_registry.config import Settings
 from foss_registry.errors import DomainError, UnauthorizedError
@@ -173,9 +179,10 @@ class EdgeMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = _with_edge_headers(
-                    list(message.get("headers", [])), request_id, https
-                )
+                headers = list(message.get("headers", ()))
+                # The rate limiter's headers, on every response it let through.
+                headers += state.get(HEADERS_STATE, ())
+                message["headers"] = _with_edge_headers(headers, request_id, https)
             await send(message)
 
         try:
@@ -281,13 +288,19 @@ def install_edge(app: Any, settings: Settings) -> None:
     """Wrap a built Litestar app in the edge and (unless turned off) the rate limiter.
 
     Order, outermost first: edge (id, client address, headers, log, metrics),
-    rate limits, the SQLite detail-read fast path, then Litestar's own stack
-    (CORS, error handling, routing).
+    rate limits, the SQLite fast reads (:mod:`foss_registry.api.fast_reads`), then
+    Litestar's own stack (CORS, error handling, routing).
     """
     handler = app.asgi_handler
-    reader = app.state.ctx.loop_reader
-    if reader is not None:
-        handler = PackageReadFastPath(handler, reader, cors=app.cors_config is not None)
+    ctx = app.state.ctx
+    if ctx.loop_reader is not None:
+        handler = FastReads(
+            handler,
+            ctx.loop_reader,
+            SQLiteThreadReaders(str(ctx.engine.url.database)),
+            ctx.limiter,
+            cors=app.cors_config is not None,
+        )
     if settings.rate_limits_enabled:
         handler = RateLimitMiddleware(handler, RateLimiter(settings), cors=app.cors_config)
     app.asgi_handler = EdgeMiddleware(handler, parse_trusted_proxies(settings.trusted_proxies))

@@ -45,6 +45,8 @@ log = logging.getLogger("foss_registry.api.ratelimit")
 API_PREFIX = "/api/"
 #: Where the outcome of looking up the request's key is kept for the auth gate.
 KEY_STATE = "foss_key_lookup"
+#: Where the ``RateLimit-*`` headers of a request let through are left for the HTTP edge.
+HEADERS_STATE = "foss_rate_limit_headers"
 _EXEMPT_METHODS = frozenset({"OPTIONS"})
 # Storage failures are logged at most this often, not once per request.
 _STORAGE_WARNING_INTERVAL = 30.0
@@ -162,7 +164,7 @@ class PipelinedRedisCounter:
         return await pipe.execute(), asks_ttl
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LimitState:
     """Where one limit stands after counting a request."""
 
@@ -174,7 +176,7 @@ class LimitState:
     name: str
 
 
-@dataclass
+@dataclass(slots=True)
 class _Reservation:
     """Permits this process took from a shared count ahead of use (Redis only)."""
 
@@ -210,7 +212,17 @@ class RateLimiter:
             else StorageCounter(self.storage)
         )
         self._reserved: dict[str, _Reservation] = {}
+        self._keys: dict[tuple[str, str], str] = {}
         self._last_warning = 0.0
+
+    def _key(self, item: RateLimitItem, name: str, identity: str) -> str:
+        """The storage key ``limits``' strategies use for this item and identity (memoised)."""
+        key = self._keys.get((name, identity))
+        if key is None:
+            if len(self._keys) > _MAX_KNOWN_WINDOWS:
+                self._keys.clear()
+            key = self._keys[(name, identity)] = item.key_for(name, identity)
+        return key
 
     async def count(self, item: RateLimitItem, name: str, identity: str) -> LimitState | None:
         """Count one request against ``identity``; None when the storage cannot be reached.
@@ -218,8 +230,7 @@ class RateLimiter:
         A storage outage lets requests through (logged) rather than refusing
         every request of the deployment.
         """
-        # The key is the one limits' strategies use for this item and identity.
-        key = item.key_for(name, identity)
+        key = self._key(item, name, identity)
         now = time.time()
         held = self._reserved.get(key) if self.shared else None
         if held is not None and held.window_end <= now:
@@ -331,7 +342,7 @@ class RateLimitMiddleware:
         self.cors = cors
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        """Count the request, answer 429 when a limit is exhausted, else add the headers."""
+        """Count the request, answer 429 when a limit is exhausted, else pass on its headers."""
         if (
             scope["type"] != "http"
             or not scope["path"].startswith(API_PREFIX)
@@ -345,7 +356,8 @@ class RateLimitMiddleware:
         ip_state = await self.limiter.count(self.limiter.per_ip, "ip", client_ip)
         if ip_state is not None:
             states.append(ip_state)
-        if ip_state is None or ip_state.allowed:
+        has_key = any(name == b"x-api-key" for name, _ in scope.get("headers", ()))
+        if has_key and (ip_state is None or ip_state.allowed):
             principal = await lookup_key(scope["app"], scope)
             if isinstance(principal, Principal):
                 key_state = await self.limiter.count(self.limiter.per_key, "key", principal.key_id)
@@ -360,13 +372,9 @@ class RateLimitMiddleware:
         if refused:
             await self._refuse(scope, send, shown, headers)
             return
-
-        async def send_with_headers(message: Any) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *headers]
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+        # The HTTP edge, which wraps this middleware, adds them to the response.
+        state[HEADERS_STATE] = headers
+        await self.app(scope, receive, send)
 
     async def _refuse(
         self, scope: Any, send: Any, state: LimitState, headers: list[tuple[bytes, bytes]]

@@ -39,6 +39,13 @@ def current() -> None:
 
 
 @app.command()
+def optimize() -> None:
+    """Merge the search indexes and refresh statistics (after bulk loads; safe while serving)."""
+    for step in storage.optimize(engine()):
+        err.print(step)
+
+
+@app.command()
 def backup(
     path: Annotated[Path, typer.Argument(help="File to write the copy to.")],
     force: bool = typer.Option(False, "--force", help="Replace PATH if it exists."),

@@ -6,22 +6,12 @@ they raise domain errors (``foss_registry.errors``) for the edge to translate.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import (
     Connection,
-    and_,
-    case,
-    func,
-    literal,
-    literal_column,
-    or_,
-    select,
-    text,
-    union,
 )
 
 from foss_registry import ecosystems
@@ -29,7 +19,8 @@ from foss_registry.db import plain_sql, sql_timestamp, utcnow
 from foss_registry.ecosystems import Ecosystem
 from foss_registry.errors import ConflictError, FieldError, InvalidInputError
 from foss_registry.packages import reads
-from foss_registry.packages.models import STATUSES, package_versions
+from foss_registry.packages import search as package_search
+from foss_registry.packages.models import package_versions
 from foss_registry.packages.reads import field_error
 
 pv = package_versions
@@ -70,20 +61,6 @@ def _check_url(field: str, value: str | None) -> None:
             code="invalid_url",
             errors=[FieldError(field, "must be an http(s) URL")],
         )
-
-
-def validate_status(status: str | None) -> str | None:
-    """Return a status filter value, or raise InvalidInputError for an unknown one."""
-    if status is None:
-        return None
-    value = status.strip().lower()
-    if value not in STATUSES:
-        raise InvalidInputError(
-            f"Unknown status {status!r}; use one of: {', '.join(STATUSES)}.",
-            code="invalid_status",
-            errors=[FieldError("status", f"must be one of {', '.join(STATUSES)}")],
-        )
-    return value
 
 
 def identify(ecosystem: str, name: str, version: str) -> tuple[Ecosystem, str, str, str]:
@@ -227,56 +204,6 @@ def get_record_by_id(conn: Connection, version_id: int) -> dict[str, Any]:
     return reads.record_by_id(reads.sqlalchemy_reader(conn), version_id)
 
 
-_SUMMARY_COLUMNS = (pv.c.name, pv.c.version, pv.c.ecosystem, pv.c.status, pv.c.license)
-
-
-def _summary(row: Any) -> dict[str, Any]:
-    return {
-        "name": row.name,
-        "version": row.version,
-        "ecosystem": row.ecosystem,
-        "status": row.status,
-        "license": row.license,
-    }
-
-
-_WORD = re.compile(r"\w+")
-
-
-def _fts_ids(table: str, query: str) -> Any:
-    """The ids of rows an FTS5 table matches; ``table`` is one of ours, never input."""
-    return (
-        select(literal_column("rowid"))
-        .select_from(text(table))
-        .where(text(f"{table} MATCH :q_{table}").bindparams(**{f"q_{table}": query}))
-    )
-
-
-def _search_filter(conn: Connection, term: str) -> Any:
-    """Match the name by substring (trigram index) or the description by its words.
-
-    Every word of the term must appear in the description (a word index:
-    SQLite FTS5 ``unicode61``, PostgreSQL ``to_tsvector('simple')``).
-    """
-    words = _WORD.findall(term)
-    if conn.dialect.name == "sqlite":
-        phrase = '"' + term.replace('"', '""') + '"'
-        ids = _fts_ids("package_name_search", phrase)
-        if words:
-            all_words = " ".join(f'"{w}"' for w in words)
-            # One IN over a UNION lets SQLite look rows up by id; an OR of two
-            # INs would scan the whole table.
-            ids = union(ids, _fts_ids("package_text_search", all_words))  # type: ignore[assignment,unused-ignore]
-        return pv.c.id.in_(ids)
-    pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    name_like = pv.c.normalized_name.like(pattern, escape="\\")
-    if not words:
-        return name_like
-    document = func.to_tsvector(literal_column("'simple'"), func.coalesce(pv.c.description, ""))
-    query = func.plainto_tsquery(literal_column("'simple'"), " ".join(words))
-    return or_(name_like, document.op("@@")(query))
-
-
 def list_packages(
     conn: Connection,
     *,
@@ -286,52 +213,13 @@ def list_packages(
     limit: int = 100,
     offset: int = 0,
 ) -> dict[str, Any]:
-    """List or search package versions; ``total`` counts every match.
-
-    Search matches the normalised name (substring) and the description; exact
-    name matches come first, then name prefixes, then the rest.
-    """
-    filters = []
-    if ecosystem is not None:
-        try:
-            filters.append(pv.c.ecosystem == ecosystems.get(ecosystem).name)
-        except InvalidInputError as exc:
-            raise field_error(exc, "ecosystem") from None
-    status = validate_status(status)
-    if status is not None:
-        filters.append(pv.c.status == status)
-    term = (search or "").strip().lower()
-    if "\x00" in term:
-        raise InvalidInputError("The search term contains a null byte.", code="invalid_input")
-    order: list[Any] = []
-    if term:
-        prefix_end = term + "\uffff"
-        exact = pv.c.normalized_name == term
-        prefix = and_(pv.c.normalized_name >= term, pv.c.normalized_name < prefix_end)
-        if len(term) < 3:
-            # Trigram indexes need three characters: short terms match names only.
-            filters.append(prefix)
-        else:
-            filters.append(_search_filter(conn, term))
-        order.append(case((exact, 0), (prefix, 1), else_=2))
-    order += [pv.c.normalized_name, pv.c.ecosystem, pv.c.sort_token.desc(), pv.c.id.desc()]
-    where = and_(literal(True), *filters)
-    page = select(*_SUMMARY_COLUMNS).where(where).order_by(*order).limit(limit).offset(offset)
-    if term:
-        # A search evaluates its index lookups once: the count rides along as a
-        # window over the same matches.
-        rows = conn.execute(page.add_columns(func.count().over().label("total"))).all()
-        total = rows[0].total if rows else None
-    else:
-        # Without a search the ordered index serves the page and stops early;
-        # a window count would read every row first.
-        rows = conn.execute(page).all()
-        total = None
-    if total is None:
-        total = conn.execute(select(func.count()).select_from(pv).where(where)).scalar_one()
-    return {
-        "packages": [_summary(r) for r in rows],
-        "total": total,
-        "limit": limit,
-        "offset": offset,
-    }
+    """List or search package versions; ``total`` counts every match (see ``packages.search``)."""
+    return package_search.list_packages(
+        reads.sqlalchemy_reader(conn),
+        conn.dialect.name,
+        search=search,
+        ecosystem=ecosystem,
+        status=status,
+        limit=limit,
+        offset=offset,
+    )

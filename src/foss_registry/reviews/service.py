@@ -16,6 +16,7 @@ from foss_registry.db import utcnow
 from foss_registry.errors import FieldError, InvalidInputError
 from foss_registry.packages import service as packages
 from foss_registry.packages.models import package_versions as pv
+from foss_registry.packages.search import validate_status
 from foss_registry.reviews.models import reviews
 
 DECISIONS = ("approve", "reject")
@@ -124,7 +125,7 @@ def list_reviews(
     is the queue.
     """
     filters = []
-    status = packages.validate_status(status)
+    status = validate_status(status)
     if status is not None:
         filters.append(pv.c.status == status)
     if ecosystem is not None:

@@ -11,7 +11,8 @@ from foss_registry.models import metadata
 
 # Objects the migrations add on purpose that the models do not describe.
 SEARCH_INDEX_OBJECTS = {
-    "package_name_search",
+    "package_name_suffixes",
+    "name_suffix_positions",
     "package_text_search",
     "ix_package_versions_description_words",
     "ix_package_versions_name_trgm",

@@ -1,8 +1,8 @@
-"""The SQLite fast path for ``GET /packages/{name}`` answers exactly what the route does.
+"""The SQLite fast reads answer exactly what the documented routes answer.
 
-The fast path serves plain detail reads below the HTTP edge; every other form
-of the request goes on to the framework's handler. These tests prove both
-halves: what it answers is byte for byte the handler's answer, and what it
+They serve plain detail and list/search reads below the HTTP edge; every other
+form of the request goes on to the framework's handler. These tests prove both
+halves: what they answer is byte for byte the handler's answer, and what they
 should not judge reaches the handler.
 """
 
@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from anyio import CapacityLimiter
 from sqlalchemy import Engine
 
-from foss_registry.api.loop_reads import PackageReadFastPath, SQLiteLoopReader
+from foss_registry.api.fast_reads import FastReads, SQLiteThreadReaders
+from foss_registry.api.loop_reads import SQLiteLoopReader
 from foss_registry.config import Settings
 from foss_registry.db import make_engine
 from tests.conftest import make_client
@@ -38,6 +40,16 @@ DETAIL_URLS = (
     "/api/v1/packages/nginx",
     "/api/v1/packages/docker.io/library/nginx?version=1.25.3",
 )
+LIST_URLS = (
+    "/api/v1/packages",
+    "/api/v1/packages?search=flask",
+    "/api/v1/packages?search=FLA&limit=1&offset=1",
+    "/api/v1/packages?search=core&ecosystem=npm",
+    "/api/v1/packages?search=lo&status=pending",
+    "/api/v1/packages?status=approved&limit=1000",
+    "/api/v1/packages?search=",
+    "/api/v1/packages?search=nothing-like-this&offset=0",
+)
 # Headers that differ between any two responses.
 PER_REQUEST = {"x-request-id", "date"}
 
@@ -55,7 +67,7 @@ def _stable_headers(response: Any) -> dict[str, str]:
     return {k: v for k, v in response.headers.items() if k not in PER_REQUEST}
 
 
-@pytest.mark.parametrize("url", DETAIL_URLS)
+@pytest.mark.parametrize("url", DETAIL_URLS + LIST_URLS)
 def test_fast_answers_equal_the_routes_answers(stocked: Any, url: str) -> None:
     fast = stocked.get(url)
     # An extra parameter the route ignores sends the request to the framework's handler.
@@ -64,6 +76,16 @@ def test_fast_answers_equal_the_routes_answers(stocked: Any, url: str) -> None:
     assert fast.status_code == routed.status_code == 200, fast.text
     assert fast.content == routed.content
     assert _stable_headers(fast) == _stable_headers(routed)
+
+
+def _fast(downstream: Any, database: Path, *, cors: bool = False) -> FastReads:
+    return FastReads(
+        downstream,
+        SQLiteLoopReader(str(database)),
+        SQLiteThreadReaders(str(database)),
+        CapacityLimiter(2),
+        cors=cors,
+    )
 
 
 class _Downstream:
@@ -104,14 +126,16 @@ def _get(app: Any, path: str, query: str = "", method: str = "GET", **headers: s
         ("/api/v1/packages/flask", "", "GET", {}),
         ("/api/v1/packages/@babel/core", "ecosystem=npm", "GET", {}),
         ("/api/v1/packages/flask", "version=2.3.0&ecosystem=pypi", "GET", {}),
+        ("/api/v1/packages", "", "GET", {}),
+        ("/api/v1/packages", "search=babel&limit=5&offset=2&ecosystem=npm", "GET", {}),
+        ("/api/v1/packages", "status=approved&limit=1000", "GET", {}),
     ],
 )
 def test_plain_reads_are_answered_on_the_fast_path(
     sqlite_stocked: Path, path: str, query: str, method: str, headers: dict[str, str]
 ) -> None:
     downstream = _Downstream()
-    fast = PackageReadFastPath(downstream, SQLiteLoopReader(str(sqlite_stocked)))
-    assert _get(fast, path, query, method, **headers) == 200
+    assert _get(_fast(downstream, sqlite_stocked), path, query, method, **headers) == 200
     assert downstream.paths == []
 
 
@@ -122,7 +146,6 @@ def test_plain_reads_are_answered_on_the_fast_path(
         ("/api/v1/packages/flask/", "", "GET", {}),
         ("/api/v1/packages//flask", "", "GET", {}),
         ("/api/v1/packages/", "", "GET", {}),
-        ("/api/v1/packages", "", "GET", {}),
         ("/api/v1/packages/flask", "ecosystem=pypi&ecosystem=npm", "GET", {}),
         ("/api/v1/packages/flask", "trace=1", "GET", {}),
         ("/api/v1/packages/flask", "version=" + "9" * 129, "GET", {}),
@@ -132,13 +155,28 @@ def test_plain_reads_are_answered_on_the_fast_path(
         ("/api/v1/packages/no-such-package", "", "GET", {}),
         ("/api/v1/packages/flask", "ecosystem=cargo", "GET", {}),
         ("/api/v1/packages/flask", "", "GET", {"origin": "https://app.example.org"}),
+        ("/api/v1/packages", "", "POST", {}),
+        ("/api/v1/packages", "", "GET", {"origin": "https://app.example.org"}),
+        ("/api/v1/packages", "limit=0", "GET", {}),
+        ("/api/v1/packages", "limit=1001", "GET", {}),
+        ("/api/v1/packages", "limit=-1", "GET", {}),
+        ("/api/v1/packages", "limit=ten", "GET", {}),
+        ("/api/v1/packages", "offset=-5", "GET", {}),
+        ("/api/v1/packages", "status=bogus", "GET", {}),
+        ("/api/v1/packages", "status=", "GET", {}),
+        ("/api/v1/packages", "ecosystem=cargo", "GET", {}),
+        ("/api/v1/packages", "search=a%00b", "GET", {}),
+        ("/api/v1/packages", "search=" + "x" * 256, "GET", {}),
+        ("/api/v1/packages", "search=a&search=b", "GET", {}),
+        ("/api/v1/packages", "q=flask", "GET", {}),
+        ("/api/v1/packages/", "search=flask", "GET", {}),
     ],
 )
 def test_every_other_request_reaches_the_route(
     sqlite_stocked: Path, path: str, query: str, method: str, headers: dict[str, str]
 ) -> None:
     downstream = _Downstream()
-    fast = PackageReadFastPath(downstream, SQLiteLoopReader(str(sqlite_stocked)), cors=True)
+    fast = _fast(downstream, sqlite_stocked, cors=True)
     assert _get(fast, path, query, method, **headers) == 299
     assert downstream.paths == [f"{path}?{query}"]
 

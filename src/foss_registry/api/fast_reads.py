@@ -1,0 +1,188 @@
+"""The two hottest public reads on SQLite, answered below the framework.
+
+CI pipelines ask ``GET /api/v1/packages/{name}`` and ``GET /api/v1/packages?search=``
+far more than anything else. On SQLite the database answers either in a fraction
+of a millisecond, while the framework's routing, parameter parsing and response
+machinery cost several times that. :class:`FastReads` sits just inside the HTTP
+edge (so request ids, security headers, metrics, logs and rate limits apply as
+to any request) and answers the plain, successful form of these two requests
+itself:
+
+- a detail read from the event loop through :class:`SQLiteLoopReader` (an
+  indexed point read with a validated cache, as DESIGN allows);
+- a list or search on the bounded thread pool, through a read-only connection
+  kept per pool thread (DESIGN: searches never run on the event loop).
+
+It answers only when it is sure. Any other form of the request (a parameter
+the route does not take, a repeated or out-of-range one, odd slashes, another
+method, a cross-origin request with CORS on) and every error go on to the
+framework's handler, which stays the one documented route and the one place
+errors are shaped. Tests check that both give the same bytes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from typing import Any
+from urllib.parse import parse_qsl
+
+import anyio.to_thread
+import msgspec
+from anyio import CapacityLimiter
+
+from foss_registry.api.loop_reads import SQLiteLoopReader
+from foss_registry.packages import reads, search
+
+#: The routes answered here, as the framework names them in metrics and logs.
+DETAIL_ROUTE = "/api/v1/packages/{name}"
+LIST_ROUTE = "/api/v1/packages"
+_DETAIL_PREFIX = LIST_ROUTE + "/"
+_JSON = b"application/json"
+# The parameters each route takes, with their maximum lengths (as declared there).
+_DETAIL_PARAMETERS = {"ecosystem": 32, "version": 128}
+_LIST_PARAMETERS = {"search": 255, "ecosystem": 32, "status": 32, "limit": 4, "offset": 18}
+_MAX_LIMIT = 1000
+
+
+def _plain_query(query_string: bytes, accepted: dict[str, int]) -> dict[str, str] | None:
+    """The query's parameters, or None when the framework must judge them."""
+    if not query_string:
+        return {}
+    try:
+        pairs = parse_qsl(query_string.decode("ascii"), keep_blank_values=True, strict_parsing=True)
+    except (UnicodeDecodeError, ValueError):
+        return None
+    params = dict(pairs)
+    if len(params) != len(pairs) or any(
+        key not in accepted or len(value) > accepted[key] for key, value in params.items()
+    ):
+        return None
+    return params
+
+
+def _page(params: dict[str, str]) -> tuple[int, int] | None:
+    """The limit and offset, or None unless both are plain in-range integers."""
+    limit, offset = params.get("limit", "100"), params.get("offset", "0")
+    if not (limit.isdigit() and offset.isdigit()):
+        return None
+    if not 1 <= int(limit) <= _MAX_LIMIT:
+        return None
+    return int(limit), int(offset)
+
+
+class SQLiteThreadReaders:
+    """A read-only SQLite connection per thread of the pool, for searches."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    def _connection(self) -> sqlite3.Connection:
+        raw: sqlite3.Connection | None = getattr(self._local, "raw", None)
+        if raw is None:
+            raw = sqlite3.connect(
+                f"file:{self._path}?mode=ro",
+                uri=True,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            raw.execute("PRAGMA busy_timeout=5000")
+            self._local.raw = raw
+            with self._lock:
+                self._all.append(raw)
+        return raw
+
+    def list_json(self, params: dict[str, str], limit: int, offset: int) -> bytes:
+        """The encoded page of a list or search (raises domain errors like the service)."""
+        raw = self._connection()
+        raw.execute("BEGIN")
+        try:
+            page = search.list_packages(
+                reads.sqlite_reader(raw),
+                "sqlite",
+                search=params.get("search"),
+                ecosystem=params.get("ecosystem"),
+                status=params.get("status"),
+                limit=limit,
+                offset=offset,
+            )
+        finally:
+            raw.execute("COMMIT")
+        return msgspec.json.encode(page)
+
+    def close(self) -> None:
+        """Close every thread's connection."""
+        with self._lock:
+            for raw in self._all:
+                raw.close()
+            self._all.clear()
+
+
+class FastReads:
+    """ASGI middleware answering plain package detail and list reads on SQLite."""
+
+    def __init__(
+        self,
+        app: Any,
+        loop_reader: SQLiteLoopReader,
+        thread_readers: SQLiteThreadReaders,
+        limiter: CapacityLimiter,
+        *,
+        cors: bool = False,
+    ) -> None:
+        self.app = app
+        self.loop_reader = loop_reader
+        self.thread_readers = thread_readers
+        self.limiter = limiter
+        # With CORS on, cross-origin requests need the framework's CORS headers.
+        self.cors = cors
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Answer a successful plain read, or hand the request on unchanged."""
+        body = None
+        route = None
+        if scope["type"] == "http" and scope["method"] == "GET" and self._same_origin(scope):
+            path: str = scope["path"]
+            if path.startswith(_DETAIL_PREFIX):
+                route, body = DETAIL_ROUTE, self._detail(path, scope["query_string"])
+            elif path == LIST_ROUTE:
+                route, body = LIST_ROUTE, await self._list(scope["query_string"])
+        if body is None:
+            await self.app(scope, receive, send)
+            return
+        scope["path_template"] = route
+        headers = [(b"content-type", _JSON), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    def _same_origin(self, scope: Any) -> bool:
+        return not self.cors or all(key != b"origin" for key, _ in scope["headers"])
+
+    def _detail(self, path: str, query_string: bytes) -> bytes | None:
+        name = path[len(_DETAIL_PREFIX) :]
+        if not name or name[0] == "/" or name[-1] == "/":
+            return None
+        params = _plain_query(query_string, _DETAIL_PARAMETERS)
+        if params is None:
+            return None
+        try:
+            return self.loop_reader.record_json(
+                name, params.get("ecosystem"), params.get("version")
+            )
+        except Exception:  # errors are the framework's to shape and report
+            return None
+
+    async def _list(self, query_string: bytes) -> bytes | None:
+        params = _plain_query(query_string, _LIST_PARAMETERS)
+        page = _page(params) if params is not None else None
+        if params is None or page is None:
+            return None
+        try:
+            return await anyio.to_thread.run_sync(
+                self.thread_readers.list_json, params, *page, limiter=self.limiter
+            )
+        except Exception:  # errors are the framework's to shape and report
+            return None
