@@ -91,6 +91,13 @@ class Settings(BaseSettings):
     worker_stale_seconds: float = Field(
         default=60.0, gt=0, description="A worker silent for longer is reported stale."
     )
+    db_threads: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="Threads per API process for database work (more than a few only trade "
+        "the GIL back and forth).",
+    )
     job_lease_seconds: int = 300
     job_max_attempts: int = 5
     worker_poll_seconds: float = 0.5

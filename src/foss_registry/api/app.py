@@ -103,7 +103,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Litestar:
         settings=settings,
         engine=engine,
         static_tokens=parse_static_tokens(settings.api_tokens),
-        limiter=CapacityLimiter(16),
+        limiter=CapacityLimiter(settings.db_threads),
         loop_reader=SQLiteLoopReader(str(engine.url.database))
         if engine.dialect.name == "sqlite"
         else None,
