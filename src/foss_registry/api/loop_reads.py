@@ -11,6 +11,7 @@ request.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections import OrderedDict
 
@@ -18,7 +19,8 @@ import msgspec
 
 from foss_registry.packages import reads
 
-_CACHE_SIZE = 4096
+#: Records kept per process (about 0.7 KB each).
+_CACHE_SIZE = 16384
 
 Key = tuple[str, str | None, str | None]
 
@@ -30,6 +32,7 @@ class SQLiteLoopReader:
         self._path = path
         self._raw: sqlite3.Connection | None = None
         self._data_version: int | None = None
+        self._checked = False
         self._cache: OrderedDict[Key, bytes] = OrderedDict()
 
     def _connection(self) -> sqlite3.Connection:
@@ -47,18 +50,16 @@ class SQLiteLoopReader:
     def record_json(self, name: str, ecosystem: str | None, version: str | None) -> bytes:
         """Return the JSON record of the selected version (raises domain errors like reads)."""
         raw = self._connection()
+        self._revalidate(raw)
         key = (name, ecosystem, version)
-        # A cached record is current while no connection has committed since it was read.
-        if self._fresh(raw):
-            body = self._cache.get(key)
-            if body is not None:
-                self._cache.move_to_end(key)
-                return body
+        body = self._cache.get(key)
+        if body is not None:
+            self._cache.move_to_end(key)
+            return body
         raw.execute("BEGIN")
         try:
-            # Checked again inside the read transaction: the record read below is
-            # as of this snapshot, so it is cached under this snapshot's version.
-            self._fresh(raw)
+            # This snapshot is at least as new as the check above, so the record
+            # is never older than the version it is cached under.
             record = reads.record(
                 reads.sqlite_reader(raw), name, ecosystem=ecosystem, version=version
             )
@@ -70,14 +71,30 @@ class SQLiteLoopReader:
             self._cache.popitem(last=False)
         return body
 
-    def _fresh(self, raw: sqlite3.Connection) -> bool:
-        """True when nothing was committed since the cache was filled; else empty the cache."""
+    def _revalidate(self, raw: sqlite3.Connection) -> None:
+        """Empty the cache if any connection committed since it was last checked.
+
+        Checked once per turn of the event loop: every request served in a turn
+        was received before the turn began, so whatever its client saw
+        committed before sending it was committed before this check too. The
+        check is marked stale by a callback queued behind the requests already
+        waiting, so none received after it can rely on it.
+        """
+        if self._checked:
+            return
         data_version = raw.execute("PRAGMA data_version").fetchone()[0]
-        if data_version == self._data_version:
-            return True
-        self._cache.clear()
-        self._data_version = data_version
-        return False
+        if data_version != self._data_version:
+            self._cache.clear()
+            self._data_version = data_version
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # called outside an event loop: check every time
+            return
+        self._checked = True
+        loop.call_soon(self._turn_ended)
+
+    def _turn_ended(self) -> None:
+        self._checked = False
 
     def close(self) -> None:
         """Close the connection (the cache goes with it)."""
@@ -85,4 +102,3 @@ class SQLiteLoopReader:
             self._raw.close()
             self._raw = None
         self._cache.clear()
-

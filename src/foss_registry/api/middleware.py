@@ -193,24 +193,25 @@ class EdgeMiddleware:
             method = scope["method"]
             metrics.record_request(method, route, status, elapsed)
             key = state.get(KEY_STATE)
-            access_log.info(
-                '%s "%s %s" %s %.1fms',
-                client_ip,
-                method,
-                scope["path"],
-                status,
-                elapsed * 1000,
-                extra={
-                    "client_ip": client_ip,
-                    "method": method,
-                    "path": scope["path"],
-                    "route": route,
-                    "status": status,
-                    "duration_ms": round(elapsed * 1000, 2),
-                    # Who acted, by token id; never the secret.
-                    "key_id": key.key_id if isinstance(key, Principal) else None,
-                },
-            )
+            if access_log.isEnabledFor(logging.INFO):
+                access_log.info(
+                    '%s "%s %s" %s %.1fms',
+                    client_ip,
+                    method,
+                    scope["path"],
+                    status,
+                    elapsed * 1000,
+                    extra={
+                        "client_ip": client_ip,
+                        "method": method,
+                        "path": scope["path"],
+                        "route": route,
+                        "status": status,
+                        "duration_ms": round(elapsed * 1000, 2),
+                        # Who acted, by token id; never the secret.
+                        "key_id": key.key_id if isinstance(key, Principal) else None,
+                    },
+                )
             request_id_var.reset(token)
 
 
