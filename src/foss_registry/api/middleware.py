@@ -179,10 +179,9 @@ class EdgeMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = list(message.get("headers", ()))
+                headers = _with_edge_headers(list(message.get("headers", ())), request_id, https)
                 # The rate limiter's headers, on every response it let through.
-                headers += state.get(HEADERS_STATE, ())
-                message["headers"] = _with_edge_headers(headers, request_id, https)
+                message["headers"] = headers + state.get(HEADERS_STATE, [])
             await send(message)
 
         try:

@@ -183,6 +183,10 @@ class _Reservation:
     left: int
     count: int
     window_end: float
+    #: Permits the last increment took.
+    block: int = 0
+    #: The increment under way that tops ``left`` up, if any.
+    refill: asyncio.Task[None] | None = None
 
 
 class RateLimiter:
@@ -191,15 +195,19 @@ class RateLimiter:
     With Redis, a request far below its limit (more than ``2 * RESERVE_FRACTION``
     left) takes ``1/RESERVE_FRACTION`` of what is left, at most ``RESERVE_MAX``,
     in one increment, and the next requests of this process use those permits
-    without asking Redis again. The shared count therefore runs ahead of real
-    use by what processes hold: a client may be refused up to 1/64 of its limit
-    early for each other process it used, never admitted beyond it, and with
-    fewer than 128 left (always, for the default 100 per minute) every request
-    is counted one by one, exactly.
+    without asking Redis again. When half a block is used, one increment tops
+    it up in the background while the rest are used, so no request waits for
+    Redis in the steady state (and concurrent requests never each send their
+    own; under load the answer takes a few milliseconds to come back through a
+    busy event loop, hence blocks of up to 512). The shared count therefore
+    runs ahead of real use by what processes hold: a client may be refused up
+    to 2/64 of its limit early for each other process it used, never admitted
+    beyond it, and with fewer than 128 left (always, for the default 100 per
+    minute) every request is counted one by one, exactly.
     """
 
     RESERVE_FRACTION = 64
-    RESERVE_MAX = 64
+    RESERVE_MAX = 512
 
     def __init__(self, settings: Settings, storage: Storage | None = None) -> None:
         self.per_ip: RateLimitItem = parse(settings.rate_limit_per_ip)
@@ -212,6 +220,8 @@ class RateLimiter:
             else StorageCounter(self.storage)
         )
         self._reserved: dict[str, _Reservation] = {}
+        self._refills: set[asyncio.Task[None]] = set()
+        self._fixed: dict[str, tuple[tuple[bytes, bytes], tuple[bytes, bytes], int]] = {}
         self._keys: dict[tuple[str, str], str] = {}
         self._last_warning = 0.0
 
@@ -224,6 +234,48 @@ class RateLimiter:
             key = self._keys[(name, identity)] = item.key_for(name, identity)
         return key
 
+    def take_now(
+        self, item: RateLimitItem, name: str, identity: str
+    ) -> list[tuple[bytes, bytes]] | None:
+        """Take a permit already held, without waiting; its ``RateLimit-*`` headers, or None.
+
+        The common case of a busy process far below its limit, kept cheap: no
+        coroutine, no state object. None means :meth:`count` must decide.
+        """
+        key = self._key(item, name, identity)
+        held = self._reserved.get(key) if self.shared else None
+        if held is None or held.left <= 0:
+            return None
+        now = time.time()
+        if held.window_end <= now:
+            return None
+        held.left -= 1
+        if held.left < held.block // 2 and held.refill is None:
+            self._start_refill(item, key, held, item.amount - held.count)
+        limit_header, policy_header, window = self._fixed_headers(item, name)
+        remaining = max(0, item.amount - held.count + held.left)
+        reset = min(window, max(1, math.ceil(held.window_end - now)))
+        return [
+            limit_header,
+            (b"ratelimit-remaining", str(remaining).encode()),
+            (b"ratelimit-reset", str(reset).encode()),
+            policy_header,
+        ]
+
+    def _fixed_headers(
+        self, item: RateLimitItem, name: str
+    ) -> tuple[tuple[bytes, bytes], tuple[bytes, bytes], int]:
+        """The headers that are the same on every response of limit ``name``, and its window."""
+        fixed = self._fixed.get(name)
+        if fixed is None:
+            window = item.get_expiry()
+            fixed = self._fixed[name] = (
+                (b"ratelimit-limit", str(item.amount).encode()),
+                (b"ratelimit-policy", f"{item.amount};w={window}".encode()),
+                window,
+            )
+        return fixed
+
     async def count(self, item: RateLimitItem, name: str, identity: str) -> LimitState | None:
         """Count one request against ``identity``; None when the storage cannot be reached.
 
@@ -231,36 +283,89 @@ class RateLimiter:
         every request of the deployment.
         """
         key = self._key(item, name, identity)
-        now = time.time()
-        held = self._reserved.get(key) if self.shared else None
-        if held is not None and held.window_end <= now:
-            held = None
-        if held is not None and held.left > 0:
-            held.left -= 1
-            # Shown as used: the shared count less what this process still holds.
-            used = held.count - held.left
-            return self._state(item, name, allowed=True, count=used, window_end=held.window_end)
-        amount = 1
         if self.shared:
-            left = item.amount - (held.count if held is not None else 0)
-            amount = max(1, min(self.RESERVE_MAX, left // self.RESERVE_FRACTION))
+            held = await self._take_held(item, key)
+            if held is not None:
+                # Shown as used: the shared count less what this process still holds.
+                used = held.count - held.left
+                return self._state(item, name, allowed=True, count=used, window_end=held.window_end)
+        # Near the limit, or counting in memory: this request alone, exactly.
+        try:
+            count, window_end = await self.counter.incr(key, item.get_expiry(), 1)
+        except Exception as exc:
+            self._warn(exc)
+            return None
+        if self.shared:
+            held = self._reserved.get(key)
+            if held is None or held.window_end <= time.time():
+                self._reserved[key] = _Reservation(0, count, window_end)
+            elif count > held.count:
+                held.count, held.window_end = count, window_end
+        return self._state(
+            item, name, allowed=count <= item.amount, count=count, window_end=window_end
+        )
+
+    async def _take_held(self, item: RateLimitItem, key: str) -> _Reservation | None:
+        """Take one of the permits this process holds for ``key``, topping them up.
+
+        Returns the reservation the permit came from, or None when the request
+        must be counted alone (the limit is near, or Redis does not answer).
+        One increment per key is under way at a time: requests finding no
+        permit wait for it rather than each sending their own.
+        """
+        for _ in range(4):
+            now = time.time()
+            held = self._reserved.get(key)
+            if held is not None and held.window_end <= now:
+                held.left = 0  # permits of an ended window are void
+            if held is not None and held.left > 0:
+                held.left -= 1
+                if held.left < held.block // 2 and held.refill is None:
+                    self._start_refill(item, key, held, item.amount - held.count)
+                return held
+            if held is None or held.refill is None:
+                if held is None or held.window_end <= now:
+                    # A new window: its end is known once Redis answers.
+                    held = _Reservation(0, 0, math.inf)
+                    self._remember(key, held, now)
+                if not self._start_refill(item, key, held, item.amount - held.count):
+                    return None
+            assert held.refill is not None
+            await asyncio.shield(held.refill)
+        return None
+
+    def _remember(self, key: str, held: _Reservation, now: float) -> None:
+        self._reserved[key] = held
+        if len(self._reserved) > _MAX_KNOWN_WINDOWS:
+            self._reserved = {k: r for k, r in self._reserved.items() if r.window_end > now}
+            self._reserved[key] = held
+
+    def _start_refill(self, item: RateLimitItem, key: str, held: _Reservation, left: int) -> bool:
+        """Top ``held`` up in the background; False when the limit is near (count exactly)."""
+        amount = min(self.RESERVE_MAX, left // self.RESERVE_FRACTION)
+        if amount < 2:
+            return False
+        task = asyncio.ensure_future(self._refill(item, key, held, amount))
+        held.refill = task
+        self._refills.add(task)
+        task.add_done_callback(self._refills.discard)
+        return True
+
+    async def _refill(self, item: RateLimitItem, key: str, held: _Reservation, amount: int) -> None:
         try:
             count, window_end = await self.counter.incr(key, item.get_expiry(), amount)
         except Exception as exc:
             self._warn(exc)
-            return None
-        first = count - amount + 1  # the first permit of this increment
-        used = count
-        if self.shared:
-            usable = max(0, min(count, item.amount) - first + 1)
-            reservation = _Reservation(max(0, usable - 1), count, window_end)
-            self._reserved[key] = reservation
-            used = count - reservation.left
-            if len(self._reserved) > _MAX_KNOWN_WINDOWS:
-                self._reserved = {k: r for k, r in self._reserved.items() if r.window_end > now}
-        return self._state(
-            item, name, allowed=first <= item.amount, count=used, window_end=window_end
-        )
+            return
+        finally:
+            held.refill = None
+        first = count - amount + 1
+        if count == amount or held.window_end <= time.time():
+            held.left = 0  # this increment opened a new window: the old permits are void
+        held.left += max(0, min(count, item.amount) - first + 1)
+        held.block = amount
+        held.count = count
+        held.window_end = window_end
 
     @staticmethod
     def _state(
@@ -352,11 +457,18 @@ class RateLimitMiddleware:
             return
         state = scope.setdefault("state", {})
         client_ip = state.get("client_ip") or (scope.get("client") or ("unknown",))[0]
+        has_key = any(name == b"x-api-key" for name, _ in scope.get("headers", ()))
+        if not has_key:
+            # Only the address counts: a permit this process holds settles it.
+            held = self.limiter.take_now(self.limiter.per_ip, "ip", client_ip)
+            if held is not None:
+                state[HEADERS_STATE] = held
+                await self.app(scope, receive, send)
+                return
         states: list[LimitState] = []
         ip_state = await self.limiter.count(self.limiter.per_ip, "ip", client_ip)
         if ip_state is not None:
             states.append(ip_state)
-        has_key = any(name == b"x-api-key" for name, _ in scope.get("headers", ()))
         if has_key and (ip_state is None or ip_state.allowed):
             principal = await lookup_key(scope["app"], scope)
             if isinstance(principal, Principal):
