@@ -107,7 +107,8 @@ def serve(
     os.environ["FOSS_DATABASE_URL"] = cfg.database_url
     # Metrics of every process (API workers, the job worker) are added up from
     # files in one directory; it must be in the environment before they start.
-    metrics_dir = _prepare_metrics_dir()
+    # One API process alone keeps them in memory (cheaper per request).
+    metrics_dir = _prepare_metrics_dir() if workers > 1 or job_worker else None
     # The job worker is a child process rather than a thread: Granian forks its
     # API workers, and forking beside a running thread can copy a held lock.
     job_process = _start_job_worker() if job_worker else None
@@ -131,6 +132,8 @@ def serve(
             address=host,
             port=port,
             interface=Interfaces.ASGI,
+            # No route speaks WebSocket; without it Granian takes a shorter path per request.
+            websockets=False,
             workers=workers,
             log_access=False,
             log_dictconfig=granian_log_config(cfg.log_level, cfg.log_format),

@@ -132,3 +132,24 @@ def test_the_server_exports_metrics_of_all_its_processes(tmp_path: Path, databas
     assert count == 40
     # `foss serve` runs its own job worker, so it is ready only with it.
     assert ready["workers"]["required"] is True and ready["workers"]["recent"] >= 1
+
+
+def test_a_single_api_process_without_job_worker_counts_in_memory(
+    tmp_path: Path, database_url: str
+) -> None:
+    server = start_server(
+        tmp_path,
+        {"FOSS_DATABASE_URL": database_url, "FOSS_RATE_LIMITS_ENABLED": "false"},
+        ["--no-job-worker"],
+    )
+    try:
+        with httpx.Client(base_url=server.url) as client:
+            for _ in range(7):
+                assert client.get("/api/v1/packages/nothing-here").status_code == 404
+            lines = metric_lines(client)
+    finally:
+        assert server.stop() == 0
+    assert (
+        'foss_http_requests_total{method="GET",route="/api/v1/packages/{name}",status="404"} 7.0'
+        in lines
+    )
