@@ -31,7 +31,7 @@ import anyio.to_thread
 import msgspec
 from anyio import CapacityLimiter
 
-from foss_registry.api.loop_reads import SQLiteLoopReader
+from foss_registry.api.loop_reads import SQLiteLoopReader, open_read_only
 from foss_registry.packages import reads, search
 
 #: The routes answered here, as the framework names them in metrics and logs.
@@ -83,14 +83,7 @@ class SQLiteThreadReaders:
     def _connection(self) -> sqlite3.Connection:
         raw: sqlite3.Connection | None = getattr(self._local, "raw", None)
         if raw is None:
-            raw = sqlite3.connect(
-                f"file:{self._path}?mode=ro",
-                uri=True,
-                isolation_level=None,
-                check_same_thread=False,
-            )
-            raw.execute("PRAGMA busy_timeout=5000")
-            self._local.raw = raw
+            raw = self._local.raw = open_read_only(self._path)
             with self._lock:
                 self._all.append(raw)
         return raw

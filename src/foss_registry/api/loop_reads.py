@@ -25,6 +25,15 @@ _CACHE_SIZE = 16384
 Key = tuple[str, str | None, str | None]
 
 
+def open_read_only(path: str) -> sqlite3.Connection:
+    """A read-only connection to the SQLite file, in autocommit mode (transactions by hand)."""
+    raw = sqlite3.connect(
+        f"file:{path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
+    )
+    raw.execute("PRAGMA busy_timeout=5000")
+    return raw
+
+
 class SQLiteLoopReader:
     """Reads encoded package records on a read-only SQLite connection."""
 
@@ -37,14 +46,7 @@ class SQLiteLoopReader:
 
     def _connection(self) -> sqlite3.Connection:
         if self._raw is None:
-            raw = sqlite3.connect(
-                f"file:{self._path}?mode=ro",
-                uri=True,
-                isolation_level=None,
-                check_same_thread=False,
-            )
-            raw.execute("PRAGMA busy_timeout=5000")
-            self._raw = raw
+            self._raw = open_read_only(self._path)
         return self._raw
 
     def record_json(self, name: str, ecosystem: str | None, version: str | None) -> bytes:
