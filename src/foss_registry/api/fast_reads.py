@@ -32,6 +32,7 @@ import msgspec
 from anyio import CapacityLimiter
 
 from foss_registry.api.loop_reads import SQLiteLoopReader, open_read_only
+from foss_registry.api.v1.packages import MAX_FILTER, MAX_LIMIT, MAX_SEARCH, MAX_VERSION
 from foss_registry.packages import reads, search
 
 #: The routes answered here, as the framework names them in metrics and logs.
@@ -40,9 +41,15 @@ LIST_ROUTE = "/api/v1/packages"
 _DETAIL_PREFIX = LIST_ROUTE + "/"
 _JSON = b"application/json"
 # The parameters each route takes, with their maximum lengths (as declared there).
-_DETAIL_PARAMETERS = {"ecosystem": 32, "version": 128}
-_LIST_PARAMETERS = {"search": 255, "ecosystem": 32, "status": 32, "limit": 4, "offset": 18}
-_MAX_LIMIT = 1000
+_DETAIL_PARAMETERS = {"ecosystem": MAX_FILTER, "version": MAX_VERSION}
+_LIST_PARAMETERS = {
+    "search": MAX_SEARCH,
+    "ecosystem": MAX_FILTER,
+    "status": MAX_FILTER,
+    "limit": len(str(MAX_LIMIT)),
+    # Digits of an offset SQLite's 64-bit integers hold.
+    "offset": 18,
+}
 
 
 def _plain_query(query_string: bytes, accepted: dict[str, int]) -> dict[str, str] | None:
@@ -66,7 +73,7 @@ def _page(params: dict[str, str]) -> tuple[int, int] | None:
     limit, offset = params.get("limit", "100"), params.get("offset", "0")
     if not (limit.isdigit() and offset.isdigit()):
         return None
-    if not 1 <= int(limit) <= _MAX_LIMIT:
+    if not 1 <= int(limit) <= MAX_LIMIT:
         return None
     return int(limit), int(offset)
 

@@ -25,6 +25,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import anyio.to_thread
@@ -221,7 +222,6 @@ class RateLimiter:
         )
         self._reserved: dict[str, _Reservation] = {}
         self._refills: set[asyncio.Task[None]] = set()
-        self._fixed: dict[str, tuple[tuple[bytes, bytes], tuple[bytes, bytes], int]] = {}
         self._keys: dict[tuple[str, str], str] = {}
         self._last_warning = 0.0
 
@@ -252,29 +252,13 @@ class RateLimiter:
         held.left -= 1
         if held.left < held.block // 2 and held.refill is None:
             self._start_refill(item, key, held, item.amount - held.count)
-        limit_header, policy_header, window = self._fixed_headers(item, name)
-        remaining = max(0, item.amount - held.count + held.left)
-        reset = min(window, max(1, math.ceil(held.window_end - now)))
-        return [
-            limit_header,
-            (b"ratelimit-remaining", str(remaining).encode()),
-            (b"ratelimit-reset", str(reset).encode()),
-            policy_header,
-        ]
-
-    def _fixed_headers(
-        self, item: RateLimitItem, name: str
-    ) -> tuple[tuple[bytes, bytes], tuple[bytes, bytes], int]:
-        """The headers that are the same on every response of limit ``name``, and its window."""
-        fixed = self._fixed.get(name)
-        if fixed is None:
-            window = item.get_expiry()
-            fixed = self._fixed[name] = (
-                (b"ratelimit-limit", str(item.amount).encode()),
-                (b"ratelimit-policy", f"{item.amount};w={window}".encode()),
-                window,
-            )
-        return fixed
+        window = item.get_expiry()
+        return _limit_headers(
+            item.amount,
+            window,
+            remaining=max(0, item.amount - held.count + held.left),
+            reset=_reset_seconds(window, held.window_end, now),
+        )
 
     async def count(self, item: RateLimitItem, name: str, identity: str) -> LimitState | None:
         """Count one request against ``identity``; None when the storage cannot be reached.
@@ -376,7 +360,7 @@ class RateLimiter:
             allowed=allowed,
             limit=item.amount,
             remaining=max(0, item.amount - count),
-            reset_seconds=min(window, max(1, math.ceil(window_end - time.time()))),
+            reset_seconds=_reset_seconds(window, window_end, time.time()),
             window_seconds=window,
             name=name,
         )
@@ -393,12 +377,35 @@ class RateLimiter:
 
 def rate_limit_headers(state: LimitState) -> list[tuple[bytes, bytes]]:
     """The ``RateLimit-*`` headers describing one limit."""
+    return _limit_headers(
+        state.limit, state.window_seconds, remaining=state.remaining, reset=state.reset_seconds
+    )
+
+
+def _limit_headers(
+    limit: int, window: int, *, remaining: int, reset: int
+) -> list[tuple[bytes, bytes]]:
+    limit_header, policy_header = _fixed_headers(limit, window)
     return [
-        (b"ratelimit-limit", str(state.limit).encode()),
-        (b"ratelimit-remaining", str(state.remaining).encode()),
-        (b"ratelimit-reset", str(state.reset_seconds).encode()),
-        (b"ratelimit-policy", f"{state.limit};w={state.window_seconds}".encode()),
+        limit_header,
+        (b"ratelimit-remaining", str(remaining).encode()),
+        (b"ratelimit-reset", str(reset).encode()),
+        policy_header,
     ]
+
+
+@lru_cache(maxsize=16)
+def _fixed_headers(limit: int, window: int) -> tuple[tuple[bytes, bytes], tuple[bytes, bytes]]:
+    """The headers that are the same on every response of one limit."""
+    return (b"ratelimit-limit", str(limit).encode()), (
+        b"ratelimit-policy",
+        f"{limit};w={window}".encode(),
+    )
+
+
+def _reset_seconds(window: int, window_end: float, now: float) -> int:
+    """Whole seconds until the window ends (at least 1, at most the window)."""
+    return min(window, max(1, math.ceil(window_end - now)))
 
 
 def _header(scope: dict[str, Any], name: bytes) -> str | None:

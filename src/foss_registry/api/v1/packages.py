@@ -24,19 +24,27 @@ from foss_registry.db import read_connection
 from foss_registry.packages import service as packages
 from foss_registry.packages.intake import submit_package
 
-Limit = Annotated[int, Parameter(ge=1, le=1000, description="Max results (1-1000).")]
+#: Bounds of the query parameters (the SQLite fast reads check the same ones).
+MAX_LIMIT = 1000
+MAX_SEARCH = 255
+MAX_FILTER = 32
+MAX_VERSION = 128
+
+Limit = Annotated[int, Parameter(ge=1, le=MAX_LIMIT, description=f"Max results (1-{MAX_LIMIT}).")]
 Offset = Annotated[int, Parameter(ge=0, description="Pagination offset.")]
 
 
 @get("/packages", summary="List or search package versions", tags=["packages"])
 async def list_packages(
     request: Request[Any, Any, Any],
-    search: Annotated[str | None, Parameter(max_length=255, description="Search term")] = None,
+    search: Annotated[
+        str | None, Parameter(max_length=MAX_SEARCH, description="Search term")
+    ] = None,
     ecosystem: Annotated[
-        str | None, Parameter(description="pypi, npm, maven or docker", max_length=32)
+        str | None, Parameter(description="pypi, npm, maven or docker", max_length=MAX_FILTER)
     ] = None,
     status: Annotated[
-        str | None, Parameter(description="pending, approved or rejected", max_length=32)
+        str | None, Parameter(description="pending, approved or rejected", max_length=MAX_FILTER)
     ] = None,
     limit: Limit = 100,
     offset: Offset = 0,
@@ -68,8 +76,8 @@ async def list_packages(
 async def get_package(
     request: Request[Any, Any, Any],
     name: str,
-    ecosystem: Annotated[str | None, Parameter(max_length=32)] = None,
-    version: Annotated[str | None, Parameter(max_length=128)] = None,
+    ecosystem: Annotated[str | None, Parameter(max_length=MAX_FILTER)] = None,
+    version: Annotated[str | None, Parameter(max_length=MAX_VERSION)] = None,
 ) -> Response[bytes]:
     """Return the selected version's full record."""
     ctx = context(request)
