@@ -28,6 +28,7 @@ from bench.common import HEADER, row, start_baseline, start_registry, wrk
 
 from foss_registry import ecosystems, storage
 from foss_registry.db import make_engine
+from foss_registry.packages.words import register_sqlite_functions
 
 VERSIONS = ("1.0.0", "1.1.0", "2.0.0", "2.0.1")
 SYLLABLES = (
@@ -72,6 +73,8 @@ def load(db: Path, total: int) -> list[str]:
     rng = random.Random(42)
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.000000")
     conn = sqlite3.connect(db)
+    # The search indexes' triggers call the registry's SQL functions.
+    register_sqlite_functions(conn)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=OFF")
     started = time.perf_counter()

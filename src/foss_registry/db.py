@@ -21,6 +21,8 @@ from sqlalchemy import JSON, DateTime, Engine, MetaData, String, create_engine, 
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from foss_registry.packages.words import register_sqlite_functions
+
 T = TypeVar("T")
 
 NAMING_CONVENTION = {
@@ -143,6 +145,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # operating-system crash or power cut can lose the last commits.
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+    # The description index's triggers and searches call these (packages.words).
+    register_sqlite_functions(dbapi_connection)
 
 
 def make_engine(url: str, *, pool_size: int = 8) -> Engine:

@@ -43,25 +43,13 @@ def is_current(engine: Engine) -> bool:
     return current_revision(engine) == head_revision()
 
 
-#: SQLite full-text indexes (FTS5), merged into one segment each by :func:`optimize`.
-FTS_TABLES = ("package_text_search",)
-
-
 def optimize(engine: Engine) -> list[str]:
-    """Merge the search indexes and refresh the planner's statistics; return what was done.
+    """Refresh the query planner's statistics; return what was done.
 
-    FTS5 indexes grow in segments that it merges bit by bit; after a bulk load
-    or months of submissions a search reads many segments. Merging them into
-    one makes a word search about twice as fast (measured at a million
-    versions). PostgreSQL keeps its GIN indexes merged itself; there the
-    statistics are refreshed.
+    After a bulk load the planner knows nothing of the new rows; ``ANALYZE``
+    tells it how selective each index is (both backends keep their search
+    indexes merged themselves).
     """
-    done = []
     with engine.begin() as conn:
-        if engine.dialect.name == "sqlite":
-            for table in FTS_TABLES:
-                conn.execute(text(f"INSERT INTO {table}({table}) VALUES ('optimize')"))
-                done.append(f"merged the {table} index")
         conn.execute(text("ANALYZE"))
-        done.append("refreshed the query planner's statistics")
-    return done
+    return ["refreshed the query planner's statistics"]

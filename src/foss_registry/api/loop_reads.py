@@ -18,6 +18,7 @@ from collections import OrderedDict
 import msgspec
 
 from foss_registry.packages import reads
+from foss_registry.packages.words import register_sqlite_functions
 
 #: Records kept per process (about 0.7 KB each).
 _CACHE_SIZE = 16384
@@ -31,6 +32,7 @@ def open_read_only(path: str) -> sqlite3.Connection:
         f"file:{path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
     )
     raw.execute("PRAGMA busy_timeout=5000")
+    register_sqlite_functions(raw)
     return raw
 
 

@@ -40,7 +40,7 @@ def current() -> None:
 
 @app.command()
 def optimize() -> None:
-    """Merge the search indexes and refresh statistics (after bulk loads; safe while serving)."""
+    """Refresh the query planner's statistics (after bulk loads; safe while serving)."""
     for step in storage.optimize(engine()):
         err.print(step)
 

@@ -13,7 +13,7 @@ from foss_registry.models import metadata
 SEARCH_INDEX_OBJECTS = {
     "package_name_suffixes",
     "name_suffix_positions",
-    "package_text_search",
+    "package_description_words",
     "ix_package_versions_description_words",
     "ix_package_versions_name_trgm",
 }

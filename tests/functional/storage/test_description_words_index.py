@@ -1,0 +1,226 @@
+"""SQLite's description-word index and the names' version counts stay in step with the versions.
+
+A one-word search on SQLite answers its page and its ``total`` from
+``package_description_words`` and the version counts of
+``package_name_suffixes`` (migration 0004) without reading the versions
+themselves, so a count that drifted would show as a wrong ``total`` or a
+missing result. These tests rebuild both from the stored versions after every
+kind of change and compare.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from foss_registry import storage
+from foss_registry.db import make_engine
+from foss_registry.packages import reads, search, words
+
+ROW = (
+    "INSERT INTO package_versions (ecosystem, name, normalized_name, version, "
+    "canonical_version, sort_token, purl, status, description, submitted_by, submitted_at, "
+    "flags, policy_reasons) VALUES (:e, :n, :n, :v, :v, :v, 'pkg:x', 'pending', :d, 't', "
+    "'2026-01-01 00:00:00.000000', '[]', '[]')"
+)
+
+
+def _insert(
+    engine: Engine, ecosystem: str, name: str, version: str, description: str | None
+) -> None:
+    with engine.begin() as conn:
+        conn.execute(text(ROW), {"e": ecosystem, "n": name, "v": version, "d": description})
+
+
+def _execute(engine: Engine, sql: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(text(sql))
+
+
+def _expected_words(engine: Engine) -> Counter[tuple[str, int, str, str]]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT ecosystem, normalized_name, description FROM package_versions")
+        ).all()
+    return Counter(
+        (word, int(word in name.lower()), name, ecosystem)
+        for ecosystem, name, description in rows
+        for word in words.words(description)
+    )
+
+
+def _stored_words(engine: Engine) -> Counter[tuple[str, int, str, str]]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT word, in_name, normalized_name, ecosystem, versions "
+                "FROM package_description_words"
+            )
+        ).all()
+    return Counter({(w, i, n, e): count for w, i, n, e, count in rows})
+
+
+def _suffix_counts(
+    engine: Engine,
+) -> tuple[dict[tuple[str, str], set[int]], Counter[tuple[str, str]]]:
+    """The version counts the suffix rows carry per name, and the real counts."""
+    with engine.connect() as conn:
+        carried: dict[tuple[str, str], set[int]] = {}
+        for eco, name, versions in conn.execute(
+            text("SELECT ecosystem, normalized_name, versions FROM package_name_suffixes")
+        ):
+            carried.setdefault((eco, name), set()).add(versions)
+        real = Counter(
+            (eco, name)
+            for eco, name in conn.execute(
+                text("SELECT ecosystem, normalized_name FROM package_versions")
+            )
+            if len(name) >= 3
+        )
+    return carried, real
+
+
+def _assert_in_step(engine: Engine) -> None:
+    assert _stored_words(engine) == _expected_words(engine)
+    carried, real = _suffix_counts(engine)
+    assert carried == {key: {count} for key, count in real.items()}
+
+
+def _search(engine: Engine, term: str, **filters: str) -> tuple[int, list[tuple[str, str]]]:
+    with engine.connect() as conn:
+        page = search.list_packages(
+            reads.sqlalchemy_reader(conn), "sqlite", search=term, limit=1000, **filters
+        )
+    return page["total"], [(p["name"], p["version"]) for p in page["packages"]]
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Engine:
+    engine = make_engine(f"sqlite:///{tmp_path / 'words.db'}")
+    storage.upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+def test_versions_stored_before_the_migration_are_indexed(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    try:
+        storage.upgrade(engine, "0003")
+        _insert(engine, "pypi", "requests", "2.0", "HTTP for Humans.")
+        _insert(engine, "pypi", "requests", "2.31", "Python HTTP for Humans.")
+        _insert(engine, "npm", "http-proxy", "1.18.1", "HTTP proxying for the masses")
+        _insert(engine, "npm", "left-pad", "1.3.0", None)
+        storage.upgrade(engine)
+        _assert_in_step(engine)
+        # "http" is in one name and in three descriptions: each version counted once.
+        assert _search(engine, "http") == (
+            3,
+            [("http-proxy", "1.18.1"), ("requests", "2.31"), ("requests", "2.0")],
+        )
+        assert _search(engine, "python") == (1, [("requests", "2.31")])
+        storage.upgrade(engine, "0003")
+        storage.upgrade(engine)
+        _assert_in_step(engine)
+    finally:
+        engine.dispose()
+
+
+def test_inserts_updates_and_deletes_keep_the_indexes_in_step(engine: Engine) -> None:
+    _insert(engine, "pypi", "zope-interface", "5.0", "Interfaces for Python")
+    _insert(engine, "pypi", "zope-interface", "6.0", "Interfaces for Python, typed")
+    _insert(engine, "maven", "org.zope:interface", "1.0", "Zope interfaces for the JVM")
+    _insert(engine, "pypi", "typed-ast", "1.5", "A typed AST: fork of ast")
+    _assert_in_step(engine)
+    assert _search(engine, "typed") == (2, [("typed-ast", "1.5"), ("zope-interface", "6.0")])
+
+    _execute(engine, "UPDATE package_versions SET description = 'Gone' WHERE version = '6.0'")
+    _assert_in_step(engine)
+    assert _search(engine, "typed") == (1, [("typed-ast", "1.5")])
+
+    _execute(engine, "UPDATE package_versions SET status = 'approved'")
+    _execute(engine, "DELETE FROM package_versions WHERE version = '5.0'")
+    _assert_in_step(engine)
+    assert _search(engine, "interfaces") == (1, [("org.zope:interface", "1.0")])
+
+    _execute(engine, "DELETE FROM package_versions WHERE ecosystem = 'pypi'")
+    _assert_in_step(engine)
+    assert _stored_words(engine) == Counter(
+        {
+            (w, int(w in "org.zope:interface"), "org.zope:interface", "maven"): 1
+            for w in ("zope", "interfaces", "for", "the", "jvm")
+        }
+    )
+
+
+def test_only_the_versions_whose_description_has_the_word_are_found(engine: Engine) -> None:
+    for version, description in (
+        ("1.0", "YAML parser"),
+        ("2.0", "YAML and TOML parser"),
+        ("3.0", "TOML parser"),
+        ("4.0", None),
+    ):
+        _insert(engine, "pypi", "config-kit", version, description)
+    _insert(engine, "npm", "toml-js", "0.1.0", "Parse it")
+    assert _search(engine, "toml") == (
+        3,
+        [("toml-js", "0.1.0"), ("config-kit", "3.0"), ("config-kit", "2.0")],
+    )
+    assert _search(engine, "TOML", ecosystem="pypi") == (
+        2,
+        [("config-kit", "3.0"), ("config-kit", "2.0")],
+    )
+    # Paging through the partly matching name gives the same versions in the same order.
+    pages = []
+    for offset in range(3):
+        with engine.connect() as conn:
+            page = search.list_packages(
+                reads.sqlalchemy_reader(conn), "sqlite", search="toml", limit=1, offset=offset
+            )
+        assert page["total"] == 3
+        pages += [(p["name"], p["version"]) for p in page["packages"]]
+    assert pages == _search(engine, "toml")[1]
+    assert _search(engine, "yaml toml") == (1, [("config-kit", "2.0")])
+
+
+def test_words_are_letters_and_digits_without_case_or_accents(engine: Engine) -> None:
+    _insert(
+        engine,
+        "pypi",
+        "unidecode",
+        "1.3",
+        "ASCII transliterations of Unicode text; für Übersetzer_2",
+    )
+    assert words.words("ASCII transliterations of Unicode text; für Übersetzer_2") == [
+        "ascii",
+        "transliterations",
+        "of",
+        "unicode",
+        "text",
+        "fur",
+        "ubersetzer",
+        "2",
+    ]
+    assert _search(engine, "Fur")[0] == 1
+    assert _search(engine, "übersetzer")[0] == 1
+    assert _search(engine, "transliteration")[0] == 0
+
+
+def test_a_connection_without_the_word_function_cannot_write_versions(engine: Engine) -> None:
+    raw = sqlite3.connect(str(engine.url.database))
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="foss_description_words"):
+            raw.execute(
+                ROW.replace(":e", "'pypi'")
+                .replace(":n", "'x-y'")
+                .replace(":v", "'1'")
+                .replace(":d", "'text'")
+            )
+        raw.rollback()
+    finally:
+        raw.close()
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM package_versions")).scalar_one() == 0
