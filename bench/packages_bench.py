@@ -6,13 +6,17 @@ invocation, the constant-JSON Starlette baseline under the same server, then
 drives both with ``wrk -c32`` on loopback (after a short unmeasured warm-up
 run) and prints requests/s, p50 and p99 with the ratio to the baseline.
 
-    python bench/packages_bench.py [--million] [--seconds 10]
+    python bench/packages_bench.py [--million] [--seconds 10] [--database FILE]
+
+``--database FILE`` keeps the loaded file for later runs: an existing file is
+used as it is (its schema upgraded first), a missing one is loaded and kept.
 """
 
 from __future__ import annotations
 
 import argparse
 import random
+import secrets
 import sqlite3
 import sys
 import tempfile
@@ -28,7 +32,7 @@ from bench.common import HEADER, row, start_baseline, start_registry, wrk
 
 from foss_registry import ecosystems, storage
 from foss_registry.db import make_engine
-from foss_registry.packages.words import register_sqlite_functions
+from foss_registry.packages.search_index import register_sqlite_functions
 
 VERSIONS = ("1.0.0", "1.1.0", "2.0.0", "2.0.1")
 SYLLABLES = (
@@ -120,6 +124,29 @@ def load(db: Path, total: int) -> list[str]:
     return names
 
 
+def stored_names(db: Path) -> list[str]:
+    """The names a kept benchmark file was loaded with (its schema upgraded first)."""
+    engine = make_engine(f"sqlite:///{db}")
+    storage.upgrade(engine)
+    engine.dispose()
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(
+            "SELECT name FROM package_versions WHERE name NOT LIKE 'new-%' "
+            "GROUP BY name ORDER BY min(id)"
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
+def _submissions(db: Path) -> int:
+    """How many versions the POST runs have stored in the file."""
+    with sqlite3.connect(db) as conn:
+        return int(
+            conn.execute(
+                "SELECT count(*) FROM package_versions WHERE submitted_by = 'bench' AND name LIKE 'new-%'"
+            ).fetchone()[0]
+        )
+
+
 def _insert(conn: sqlite3.Connection, batch: list[tuple[object, ...]]) -> None:
     conn.executemany(
         "INSERT INTO package_versions (ecosystem, name, normalized_name, version, "
@@ -163,7 +190,7 @@ setup = function(thread)
 end
 request = function()
   counter = counter + 1
-  local body = '{{"name":"new-' .. tid .. '-' .. counter .. '","version":"1.0.0","ecosystem":"pypi"}}'
+  local body = '{{"name":"new-{run}-' .. tid .. '-' .. counter .. '","version":"1.0.0","ecosystem":"pypi"}}'
   return wrk.format("POST", "/api/v1/packages",
     {{["Content-Type"] = "application/json", ["X-API-Key"] = "{token}"}}, body)
 end
@@ -174,12 +201,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--million", action="store_true", help="load 1,000,000 versions")
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--database", type=Path, help="keep the loaded SQLite file here")
     args = parser.parse_args()
     total = 1_000_000 if args.million else 100_000
     with tempfile.TemporaryDirectory(prefix="foss-bench-") as tmp:
         work = Path(tmp)
-        db = work / "bench.db"
-        names = load(db, total)
+        db = args.database.resolve() if args.database else work / "bench.db"
+        names = stored_names(db) if db.exists() else load(db, total)
+        total = len(names) * len(VERSIONS)
         names_file = work / "names.txt"
         names_file.write_text("\n".join(random.Random(7).sample(names, 5000)) + "\n")
         env = {
@@ -196,6 +225,8 @@ def main() -> None:
                 baseline = wrk(baseline_server.url + "/", seconds=args.seconds)
             finally:
                 baseline_server.stop()
+            # Names of this run's submissions: unique in a kept file too.
+            run = secrets.token_hex(4)
             scripts = {}
             for label, lua in (
                 ("detail", LUA_DETAIL),
@@ -204,7 +235,7 @@ def main() -> None:
                 ("post", LUA_POST),
             ):
                 path = work / f"{label}.lua"
-                path.write_text(lua.format(names_file=names_file, token=TOKEN))
+                path.write_text(lua.format(names_file=names_file, token=TOKEN, run=run))
                 scripts[label] = path
             # Steady state, as a server that has been up a while: a short unmeasured
             # run first fills the read cache and the database pages.
@@ -213,14 +244,11 @@ def main() -> None:
             wrk(registry.url, seconds=2, script=scripts["search_name"])
             search_name = wrk(registry.url, seconds=args.seconds, script=scripts["search_name"])
             search_word = wrk(registry.url, seconds=args.seconds, script=scripts["search_word"])
+            before = _submissions(db)
             post = wrk(registry.url, seconds=args.seconds, script=scripts["post"])
         finally:
             registry.stop()
-        created = (
-            sqlite3.connect(db)
-            .execute("SELECT count(*) FROM package_versions WHERE name LIKE 'new-%'")
-            .fetchone()[0]
-        )
+        created = _submissions(db) - before
     print(f"\n{total:,} versions, 1 API process, wrk -t2 -c32 -d{args.seconds}s on loopback\n")
     print(HEADER)
     print(row("baseline: Starlette constant JSON", baseline))

@@ -21,7 +21,7 @@ from sqlalchemy import JSON, DateTime, Engine, MetaData, String, create_engine, 
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-from foss_registry.packages.words import register_sqlite_functions
+from foss_registry.packages.search_index import register_sqlite_functions
 
 T = TypeVar("T")
 

@@ -15,27 +15,32 @@ version, highest first. ``total`` counts every match.
 from __future__ import annotations
 
 import heapq
+import itertools
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
+import msgspec
+
 from foss_registry import ecosystems
 from foss_registry.errors import FieldError, InvalidInputError
-from foss_registry.packages import words
+from foss_registry.packages import search_index
 from foss_registry.packages.models import STATUSES
 from foss_registry.packages.reads import Reader, field_error
 
-_POSTGRES_WORD = re.compile(r"\w+")
+_POSTGRES_WORD = re.compile(r"[^\W_]+")
 #: Shortest term matched inside names; trigram indexes need three characters.
 MIN_SUBSTRING = 3
 
 _COLUMNS = "name, version, ecosystem, status, license"
 _ORDER = "normalized_name, ecosystem, sort_token DESC, id DESC"
+# Ranks compare names as searches match them: without case.
 _RANK = (
-    "CASE WHEN normalized_name = :term THEN 0 "
-    "WHEN normalized_name >= :term AND normalized_name < :term_end THEN 1 ELSE 2 END"
+    "CASE WHEN lower(normalized_name) = :term THEN 0 "
+    "WHEN lower(normalized_name) >= :term AND lower(normalized_name) < :term_end THEN 1 "
+    "ELSE 2 END"
 )
 _PREFIX = "normalized_name >= :term AND normalized_name < :term_end"
 # SQLite: a name matches when one of its suffixes starts with the term (the
@@ -54,17 +59,24 @@ _SQLITE_DESCRIPTION_IDS = (
     "WHERE d.word = :rarest AND (:second IS NULL OR EXISTS (SELECT 1 FROM "
     "package_description_words d2 WHERE d2.word = :second AND d2.in_name IN (0, 1) "
     "AND d2.normalized_name = d.normalized_name AND d2.ecosystem = d.ecosystem)) "
-    f"AND {words.HAS_WORDS_FUNCTION}(v.description, :words)"
+    f"AND {search_index.HAS_WORDS_FUNCTION}(v.description, :words)"
 )
 _SQLITE_MATCH = {
     False: f"id IN ({_NAME_IDS})",
     True: f"id IN ({_NAME_IDS} UNION {_SQLITE_DESCRIPTION_IDS})",
 }
+# PostgreSQL: the expressions of the two GIN indexes (migration 0004). Every run
+# of characters other than letters and digits separates words, as on SQLite
+# (PostgreSQL's own parser would keep "node.js" or "a/b" whole).
+POSTGRES_NAME = "lower(normalized_name)"
+POSTGRES_WORDS = (
+    "to_tsvector('simple', regexp_replace(coalesce(description, ''), '(\\W|_)+', ' ', 'g'))"
+)
 _POSTGRES_MATCH = {
-    False: "normalized_name LIKE :pattern ESCAPE '\\'",
+    False: f"{POSTGRES_NAME} LIKE :pattern ESCAPE '\\'",
     True: (
-        "(normalized_name LIKE :pattern ESCAPE '\\' OR to_tsvector('simple', "
-        "coalesce(description, '')) @@ plainto_tsquery('simple', :words))"
+        f"({POSTGRES_NAME} LIKE :pattern ESCAPE '\\' OR {POSTGRES_WORDS} "
+        "@@ plainto_tsquery('simple', :words))"
     ),
 }
 
@@ -143,7 +155,7 @@ def list_packages(
         if len(term) < MIN_SUBSTRING:
             shape = "short"
         elif dialect == "sqlite":
-            wanted = words.words(term)
+            wanted = search_index.words(term)
             if status is None and wanted == [term] and term.isascii():
                 return _one_word_page(read, params)
             shape = "words" if wanted and _rarest(read, params, wanted) else "name"
@@ -158,7 +170,9 @@ def list_packages(
     # window over the same matches. Without a search the ordered index serves
     # the page and stops early; a window count would read every row first.
     count_window = shape is not None
-    rows = read(_statement(dialect, has_ecosystem, has_status, shape, count_window), params)
+    columns = f"{_COLUMNS}, total" if count_window else _COLUMNS
+    sql = _statement(dialect, has_ecosystem, has_status, shape, count_window)
+    rows = _rows(read, dialect, sql, params, columns)
     total = rows[0][5] if count_window and rows else None
     if total is None:
         count_params = {k: v for k, v in params.items() if k not in ("limit", "offset")}
@@ -166,6 +180,27 @@ def list_packages(
             0
         ]
     return _result(rows, int(total), limit, offset)
+
+
+def _rows(
+    read: Reader, dialect: str, sql: str, params: dict[str, Any], columns: str
+) -> Sequence[Sequence[Any]]:
+    """The rows of a statement; on SQLite they cross the driver as one JSON value.
+
+    Python's ``sqlite3`` lets go of the GIL and takes it back for every row it
+    steps. With several pool threads reading at once each row then costs a GIL
+    handoff: a 100-row read took 14 times the CPU at four threads that it takes
+    at one. Aggregated into one JSON array (in the statement's order) the rows
+    cost one step.
+    """
+    if dialect != "sqlite":
+        return read(sql, params)
+    return msgspec.json.decode(read(_as_json(sql, columns), params)[0][0])
+
+
+@lru_cache(maxsize=64)
+def _as_json(sql: str, columns: str) -> str:
+    return f"SELECT json_group_array(json_array({columns})) FROM ({sql})"
 
 
 def _result(rows: Sequence[Sequence[Any]], total: int, limit: int, offset: int) -> dict[str, Any]:
@@ -194,19 +229,20 @@ def _rarest(read: Reader, params: dict[str, Any], wanted: list[str]) -> bool:
 _WORD_NAMES = "SELECT count(*) FROM package_description_words WHERE word = :word"
 # The SQLite search for a term that is one word, answered from the two name-ordered
 # indexes without visiting every match. The matches are:
-#   P: versions whose name starts with the term (ranks 0 and 1, the name index);
-#   A: the other versions whose name contains it (package_name_suffixes: one row
-#      per name for the term's last place in it, with the name's version count);
+#   A: versions whose name contains the term (package_name_suffixes: the row of the
+#      term's first place in the name, whose earlier is shorter than the term,
+#      carries the name's version count); those whose name starts with the term
+#      (earlier is -1) rank first (ranks 0 and 1);
 #   B: versions whose description has the word and whose name does not contain it
 #      (package_description_words with in_name = 0: a version count per name).
-# A and B share no name, and each lists its names in order, so the rest of the
+# A and B share no name and each lists its names in order, so the rest of the
 # ranking (rank 2) is a merge of the two by name.
 _NAMES_WITH_TERM = (
     "FROM package_name_suffixes WHERE suffix >= :term AND suffix < :term_end "
-    "AND instr(substr(suffix, 2), :term) = 0{ecosystem}"
+    "AND earlier < :term_length{ecosystem}"
 )
 _NAMES_WITH_WORD = "FROM package_description_words WHERE word = :term AND in_name = 0{ecosystem}"
-_STARTS = "normalized_name >= :term AND normalized_name < :term_end{ecosystem}"
+_STARTS = "(earlier < 0)"
 
 
 @lru_cache(maxsize=4)
@@ -214,82 +250,98 @@ def _one_word_statements(ecosystem: bool) -> dict[str, str]:
     eco = " AND ecosystem = :ecosystem" if ecosystem else ""
     names_with_term = _NAMES_WITH_TERM.format(ecosystem=eco)
     names_with_word = _NAMES_WITH_WORD.format(ecosystem=eco)
-    starts = _STARTS.format(ecosystem=eco)
+    first_names = (
+        f"SELECT {_GROUPS} {names_with_word} ORDER BY normalized_name, ecosystem LIMIT :groups"
+    )
+    # Each answers one row: the versions counted on its side, and its names (as
+    # one JSON array, see _rows). Names by name past :last cannot reach the page
+    # (the description side fills it first), so they are left out.
     return {
-        "counts": (
-            f"SELECT (SELECT count(*) FROM package_versions WHERE {starts}), "
-            f"(SELECT coalesce(sum(versions), 0) {names_with_term}), "
-            f"(SELECT coalesce(sum(versions), 0) {names_with_word})"
-        ),
-        "starts": (
-            f"SELECT {_COLUMNS} FROM package_versions WHERE {starts} "
-            f"ORDER BY {_ORDER} LIMIT :limit OFFSET :offset"
+        "by_description": (
+            f"SELECT (SELECT coalesce(sum(versions), 0) {names_with_word}), "
+            f"(SELECT json_group_array(json_array({_GROUPS})) FROM ({first_names}))"
         ),
         "by_name": (
-            f"SELECT normalized_name, ecosystem, versions {names_with_term} "
-            "AND NOT (normalized_name >= :term AND normalized_name < :term_end) "
-            "ORDER BY normalized_name, ecosystem LIMIT :groups"
-        ),
-        "by_description": (
-            f"SELECT normalized_name, ecosystem, versions {names_with_word} "
-            "ORDER BY normalized_name, ecosystem LIMIT :groups"
+            f"SELECT coalesce(sum(versions), 0), json_group_array(json_array({_GROUPS}, "
+            f"{_STARTS})) FILTER (WHERE {_STARTS} OR :last IS NULL OR normalized_name <= :last) "
+            f"{names_with_term}"
         ),
     }
 
 
+_GROUPS = "normalized_name, ecosystem, versions"
+_GROUP_COLUMNS = f"{_COLUMNS}, normalized_name, description"
 _GROUP_VERSIONS = (
-    f"SELECT {_COLUMNS}, normalized_name, description FROM package_versions "
+    f"SELECT {_GROUP_COLUMNS} FROM package_versions "
     "WHERE (ecosystem, normalized_name) IN "
     "(SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(:groups)) "
     f"ORDER BY {_ORDER}"
 )
+#: A name's matching versions: (normalized name, ecosystem, count, found by description).
+Group = tuple[str, str, int, bool]
 
 
 def _one_word_page(read: Reader, params: dict[str, Any]) -> dict[str, Any]:
     """A SQLite search for a single word, with no status filter (see the statements above)."""
     term, limit, offset = params["term"], params["limit"], params["offset"]
+    # Every name has at least one version: the first offset + limit names suffice.
+    side = dict(params, term_length=len(term), groups=offset + limit)
     statements = _one_word_statements("ecosystem" in params)
-    starting, by_name, by_description = read(statements["counts"], params)[0]
-    total = by_name + by_description
-    rows: list[Sequence[Any]] = []
-    if offset < starting:
-        rows.extend(read(statements["starts"], params))
-    wanted = limit - len(rows)
-    skip = max(0, offset - starting)
-    if wanted > 0 and skip < total - starting:
-        # Every name has at least one version: skip + wanted names from each side suffice.
-        side = dict(params, groups=skip + wanted)
-        merged = heapq.merge(
-            ((n, e, count, False) for n, e, count in read(statements["by_name"], side)),
-            ((n, e, count, True) for n, e, count in read(statements["by_description"], side)),
-        )
-        chosen: list[tuple[str, str, int, bool]] = []
-        position = first = 0
-        for name, eco, count, by_words in merged:
-            if position + count > skip:
-                if not chosen:
-                    first = position
-                chosen.append((name, eco, count, by_words))
-            position += count
-            if position >= skip + wanted:
-                break
-        rows.extend(_group_rows(read, term, chosen)[skip - first :][:wanted])
-    return _result(rows, int(total), limit, offset)
+    by_description, first_described = read(statements["by_description"], side)[0]
+    described: list[Group] = [
+        (n, e, count, True) for n, e, count in msgspec.json.decode(first_described)
+    ]
+    side["last"] = _last_needed(described, offset + limit)
+    by_name, named = read(statements["by_name"], side)[0]
+    # The name that is the term, then those starting with it, then the rest; by name.
+    names = sorted(
+        msgspec.json.decode(named or "[]"),
+        key=lambda g: (not g[3], search_index.ascii_lower(g[0]) != term, g[0], g[1]),
+    )
+    starting = [(n, e, count, False) for n, e, count, starts in names if starts]
+    containing = ((n, e, count, False) for n, e, count, starts in names if not starts)
+    ordered = itertools.chain(starting, heapq.merge(containing, described))
+    chosen, first = _covering(ordered, offset, offset + limit)
+    rows = _group_rows(read, term, chosen)[offset - first :][:limit] if chosen else []
+    return _result(rows, by_name + by_description, limit, offset)
 
 
-def _group_rows(
-    read: Reader, term: str, chosen: list[tuple[str, str, int, bool]]
-) -> list[Sequence[Any]]:
+def _last_needed(groups: list[Group], end: int) -> str | None:
+    """The name at which these groups alone reach position end (None if they never do)."""
+    position = 0
+    for group in groups:
+        position += group[2]
+        if position >= end:
+            return group[0]
+    return None
+
+
+def _covering(ordered: Iterable[Group], start: int, end: int) -> tuple[list[Group], int]:
+    """The groups that hold positions start to end - 1, and the position of the first."""
+    chosen: list[Group] = []
+    position = first = 0
+    for group in ordered:
+        if position + group[2] > start:
+            if not chosen:
+                first = position
+            chosen.append(group)
+        position += group[2]
+        if position >= end:
+            break
+    return chosen, first
+
+
+def _group_rows(read: Reader, term: str, chosen: list[Group]) -> list[Sequence[Any]]:
     """The matching versions of the chosen names, in order."""
     groups = json.dumps([[eco, name] for name, eco, _count, _by_words in chosen])
     found: dict[tuple[str, str], list[Sequence[Any]]] = {}
-    for row in read(_GROUP_VERSIONS, {"groups": groups}):
+    for row in _rows(read, "sqlite", _GROUP_VERSIONS, {"groups": groups}, _GROUP_COLUMNS):
         found.setdefault((row[5], row[2]), []).append(row)
     rows: list[Sequence[Any]] = []
     for name, eco, count, by_words in chosen:
         versions = found.get((name, eco), [])
         if by_words and len(versions) != count:
             # Only some versions of this name have the word in their description.
-            versions = [v for v in versions if words.has_words(v[6], [term])]
+            versions = [v for v in versions if search_index.has_words(v[6], [term])]
         rows.extend(v[:5] for v in versions)
     return rows

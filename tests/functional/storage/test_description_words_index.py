@@ -19,7 +19,7 @@ from sqlalchemy import Engine, text
 
 from foss_registry import storage
 from foss_registry.db import make_engine
-from foss_registry.packages import reads, search, words
+from foss_registry.packages import reads, search, search_index
 
 ROW = (
     "INSERT INTO package_versions (ecosystem, name, normalized_name, version, "
@@ -49,7 +49,7 @@ def _expected_words(engine: Engine) -> Counter[tuple[str, int, str, str]]:
     return Counter(
         (word, int(word in name.lower()), name, ecosystem)
         for ecosystem, name, description in rows
-        for word in words.words(description)
+        for word in search_index.words(description)
     )
 
 
@@ -62,6 +62,16 @@ def _stored_words(engine: Engine) -> Counter[tuple[str, int, str, str]]:
             )
         ).all()
     return Counter({(w, i, n, e): count for w, i, n, e, count in rows})
+
+
+def _suffix_earlier(engine: Engine) -> dict[tuple[str, str], set[tuple[str, int]]]:
+    with engine.connect() as conn:
+        stored: dict[tuple[str, str], set[tuple[str, int]]] = {}
+        for suffix, eco, name, earlier in conn.execute(
+            text("SELECT suffix, ecosystem, normalized_name, earlier FROM package_name_suffixes")
+        ):
+            stored.setdefault((eco, name), set()).add((suffix, earlier))
+    return stored
 
 
 def _suffix_counts(
@@ -88,6 +98,9 @@ def _assert_in_step(engine: Engine) -> None:
     assert _stored_words(engine) == _expected_words(engine)
     carried, real = _suffix_counts(engine)
     assert carried == {key: {count} for key, count in real.items()}
+    assert _suffix_earlier(engine) == {
+        (eco, name): set(search_index.name_suffixes(name)) for eco, name in real
+    }
 
 
 def _search(engine: Engine, term: str, **filters: str) -> tuple[int, list[tuple[str, str]]]:
@@ -194,7 +207,7 @@ def test_words_are_letters_and_digits_without_case_or_accents(engine: Engine) ->
         "1.3",
         "ASCII transliterations of Unicode text; für Übersetzer_2",
     )
-    assert words.words("ASCII transliterations of Unicode text; für Übersetzer_2") == [
+    assert search_index.words("ASCII transliterations of Unicode text; für Übersetzer_2") == [
         "ascii",
         "transliterations",
         "of",
@@ -212,7 +225,7 @@ def test_words_are_letters_and_digits_without_case_or_accents(engine: Engine) ->
 def test_a_connection_without_the_word_function_cannot_write_versions(engine: Engine) -> None:
     raw = sqlite3.connect(str(engine.url.database))
     try:
-        with pytest.raises(sqlite3.OperationalError, match="foss_description_words"):
+        with pytest.raises(sqlite3.OperationalError, match="no such function: foss_"):
             raw.execute(
                 ROW.replace(":e", "'pypi'")
                 .replace(":n", "'x-y'")

@@ -12,9 +12,13 @@ for one word counts a version found by name and by description once.
 ``package_name_suffixes`` gains the number of versions of each name, so that
 the versions matched by name are counted without visiting them.
 
-Words are what ``foss_registry.packages.words`` says they are; the triggers
-call it as the SQL function ``foss_description_words``. PostgreSQL keeps its
-``tsvector`` GIN index: nothing changes there.
+Words are what ``foss_registry.packages.search_index`` says they are; the triggers
+call it as the SQL function ``foss_description_words``.
+
+PostgreSQL keeps its GIN indexes, on the expressions the searches now use: the
+lower-cased name (a name with capitals, such as npm's ``JSONStream``, is found
+by ``json``), and the description with every run of characters other than
+letters and digits made a space (its own parser kept ``node.js`` whole).
 
 Revision ID: 0004
 Revises: 0003
@@ -22,7 +26,7 @@ Revises: 0003
 
 from alembic import op
 
-from foss_registry.packages.words import register_sqlite_functions
+from foss_registry.packages.search_index import register_sqlite_functions
 
 revision = "0004"
 down_revision = "0003"
@@ -51,11 +55,15 @@ _SUFFIXES = (
     "SELECT lower(substr({row}.normalized_name, n)) FROM name_suffix_positions "
     f"WHERE n <= length({{row}}.normalized_name) - {MIN_SUFFIX - 1}"
 )
+_SUFFIX_ROWS = (
+    "SELECT json_extract(j.value, '$[0]'), {row}.ecosystem, {row}.normalized_name, "
+    "json_extract(j.value, '$[1]'), {versions} "
+    "FROM {source} json_each(foss_name_suffixes({row}.normalized_name)) AS j WHERE true"
+)
 _ADD_SUFFIXES = (
-    "INSERT INTO package_name_suffixes(suffix, ecosystem, normalized_name, versions) "
-    "SELECT lower(substr(new.normalized_name, n)), new.ecosystem, new.normalized_name, 1 "
-    f"FROM name_suffix_positions WHERE n <= length(new.normalized_name) - {MIN_SUFFIX - 1} "
-    "ON CONFLICT(suffix, ecosystem, normalized_name) DO UPDATE SET versions = versions + 1"
+    "INSERT INTO package_name_suffixes(suffix, ecosystem, normalized_name, earlier, versions) "
+    + _SUFFIX_ROWS.format(row="new", versions=1, source="")
+    + " ON CONFLICT(suffix, ecosystem, normalized_name) DO UPDATE SET versions = versions + 1"
 )
 _OLD_SUFFIXES = (
     "ecosystem = old.ecosystem AND normalized_name = old.normalized_name "
@@ -72,9 +80,27 @@ def _drop_triggers(prefix: str) -> None:
         op.execute(f"DROP TRIGGER IF EXISTS {prefix}_{suffix}")
 
 
+_POSTGRES_NAME_INDEX = (
+    "CREATE INDEX ix_package_versions_name_trgm ON package_versions USING gin ({name} gin_trgm_ops)"
+)
+_POSTGRES_WORDS_INDEX = (
+    "CREATE INDEX ix_package_versions_description_words ON package_versions "
+    "USING gin (to_tsvector('simple', {description}))"
+)
+_POSTGRES_WORDS = "regexp_replace(coalesce(description, ''), '(\\W|_)+', ' ', 'g')"
+
+
+def _postgres_indexes(name: str, description: str) -> None:
+    op.execute("DROP INDEX IF EXISTS ix_package_versions_name_trgm")
+    op.execute("DROP INDEX IF EXISTS ix_package_versions_description_words")
+    op.execute(_POSTGRES_NAME_INDEX.format(name=name))
+    op.execute(_POSTGRES_WORDS_INDEX.format(description=description))
+
+
 def upgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name != "sqlite":
+        _postgres_indexes("lower(normalized_name)", _POSTGRES_WORDS)
         return
     raw = bind.connection.driver_connection
     assert raw is not None
@@ -106,14 +132,22 @@ def upgrade() -> None:
         f"normalized_name, ecosystem ON package_versions BEGIN {_REMOVE_WORDS}; {_ADD_WORDS}; END"
     )
 
-    op.execute("ALTER TABLE package_name_suffixes ADD COLUMN versions INTEGER NOT NULL DEFAULT 0")
-    op.execute(
-        "UPDATE package_name_suffixes SET versions = c.n FROM (SELECT ecosystem, "
-        "normalized_name, count(*) AS n FROM package_versions GROUP BY 1, 2) AS c "
-        "WHERE c.ecosystem = package_name_suffixes.ecosystem "
-        "AND c.normalized_name = package_name_suffixes.normalized_name"
-    )
     _drop_triggers("package_name_suffixes")
+    op.execute("DROP TABLE package_name_suffixes")
+    op.execute(
+        "CREATE TABLE package_name_suffixes (suffix TEXT NOT NULL, ecosystem TEXT NOT NULL, "
+        "normalized_name TEXT NOT NULL, earlier INTEGER NOT NULL, versions INTEGER NOT NULL, "
+        "PRIMARY KEY (suffix, ecosystem, normalized_name)) WITHOUT ROWID"
+    )
+    names = (
+        "(SELECT ecosystem, normalized_name, count(*) AS versions FROM package_versions "
+        "GROUP BY ecosystem, normalized_name) AS n,"
+    )
+    op.execute(
+        "INSERT INTO package_name_suffixes "
+        + _SUFFIX_ROWS.format(row="n", versions="n.versions", source=names)
+        + " ORDER BY 1, 2, 3"
+    )
     op.execute(
         "CREATE TRIGGER package_name_suffixes_ai AFTER INSERT ON package_versions "
         f"BEGIN {_ADD_SUFFIXES}; END"
@@ -147,8 +181,10 @@ _OLD_NEW_NAME = (
 
 def downgrade() -> None:
     if op.get_bind().dialect.name != "sqlite":
+        _postgres_indexes("normalized_name", "coalesce(description, '')")
         return
     _drop_triggers("package_name_suffixes")
+    op.execute("ALTER TABLE package_name_suffixes DROP COLUMN earlier")
     op.execute("ALTER TABLE package_name_suffixes DROP COLUMN versions")
     op.execute(
         "CREATE TRIGGER package_name_suffixes_ai AFTER INSERT ON package_versions "

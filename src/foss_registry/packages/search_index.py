@@ -1,0 +1,131 @@
+"""What SQLite's search indexes hold: the words of descriptions and the suffixes of names.
+
+**Words.** A word is a run of letters and digits (any script), lower-cased,
+with diacritics removed: ``"JSON-REST client, für HTTP_2"`` has the words
+``json``, ``rest``, ``client``, ``fur``, ``http`` and ``2``. A description
+matches a search when it has every word of the search term.
+
+**Suffixes.** A name contains a term when one of its suffixes starts with the
+term. Each suffix of three characters or more is indexed with ``earlier``: how
+long a prefix of it already appeared earlier in the name, and -1 for the whole
+name. A name containing the term twice is then counted once, through the
+suffix at the term's first place in the name, the one whose ``earlier`` is
+shorter than the term; and the name starts with the term when that suffix's
+``earlier`` is -1. Names are lower-cased as SQLite's ``lower()`` does (ASCII
+letters only).
+
+The indexes (``package_description_words`` and ``package_name_suffixes``,
+migrations 0003 and 0004) are kept in step by triggers that call
+:func:`description_words` and :func:`name_suffixes` as SQL functions; every
+connection the registry opens registers them with
+:func:`register_sqlite_functions` (the engine does so on connect). A
+connection without them cannot insert or delete package versions, so the
+indexes cannot fall out of step unnoticed. Changing what a word or a suffix is
+means a new migration that rebuilds the index.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import string
+import unicodedata
+from functools import lru_cache
+
+_WORD = re.compile(r"[^\W_]+")
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+#: Suffixes shorter than this are not indexed: shorter terms match names by prefix only.
+MIN_SUFFIX = 3
+#: The SQL names of the functions :func:`register_sqlite_functions` adds.
+WORDS_FUNCTION = "foss_description_words"
+SUFFIXES_FUNCTION = "foss_name_suffixes"
+HAS_WORDS_FUNCTION = "foss_has_words"
+
+
+def words(text: str | None) -> list[str]:
+    """The distinct words of a text, in order of first appearance."""
+    if not text:
+        return []
+    text = text.lower()
+    if not text.isascii():
+        decomposed = unicodedata.normalize("NFD", text)
+        text = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return list(dict.fromkeys(_WORD.findall(text)))
+
+
+def has_words(text: str | None, wanted: list[str]) -> bool:
+    """True when the text has every one of the wanted words."""
+    present = _word_set(text) if text else frozenset()
+    return all(w in present for w in wanted)
+
+
+# Versions of one package mostly share their description: tokenise each once.
+@lru_cache(maxsize=8192)
+def _word_set(text: str) -> frozenset[str]:
+    return frozenset(words(text))
+
+
+def ascii_lower(name: str) -> str:
+    """A name lower-cased as SQLite's ``lower()`` does it (ASCII letters only)."""
+    return name.translate(_ASCII_LOWER)
+
+
+def name_suffixes(name: str) -> list[tuple[str, int]]:
+    """Each indexed suffix of a name with the length of its prefix seen earlier in the name.
+
+    ``name_suffixes("kalokalo")`` gives ``("kalokalo", -1)`` (the whole name),
+    ``("alokalo", 0)``, ``("lokalo", 0)``, ``("okalo", 0)``, ``("kalo", 4)``
+    (``kalo`` began the name) and ``("alo", 3)``.
+    """
+    lowered = ascii_lower(name)
+    count = len(lowered) - MIN_SUFFIX + 1
+    if count <= 0:
+        return []
+    earlier = [-1] + [0] * (count - 1)
+    for start in range(count - 1):
+        # How far each later suffix agrees with the one at ``start``.
+        for offset, agreed in enumerate(_prefix_matches(lowered[start:]), start + 1):
+            if offset < count and agreed > earlier[offset]:
+                earlier[offset] = agreed
+    return [(lowered[start:], earlier[start]) for start in range(count)]
+
+
+def _prefix_matches(text: str) -> list[int]:
+    """Z-function: for each later position, how many characters there match the text's start."""
+    n = len(text)
+    z = [0] * n
+    left = right = 0
+    for i in range(1, n):
+        if i < right:
+            z[i] = min(right - i, z[i - left])
+        while i + z[i] < n and text[z[i]] == text[i + z[i]]:
+            z[i] += 1
+        if i + z[i] > right:
+            left, right = i, i + z[i]
+    return z[1:]
+
+
+@lru_cache(maxsize=4096)
+def _words_json(text: str) -> str:
+    return json.dumps(words(text))
+
+
+def description_words(text: str | None) -> str:
+    """The words of a description as a JSON array (the SQL function's answer)."""
+    return _words_json(text) if text else "[]"
+
+
+def _suffixes_json(name: str | None) -> str:
+    return json.dumps(name_suffixes(name)) if name else "[]"
+
+
+def _has_words_sql(text: str | None, wanted: str) -> int:
+    return int(has_words(text, wanted.split(" ")))
+
+
+def register_sqlite_functions(raw: sqlite3.Connection) -> None:
+    """Add the SQL functions the search indexes and their searches call."""
+    raw.create_function(WORDS_FUNCTION, 1, description_words, deterministic=True)
+    raw.create_function(SUFFIXES_FUNCTION, 1, _suffixes_json, deterministic=True)
+    raw.create_function(HAS_WORDS_FUNCTION, 2, _has_words_sql, deterministic=True)
