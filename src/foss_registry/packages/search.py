@@ -250,21 +250,27 @@ def _one_word_statements(ecosystem: bool) -> dict[str, str]:
     eco = " AND ecosystem = :ecosystem" if ecosystem else ""
     names_with_term = _NAMES_WITH_TERM.format(ecosystem=eco)
     names_with_word = _NAMES_WITH_WORD.format(ecosystem=eco)
-    first_names = (
-        f"SELECT {_GROUPS} {names_with_word} ORDER BY normalized_name, ecosystem LIMIT :groups"
-    )
-    # Each answers one row: the versions counted on its side, and its names (as
-    # one JSON array, see _rows). Names by name past :last cannot reach the page
-    # (the description side fills it first), so they are left out.
+
+    def first(source: str, order: str) -> str:
+        # The first :groups names of a side, as one JSON array (see _rows).
+        names = f"SELECT {_GROUPS} {source} ORDER BY {order} LIMIT :groups"
+        return f"SELECT json_group_array(json_array({_GROUPS})) FROM ({names})"
+
     return {
-        "by_description": (
-            f"SELECT (SELECT coalesce(sum(versions), 0) {names_with_word}), "
-            f"(SELECT json_group_array(json_array({_GROUPS})) FROM ({first_names}))"
+        "counts": (
+            f"SELECT coalesce(sum(versions), 0), "
+            f"coalesce(sum(versions) FILTER (WHERE {_STARTS}), 0), "
+            f"(SELECT coalesce(sum(versions), 0) {names_with_word}) {names_with_term}"
         ),
-        "by_name": (
-            f"SELECT coalesce(sum(versions), 0), json_group_array(json_array({_GROUPS}, "
-            f"{_STARTS})) FILTER (WHERE {_STARTS} OR :last IS NULL OR normalized_name <= :last) "
-            f"{names_with_term}"
+        "starting": first(
+            f"{names_with_term} AND {_STARTS}",
+            "lower(normalized_name) <> :term, normalized_name, ecosystem",
+        ),
+        "described": first(names_with_word, "normalized_name, ecosystem"),
+        # Names past :last cannot reach the page: the description side fills it first.
+        "containing": first(
+            f"{names_with_term} AND NOT {_STARTS} AND (:last IS NULL OR normalized_name <= :last)",
+            "normalized_name, ecosystem",
         ),
     }
 
@@ -284,25 +290,27 @@ Group = tuple[str, str, int, bool]
 def _one_word_page(read: Reader, params: dict[str, Any]) -> dict[str, Any]:
     """A SQLite search for a single word, with no status filter (see the statements above)."""
     term, limit, offset = params["term"], params["limit"], params["offset"]
+    end = offset + limit
     # Every name has at least one version: the first offset + limit names suffice.
-    side = dict(params, term_length=len(term), groups=offset + limit)
+    side = dict(params, term_length=len(term), groups=end)
     statements = _one_word_statements("ecosystem" in params)
-    by_description, first_described = read(statements["by_description"], side)[0]
-    described: list[Group] = [
-        (n, e, count, True) for n, e, count in msgspec.json.decode(first_described)
-    ]
-    side["last"] = _last_needed(described, offset + limit)
-    by_name, named = read(statements["by_name"], side)[0]
-    # The name that is the term, then those starting with it, then the rest; by name.
-    names = sorted(
-        msgspec.json.decode(named or "[]"),
-        key=lambda g: (not g[3], search_index.ascii_lower(g[0]) != term, g[0], g[1]),
-    )
-    starting = [(n, e, count, False) for n, e, count, starts in names if starts]
-    containing = ((n, e, count, False) for n, e, count, starts in names if not starts)
-    ordered = itertools.chain(starting, heapq.merge(containing, described))
-    chosen, first = _covering(ordered, offset, offset + limit)
-    rows = _group_rows(read, term, chosen)[offset - first :][:limit] if chosen else []
+
+    def groups(statement: str, by_words: bool) -> list[Group]:
+        names = msgspec.json.decode(read(statements[statement], side)[0][0])
+        return [(n, e, count, by_words) for n, e, count in names]
+
+    by_name, starting, by_description = read(statements["counts"], side)[0]
+    # Positions before ``skip`` in ``ordered`` are before the page.
+    ordered: Iterable[Group] = groups("starting", False) if offset < starting else []
+    skip = offset if offset < starting else offset - starting
+    if end > starting:
+        # After the names starting with the term, ranked by name alone: names
+        # containing it and names described by it.
+        described = groups("described", True)
+        side["last"] = _last_needed(described, end - starting)
+        ordered = itertools.chain(ordered, heapq.merge(groups("containing", False), described))
+    chosen, first = _covering(ordered, skip, skip + limit)
+    rows = _group_rows(read, term, chosen)[skip - first :][:limit] if chosen else []
     return _result(rows, by_name + by_description, limit, offset)
 
 

@@ -68,7 +68,7 @@ def _word_set(text: str) -> frozenset[str]:
 
 def ascii_lower(name: str) -> str:
     """A name lower-cased as SQLite's ``lower()`` does it (ASCII letters only)."""
-    return name.translate(_ASCII_LOWER)
+    return name.lower() if name.isascii() else name.translate(_ASCII_LOWER)
 
 
 def name_suffixes(name: str) -> list[tuple[str, int]]:
