@@ -61,7 +61,7 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"cross-origin-opener-policy", b"same-origin"),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), interest-cohort=()"),
 )
-# JSON answers load nothing; HTML pages (docs, reviewer pages) load only their own assets.
+# JSON answers load nothing; HTML pages (the docs) load only their own assets.
 CSP_API = b"default-src 'none'; frame-ancestors 'none'"
 CSP_HTML = (
     b"default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "

@@ -1,4 +1,4 @@
-"""``foss serve`` (API, reviewer pages and a job worker) and ``foss worker`` (jobs only)."""
+"""``foss serve`` (API, its documentation and a job worker) and ``foss worker`` (jobs only)."""
 
 from __future__ import annotations
 

@@ -5,11 +5,13 @@ do the matching (SQLite: B-trees of name suffixes and of description words, both
 in name order, see migrations 0003 and 0004; PostgreSQL: ``pg_trgm`` and a
 ``tsvector`` GIN index), and the statement is plain SQL built once per shape and
 cached, because building and compiling an expression tree per request costs more
-than the indexed lookup. On SQLite the most common search, one word and no
-status filter, is answered without visiting every match (:func:`_one_word_page`).
+than the indexed lookup. On SQLite a search for words without a status filter
+(nearly every search) is answered without visiting every match
+(:func:`_words_page`); the rest go through one SQL statement.
 
-Order: exact name, then name prefix, then the rest; ties by name, ecosystem and
-version, highest first. ``total`` counts every match.
+Order, comparing names without case: the name that is the term, then names
+starting with it, then the rest; ties by name, ecosystem and version, highest
+first. ``total`` counts every match.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import heapq
 import itertools
 import json
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any
@@ -156,8 +159,8 @@ def list_packages(
             shape = "short"
         elif dialect == "sqlite":
             wanted = search_index.words(term)
-            if status is None and wanted == [term] and term.isascii():
-                return _one_word_page(read, params)
+            if status is None and wanted and term.isascii():
+                return _words_page(read, params, wanted)
             shape = "words" if wanted and _rarest(read, params, wanted) else "name"
         else:
             postgres_words = _POSTGRES_WORD.findall(term)
@@ -226,8 +229,11 @@ def _rarest(read: Reader, params: dict[str, Any], wanted: list[str]) -> bool:
     return bool(counts[rarest])
 
 
-_WORD_NAMES = "SELECT count(*) FROM package_description_words WHERE word = :word"
-# The SQLite search for a term that is one word, answered from the two name-ordered
+# How many names have the word, counted up to a cap: enough to pick the rarest.
+_WORD_NAMES = (
+    "SELECT count(*) FROM (SELECT 1 FROM package_description_words WHERE word = :word LIMIT 4096)"
+)
+# The SQLite search for a term of words (no status filter), answered from the two name-ordered
 # indexes without visiting every match. The matches are:
 #   A: versions whose name contains the term (package_name_suffixes: the row of the
 #      term's first place in the name, whose earlier is shorter than the term,
@@ -246,7 +252,7 @@ _STARTS = "(earlier < 0)"
 
 
 @lru_cache(maxsize=4)
-def _one_word_statements(ecosystem: bool) -> dict[str, str]:
+def _word_statements(ecosystem: bool) -> dict[str, str]:
     eco = " AND ecosystem = :ecosystem" if ecosystem else ""
     names_with_term = _NAMES_WITH_TERM.format(ecosystem=eco)
     names_with_word = _NAMES_WITH_WORD.format(ecosystem=eco)
@@ -287,31 +293,91 @@ _GROUP_VERSIONS = (
 Group = tuple[str, str, int, bool]
 
 
-def _one_word_page(read: Reader, params: dict[str, Any]) -> dict[str, Any]:
-    """A SQLite search for a single word, with no status filter (see the statements above)."""
+def _words_page(read: Reader, params: dict[str, Any], wanted: list[str]) -> dict[str, Any]:
+    """A SQLite search for words, with no status filter (see the statements above)."""
     term, limit, offset = params["term"], params["limit"], params["offset"]
     end = offset + limit
     # Every name has at least one version: the first offset + limit names suffice.
     side = dict(params, term_length=len(term), groups=end)
-    statements = _one_word_statements("ecosystem" in params)
+    statements = _word_statements("ecosystem" in params)
 
     def groups(statement: str, by_words: bool) -> list[Group]:
         names = msgspec.json.decode(read(statements[statement], side)[0][0])
         return [(n, e, count, by_words) for n, e, count in names]
 
     by_name, starting, by_description = read(statements["counts"], side)[0]
+    described: list[Group] | None = None
+    if wanted != [term]:
+        described = _described_by_all(read, side, wanted)
+        by_description = sum(g[2] for g in described)
     # Positions before ``skip`` in ``ordered`` are before the page.
     ordered: Iterable[Group] = groups("starting", False) if offset < starting else []
     skip = offset if offset < starting else offset - starting
     if end > starting:
         # After the names starting with the term, ranked by name alone: names
         # containing it and names described by it.
-        described = groups("described", True)
+        if described is None:
+            described = groups("described", True)
         side["last"] = _last_needed(described, end - starting)
         ordered = itertools.chain(ordered, heapq.merge(groups("containing", False), described))
     chosen, first = _covering(ordered, skip, skip + limit)
-    rows = _group_rows(read, term, chosen)[skip - first :][:limit] if chosen else []
+    rows = _group_rows(read, wanted, chosen)[skip - first :][:limit] if chosen else []
     return _result(rows, by_name + by_description, limit, offset)
+
+
+@lru_cache(maxsize=16)
+def _all_words_statement(count: int, ecosystem: bool) -> str:
+    """Names whose descriptions have every one of ``count`` words, and not the term in the name.
+
+    Each name comes with its version count per word and its number of versions.
+    """
+    joins = "".join(
+        f"JOIN package_description_words d{i} ON d{i}.word = :w{i} AND d{i}.in_name IN (0, 1) "
+        f"AND d{i}.normalized_name = d0.normalized_name AND d{i}.ecosystem = d0.ecosystem "
+        for i in range(1, count)
+    )
+    counts = ", ".join(f"d{i}.versions" for i in range(count))
+    eco = " AND d0.ecosystem = :ecosystem" if ecosystem else ""
+    return (
+        f"SELECT json_group_array(json_array(d0.normalized_name, d0.ecosystem, {counts}, "
+        f"s.versions)) FROM package_description_words d0 {joins}"
+        "LEFT JOIN package_name_suffixes s ON s.suffix = lower(d0.normalized_name) "
+        "AND s.ecosystem = d0.ecosystem AND s.normalized_name = d0.normalized_name "
+        f"WHERE d0.word = :w0 AND d0.in_name IN (0, 1){eco} "
+        "AND instr(lower(d0.normalized_name), :term) = 0"
+    )
+
+
+def _described_by_all(read: Reader, params: dict[str, Any], wanted: list[str]) -> list[Group]:
+    """The names (in order) whose descriptions have all the words but whose name lacks the term.
+
+    A name's count of matching versions is exact from the index when at most one
+    word misses some of its versions; otherwise its descriptions are read.
+    """
+    frequency = {w: read(_WORD_NAMES, {"word": w})[0][0] for w in wanted}
+    ordered = sorted(wanted, key=frequency.__getitem__)
+    if not frequency[ordered[0]]:
+        return []
+    words = {f"w{i}": w for i, w in enumerate(ordered)}
+    sql = _all_words_statement(len(ordered), "ecosystem" in params)
+    found = msgspec.json.decode(read(sql, params | words)[0][0])
+    groups: list[Group] = []
+    unsure: list[Group] = []
+    for name, eco, *counts, versions in found:
+        missing = [c for c in counts if versions is None or c < versions]
+        if versions is not None and len(missing) <= 1:
+            groups.append((name, eco, min(counts), True))
+        else:
+            unsure.append((name, eco, 0, True))
+    if unsure:
+        matching = Counter(
+            (row[5], row[2])
+            for row in _group_versions(read, unsure)
+            if search_index.has_words(row[6], wanted)
+        )
+        groups += [(n, e, c, True) for (n, e), c in matching.items()]
+    groups.sort()
+    return groups
 
 
 def _last_needed(groups: list[Group], end: int) -> str | None:
@@ -339,17 +405,22 @@ def _covering(ordered: Iterable[Group], start: int, end: int) -> tuple[list[Grou
     return chosen, first
 
 
-def _group_rows(read: Reader, term: str, chosen: list[Group]) -> list[Sequence[Any]]:
-    """The matching versions of the chosen names, in order."""
+def _group_versions(read: Reader, chosen: list[Group]) -> Sequence[Sequence[Any]]:
+    """Every version of the chosen names, in order, with their normalised names and descriptions."""
     groups = json.dumps([[eco, name] for name, eco, _count, _by_words in chosen])
+    return _rows(read, "sqlite", _GROUP_VERSIONS, {"groups": groups}, _GROUP_COLUMNS)
+
+
+def _group_rows(read: Reader, wanted: list[str], chosen: list[Group]) -> list[Sequence[Any]]:
+    """The matching versions of the chosen names, in order."""
     found: dict[tuple[str, str], list[Sequence[Any]]] = {}
-    for row in _rows(read, "sqlite", _GROUP_VERSIONS, {"groups": groups}, _GROUP_COLUMNS):
+    for row in _group_versions(read, chosen):
         found.setdefault((row[5], row[2]), []).append(row)
     rows: list[Sequence[Any]] = []
     for name, eco, count, by_words in chosen:
         versions = found.get((name, eco), [])
         if by_words and len(versions) != count:
-            # Only some versions of this name have the word in their description.
-            versions = [v for v in versions if search_index.has_words(v[6], [term])]
+            # Only some versions of this name have the words in their description.
+            versions = [v for v in versions if search_index.has_words(v[6], wanted)]
         rows.extend(v[:5] for v in versions)
     return rows

@@ -237,3 +237,26 @@ def test_a_connection_without_the_word_function_cannot_write_versions(engine: En
         raw.close()
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM package_versions")).scalar_one() == 0
+
+
+def test_words_missing_from_different_versions_are_counted_version_by_version(
+    engine: Engine,
+) -> None:
+    # Each word is in three of the four versions: only the descriptions tell
+    # which versions have both.
+    for version, description in (
+        ("1.0", "YAML and TOML"),
+        ("2.0", "YAML only"),
+        ("3.0", "TOML only"),
+        ("4.0", "YAML, TOML and JSON"),
+    ):
+        _insert(engine, "pypi", "conf", version, description)
+    _insert(engine, "npm", "yaml-toml", "1.0.0", "Neither word here")
+    assert _search(engine, "yaml toml") == (2, [("conf", "4.0"), ("conf", "1.0")])
+    assert _search(engine, "toml yaml json") == (1, [("conf", "4.0")])
+    # The name that is the term first; then the descriptions with both words.
+    assert _search(engine, "yaml-toml") == (
+        3,
+        [("yaml-toml", "1.0.0"), ("conf", "4.0"), ("conf", "1.0")],
+    )
+    assert _search(engine, "yaml toml", status="pending") == _search(engine, "yaml toml")
