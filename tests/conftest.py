@@ -77,12 +77,11 @@ def postgres_url() -> Iterator[str]:
     admin.dispose()
 
 
-@pytest.fixture(params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """URL of an empty, migrated database of each backend, private to this test."""
-    if request.param == "sqlite":
+def empty_database(request: pytest.FixtureRequest, backend: str, directory: Path) -> str:
+    """URL of an empty, migrated database of ``backend`` (a SQLite file in ``directory``)."""
+    if backend == "sqlite":
         template: Path = request.getfixturevalue("sqlite_template")
-        path = tmp_path / "registry.db"
+        path = directory / "registry.db"
         shutil.copy(template, path)
         return f"sqlite:///{path}"
     url: str = request.getfixturevalue("postgres_url")
@@ -92,6 +91,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     engine.dispose()
     return url
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """URL of an empty, migrated database of each backend, private to this test."""
+    return empty_database(request, request.param, tmp_path)
 
 
 @pytest.fixture

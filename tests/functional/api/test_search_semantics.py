@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import random
 import re
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from functools import cache
@@ -36,11 +35,11 @@ from typing import Any
 
 import pytest
 from packaging.version import Version
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine
 
 from foss_registry.config import Settings
-from foss_registry.db import make_engine, metadata
-from tests.conftest import BACKENDS, make_client
+from foss_registry.db import make_engine
+from tests.conftest import BACKENDS, empty_database, make_client
 from tests.functional.conftest import create_token, key, submit
 
 # All of this module's tests share one seeded database per backend and process.
@@ -346,18 +345,8 @@ class Registry:
 
 
 def _database_url(request: pytest.FixtureRequest, tmp_path_factory: Any) -> str:
-    """An empty migrated database, as tests/conftest.py's ``database_url`` gives one."""
-    if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("search") / "registry.db"
-        shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        return f"sqlite:///{path}"
-    url: str = request.getfixturevalue("postgres_url")
-    engine = create_engine(url)
-    tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    engine.dispose()
-    return url
+    """An empty migrated database, shared by the module's tests."""
+    return empty_database(request, request.param, tmp_path_factory.mktemp("search"))
 
 
 def _seed(client: Any, engine: Engine) -> list[Entry]:

@@ -9,13 +9,12 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine
 
-from foss_registry.db import make_engine, metadata
+from foss_registry.db import make_engine
 from tests.conftest import POSTGRES_URL
 from tests.functional.server.conftest import free_port
 
@@ -54,22 +53,6 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def redis_prefix() -> str:
     """A key prefix private to this test, so runs and parallel tests never share counters."""
     return f"foss-test-{uuid.uuid4().hex[:12]}"
-
-
-def fresh_database(request: pytest.FixtureRequest, tmp_path: Path, backend: str) -> str:
-    """An empty, migrated database of ``backend`` private to this test."""
-    if backend == "sqlite":
-        template: Path = request.getfixturevalue("sqlite_template")
-        path = tmp_path / "registry.db"
-        shutil.copy(template, path)
-        return f"sqlite:///{path}"
-    url: str = request.getfixturevalue("postgres_url")
-    engine = create_engine(url)
-    tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    engine.dispose()
-    return url
 
 
 #: The backend a multi-process test runs on: PostgreSQL when the suite has one.

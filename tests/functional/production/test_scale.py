@@ -15,8 +15,9 @@ from sqlalchemy import func, select
 from foss_registry.jobs.models import jobs
 from foss_registry.packages.models import package_versions
 from foss_registry.scans.models import scans
+from tests.conftest import empty_database
 from tests.functional.conftest import create_token
-from tests.functional.production.conftest import SCALE_BACKEND, engine_for, fresh_database
+from tests.functional.production.conftest import SCALE_BACKEND, engine_for
 from tests.functional.server.conftest import foss_command, free_port, start_server
 
 SUBMISSIONS = 500
@@ -36,7 +37,7 @@ def _scrape(url: str) -> dict[str, float]:
 def test_every_submission_is_scanned_exactly_once_by_two_workers(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
-    database_url = fresh_database(request, tmp_path, SCALE_BACKEND)
+    database_url = empty_database(request, SCALE_BACKEND, tmp_path)
     engine = engine_for(database_url)
     secret = create_token(engine, "load", "submitter")
     env = {
