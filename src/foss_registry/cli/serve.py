@@ -50,6 +50,19 @@ def _prepare_database() -> None:
     eng.dispose()
 
 
+def _check_address_free(host: str, port: int) -> None:
+    """Refuse an address another server listens on.
+
+    Granian binds its socket with SO_REUSEPORT: a second server on a busy port
+    would start and silently take a share of the first one's connections.
+    """
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        socket.create_server((host, port), family=family).close()
+    except OSError as exc:
+        raise fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
 def _announce(message: str) -> None:
     """Tell the operator something at start: on the console, or as a log line in JSON mode."""
     if settings().log_format == "json":
@@ -102,6 +115,7 @@ def serve(
                 f"refusing to listen on {host} with authentication off; "
                 "use a loopback address or pass --insecure-public"
             )
+    _check_address_free(host, port)
     _prepare_database()
     # Child API processes read their settings from the environment like this one.
     os.environ["FOSS_DATABASE_URL"] = cfg.database_url

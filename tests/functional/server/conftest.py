@@ -64,7 +64,23 @@ def start_server(
 
     Pass ``port`` to restart a server on the address it had before.
     """
-    port = port or free_port()
+    for _attempt in range(3):
+        try:
+            return _start(tmp_path, env_overrides, args, port or free_port())
+        except PortTaken:
+            # Another test's server took the free port first; a fixed port is the caller's.
+            if port is not None:
+                raise
+    raise AssertionError("no free port for the server after three tries")
+
+
+class PortTaken(AssertionError):
+    """The server refused its port: something else listens there."""
+
+
+def _start(
+    tmp_path: Path, env_overrides: dict[str, str], args: list[str] | None, port: int
+) -> ServerProcess:
     env = os.environ.copy() | {"FOSS_HOST": "127.0.0.1"} | env_overrides | {"FOSS_PORT": str(port)}
     log_path = tmp_path / f"server-{port}-{time.monotonic_ns()}.log"
     with log_path.open("wb") as log_file:
@@ -81,7 +97,10 @@ def start_server(
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(f"server exited early:\n{server.log()}")
+            log = server.log()
+            if "cannot listen on" in log:
+                raise PortTaken(log)
+            raise AssertionError(f"server exited early:\n{log}")
         try:
             if httpx.get(f"{server.url}/healthz", timeout=5).status_code == 200:
                 return server

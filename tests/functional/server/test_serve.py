@@ -107,3 +107,19 @@ def test_auth_off_is_announced_and_refused_on_public_addresses(tmp_path: Path) -
     )
     assert refused.returncode == 2
     assert "--insecure-public" in refused.stderr
+
+
+def test_serve_refuses_a_port_another_server_listens_on(server: ServerProcess) -> None:
+    # Without the check, Granian's SO_REUSEPORT socket would start a second server
+    # that silently takes a share of the first one's connections.
+    port = server.url.rsplit(":", 1)[1]
+    second = subprocess.run(
+        [*foss_command(), "serve", "--no-job-worker"],
+        env=server.env | {"FOSS_PORT": port},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert second.returncode != 0
+    assert f"cannot listen on 127.0.0.1:{port}" in second.stderr
+    assert httpx.get(f"{server.url}/healthz").status_code == 200
