@@ -145,7 +145,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # operating-system crash or power cut can lose the last commits.
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
-    # The description index's triggers and searches call these (packages.words).
+    # The search indexes' triggers and searches call these (packages.search_index).
     register_sqlite_functions(dbapi_connection)
 
 

@@ -34,8 +34,8 @@ from foss_registry.packages.models import STATUSES
 from foss_registry.packages.reads import Reader, field_error
 
 _POSTGRES_WORD = re.compile(r"[^\W_]+")
-#: Shortest term matched inside names; trigram indexes need three characters.
-MIN_SUBSTRING = 3
+#: Shortest term matched inside names (the shortest suffix indexed; trigrams need three).
+MIN_SUBSTRING = search_index.MIN_SUFFIX
 
 _COLUMNS = "name, version, ecosystem, status, license"
 _ORDER = "normalized_name, ecosystem, sort_token DESC, id DESC"
@@ -71,14 +71,14 @@ _SQLITE_MATCH = {
 # PostgreSQL: the expressions of the two GIN indexes (migration 0004). Every run
 # of characters other than letters and digits separates words, as on SQLite
 # (PostgreSQL's own parser would keep "node.js" or "a/b" whole).
-POSTGRES_NAME = "lower(normalized_name)"
-POSTGRES_WORDS = (
+_POSTGRES_NAME = "lower(normalized_name)"
+_POSTGRES_WORDS = (
     "to_tsvector('simple', regexp_replace(coalesce(description, ''), '(\\W|_)+', ' ', 'g'))"
 )
 _POSTGRES_MATCH = {
-    False: f"{POSTGRES_NAME} LIKE :pattern ESCAPE '\\'",
+    False: f"{_POSTGRES_NAME} LIKE :pattern ESCAPE '\\'",
     True: (
-        f"({POSTGRES_NAME} LIKE :pattern ESCAPE '\\' OR {POSTGRES_WORDS} "
+        f"({_POSTGRES_NAME} LIKE :pattern ESCAPE '\\' OR {_POSTGRES_WORDS} "
         "@@ plainto_tsquery('simple', :words))"
     ),
 }
@@ -218,15 +218,21 @@ def _result(rows: Sequence[Sequence[Any]], total: int, limit: int, offset: int) 
     }
 
 
+def _by_rarity(read: Reader, wanted: list[str]) -> tuple[list[str], bool]:
+    """The words, rarest first, and whether any description has the rarest."""
+    counts = {w: read(_WORD_NAMES, {"word": w})[0][0] for w in wanted}
+    ordered = sorted(wanted, key=counts.__getitem__)
+    return ordered, bool(counts[ordered[0]])
+
+
 def _rarest(read: Reader, params: dict[str, Any], wanted: list[str]) -> bool:
     """Set the description parameters of a SQLite search; False when no description has them."""
-    counts = {w: read(_WORD_NAMES, {"word": w})[0][0] for w in wanted}
-    rarest, *others = sorted(wanted, key=counts.__getitem__)
+    (rarest, *others), found = _by_rarity(read, wanted)
     params["rarest"] = rarest
     # The next rarest word leaves out, name by name, what cannot match.
     params["second"] = others[0] if others else None
     params["words"] = " ".join(wanted)
-    return bool(counts[rarest])
+    return found
 
 
 # How many names have the word, counted up to a cap: enough to pick the rarest.
@@ -356,9 +362,8 @@ def _described_by_all(read: Reader, params: dict[str, Any], wanted: list[str]) -
     A name's count of matching versions is exact from the index when at most one
     word misses some of its versions; otherwise its descriptions are read.
     """
-    frequency = {w: read(_WORD_NAMES, {"word": w})[0][0] for w in wanted}
-    ordered = sorted(wanted, key=frequency.__getitem__)
-    if not frequency[ordered[0]]:
+    ordered, found_any = _by_rarity(read, wanted)
+    if not found_any:
         return []
     words = {f"w{i}": w for i, w in enumerate(ordered)}
     sql = _all_words_statement(len(ordered), "ecosystem" in params)
