@@ -19,8 +19,8 @@ from __future__ import annotations
 import heapq
 import itertools
 import json
+import operator
 import re
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any
@@ -249,35 +249,51 @@ _WORD_NAMES = (
 #      (package_description_words with in_name = 0: a version count per name).
 # A and B share no name and each lists its names in order, so the rest of the
 # ranking (rank 2) is a merge of the two by name.
+#
+# The term's length is written into the statement, not bound: SQLite compares a
+# bound "earlier < ?" with the partial index's "earlier < 0" (migration 0005)
+# and then prepares the statement again at every execution.
 _NAMES_WITH_TERM = (
     "FROM package_name_suffixes WHERE suffix >= :term AND suffix < :term_end "
-    "AND earlier < :term_length{ecosystem}"
+    "AND earlier < {length}{ecosystem}"
 )
 _NAMES_WITH_WORD = "FROM package_description_words WHERE word = :term AND in_name = 0{ecosystem}"
-_STARTS = "(earlier < 0)"
+# Their count, summed per word and ecosystem (migration 0005).
+_VERSIONS_WITH_WORD = "FROM package_word_totals WHERE word = :term AND in_name = 0{ecosystem}"
+_STARTS = "earlier < 0"
 
 
-@lru_cache(maxsize=4)
-def _word_statements(ecosystem: bool) -> dict[str, str]:
+@lru_cache(maxsize=64)
+def _word_statements(ecosystem: bool, length: int) -> dict[str, str]:
     eco = " AND ecosystem = :ecosystem" if ecosystem else ""
-    names_with_term = _NAMES_WITH_TERM.format(ecosystem=eco)
+    names_with_term = _NAMES_WITH_TERM.format(length=length, ecosystem=eco)
     names_with_word = _NAMES_WITH_WORD.format(ecosystem=eco)
+    versions_with_word = _VERSIONS_WITH_WORD.format(ecosystem=eco)
 
-    def first(source: str, order: str) -> str:
-        # The first :groups names of a side, as one JSON array (see _rows).
-        names = f"SELECT {_GROUPS} {source} ORDER BY {order} LIMIT :groups"
-        return f"SELECT json_group_array(json_array({_GROUPS})) FROM ({names})"
+    def first(source: str, order: str, starting: bool = False) -> str:
+        # The first :groups names of a side, as one JSON array (see _rows); a
+        # starting name comes with whether it is other than the term itself.
+        columns = f"suffix <> :term AS other, {_GROUPS}" if starting else _GROUPS
+        names = f"SELECT {columns} {source} ORDER BY {order} LIMIT :groups"
+        values = f"other, {_GROUPS}" if starting else _GROUPS
+        return f"SELECT json_group_array(json_array({values})) FROM ({names})"
 
     return {
         "counts": (
             f"SELECT coalesce(sum(versions), 0), "
-            f"coalesce(sum(versions) FILTER (WHERE {_STARTS}), 0), "
-            f"(SELECT coalesce(sum(versions), 0) {names_with_word}) {names_with_term}"
+            f"(SELECT coalesce(sum(versions), 0) {versions_with_word}) {names_with_term}"
         ),
+        # For a name without capitals the suffix is the name: the key lists them in order.
         "starting": first(
-            f"{names_with_term} AND {_STARTS}",
-            # A starting name's row is its whole name, lower-cased: the exact match first.
-            "suffix <> :term, normalized_name, ecosystem",
+            f"{names_with_term} AND {_STARTS} AND suffix = normalized_name",
+            "suffix, ecosystem",
+            starting=True,
+        ),
+        # Names with capitals sort elsewhere; few, in a partial index (migration 0005).
+        "starting_folded": first(
+            f"{names_with_term} AND {_STARTS} AND suffix <> normalized_name",
+            "other, normalized_name, ecosystem",
+            starting=True,
         ),
         "described": first(names_with_word, "normalized_name, ecosystem"),
         # Names past :last cannot reach the page: the description side fills it first.
@@ -289,16 +305,25 @@ def _word_statements(ecosystem: bool) -> dict[str, str]:
 
 
 _GROUPS = "normalized_name, ecosystem, versions"
-# Every version of the given names (a JSON array of [ecosystem, name]), as one
-# JSON array; ordered in Python, cheaper than SQLite's sorter for a page.
+# Every version of the given names (a JSON array of [ecosystem, name, found by
+# description]) with the name's place in that array, as one JSON array; the
+# description only where it may be needed. Ordered in Python, cheaper than
+# SQLite's sorter for a page.
 _GROUP_VERSIONS = (
-    "SELECT json_group_array(json_array(v.name, v.version, v.ecosystem, v.status, v.license, "
-    "v.normalized_name, v.description, v.sort_token, v.id)) FROM json_each(:groups) AS g "
-    "JOIN package_versions v ON v.ecosystem = json_extract(g.value, '$[0]') "
+    "SELECT json_group_array(json_array(g.key, v.name, v.version, v.ecosystem, v.status, "
+    "v.license, CASE WHEN json_extract(g.value, '$[2]') THEN v.description END, v.sort_token, "
+    "v.id)) FROM json_each(:groups) AS g JOIN package_versions v "
+    "ON v.ecosystem = json_extract(g.value, '$[0]') "
     "AND v.normalized_name = json_extract(g.value, '$[1]')"
 )
+# A row of _GROUP_VERSIONS: the page's fields, the description, the version order.
+_FIELDS = slice(1, 6)
+_DESCRIPTION = 6
+_HIGHEST = operator.itemgetter(7, 8)
 #: A name's matching versions: (normalized name, ecosystem, count, found by description).
 Group = tuple[str, str, int, bool]
+# How many names starting with the term are read first (see _starting).
+_FIRST_NAMES = 32
 
 
 def _words_page(read: Reader, params: dict[str, Any], wanted: list[str]) -> dict[str, Any]:
@@ -306,20 +331,24 @@ def _words_page(read: Reader, params: dict[str, Any], wanted: list[str]) -> dict
     term, limit, offset = params["term"], params["limit"], params["offset"]
     end = offset + limit
     # Every name has at least one version: the first offset + limit names suffice.
-    side = dict(params, term_length=len(term), groups=end)
-    statements = _word_statements("ecosystem" in params)
+    side = dict(params, groups=end)
+    statements = _word_statements("ecosystem" in params, len(term))
 
     def groups(statement: str, by_words: bool) -> list[Group]:
         names = msgspec.json.decode(read(statements[statement], side)[0][0])
         return [(n, e, count, by_words) for n, e, count in names]
 
-    by_name, starting, by_description = read(statements["counts"], side)[0]
+    by_name, by_description = read(statements["counts"], side)[0]
     described: list[Group] | None = None
     if wanted != [term]:
         described = _described_by_all(read, side, wanted)
         by_description = sum(g[2] for g in described)
+    first_names = _starting(read, statements, side) if by_name else []
+    # The versions of names starting with the term; when only the first names
+    # were read, at least the page's end, which is all the page needs to know.
+    starting = sum(g[2] for g in first_names)
     # Positions before ``skip`` in ``ordered`` are before the page.
-    ordered: Iterable[Group] = groups("starting", False) if offset < starting else []
+    ordered: Iterable[Group] = first_names if offset < starting else []
     skip = offset if offset < starting else offset - starting
     if end > starting:
         # After the names starting with the term, ranked by name alone: names
@@ -331,6 +360,25 @@ def _words_page(read: Reader, params: dict[str, Any], wanted: list[str]) -> dict
     chosen, first = _covering(ordered, skip, skip + limit)
     rows = _group_rows(read, wanted, chosen)[skip - first :][:limit] if chosen else []
     return _result(rows, by_name + by_description, limit, offset)
+
+
+def _starting(read: Reader, statements: dict[str, str], params: dict[str, Any]) -> list[Group]:
+    """The names starting with the term (the term itself, then in name order), up to the page's end.
+
+    That is all of them, or enough for their versions to reach position
+    :groups. Most names have several versions, so a few names are read first.
+    """
+    end = params["groups"]
+    names = min(end, _FIRST_NAMES)
+    while True:
+        found = [
+            msgspec.json.decode(read(statements[statement], params | {"groups": names})[0][0])
+            for statement in ("starting", "starting_folded")
+        ]
+        first = [(n, e, count, False) for _, n, e, count in heapq.merge(*found)][:names]
+        if len(first) < names or names == end or sum(g[2] for g in first) >= end:
+            return first
+        names = end
 
 
 @lru_cache(maxsize=16)
@@ -376,13 +424,12 @@ def _described_by_all(read: Reader, params: dict[str, Any], wanted: list[str]) -
             groups.append((name, eco, min(counts), True))
         else:
             unsure.append((name, eco, 0, True))
-    if unsure:
-        matching = Counter(
-            (row[5], row[2])
-            for row in _group_versions(read, unsure)
-            if search_index.has_words(row[6], wanted)
-        )
-        groups += [(n, e, c, True) for (n, e), c in matching.items()]
+    for (name, eco, _count, _by_words), versions in zip(
+        unsure, _group_versions(read, unsure), strict=True
+    ):
+        count = sum(search_index.has_words(v[_DESCRIPTION], wanted) for v in versions)
+        if count:
+            groups.append((name, eco, count, True))
     groups.sort()
     return groups
 
@@ -412,26 +459,25 @@ def _covering(ordered: Iterable[Group], start: int, end: int) -> tuple[list[Grou
     return chosen, first
 
 
-def _group_versions(read: Reader, chosen: list[Group]) -> Sequence[Sequence[Any]]:
-    """Every version of the chosen names, in order, with their normalised names and descriptions."""
-    groups = json.dumps([[eco, name] for name, eco, _count, _by_words in chosen])
-    rows = msgspec.json.decode(read(_GROUP_VERSIONS, {"groups": groups})[0][0])
-    # By name and ecosystem, then highest version (sort token, then id) first.
-    rows.sort(key=lambda r: (r[7], r[8]), reverse=True)
-    rows.sort(key=lambda r: (r[5], r[2]))
-    return rows
+def _group_versions(read: Reader, chosen: list[Group]) -> list[list[Sequence[Any]]]:
+    """Every version of each chosen name, highest first (rows of _GROUP_VERSIONS)."""
+    groups = json.dumps([[eco, name, by_words] for name, eco, _count, by_words in chosen])
+    found: list[list[Sequence[Any]]] = [[] for _ in chosen]
+    for row in msgspec.json.decode(read(_GROUP_VERSIONS, {"groups": groups})[0][0]):
+        found[row[0]].append(row)
+    for versions in found:
+        versions.sort(key=_HIGHEST, reverse=True)
+    return found
 
 
 def _group_rows(read: Reader, wanted: list[str], chosen: list[Group]) -> list[Sequence[Any]]:
     """The matching versions of the chosen names, in order."""
-    found: dict[tuple[str, str], list[Sequence[Any]]] = {}
-    for row in _group_versions(read, chosen):
-        found.setdefault((row[5], row[2]), []).append(row)
     rows: list[Sequence[Any]] = []
-    for name, eco, count, by_words in chosen:
-        versions = found.get((name, eco), [])
+    for (_name, _eco, count, by_words), versions in zip(
+        chosen, _group_versions(read, chosen), strict=True
+    ):
         if by_words and len(versions) != count:
             # Only some versions of this name have the words in their description.
-            versions = [v for v in versions if search_index.has_words(v[6], wanted)]
-        rows.extend(v[:5] for v in versions)
+            versions = [v for v in versions if search_index.has_words(v[_DESCRIPTION], wanted)]
+        rows.extend(v[_FIELDS] for v in versions)
     return rows

@@ -2,10 +2,11 @@
 
 A one-word search on SQLite answers its page and its ``total`` from
 ``package_description_words`` and the version counts of
-``package_name_suffixes`` (migration 0004) without reading the versions
+``package_name_suffixes`` (migration 0004), and from the per-word totals of
+``package_word_totals`` (migration 0005), without reading the versions
 themselves, so a count that drifted would show as a wrong ``total`` or a
-missing result. These tests rebuild both from the stored versions after every
-kind of change and compare.
+missing result. These tests rebuild all three from the stored versions after
+every kind of change and compare.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import sqlite3
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
@@ -64,6 +66,19 @@ def _stored_words(engine: Engine) -> Counter[tuple[str, int, str, str]]:
     return Counter({(w, i, n, e): count for w, i, n, e, count in rows})
 
 
+def _word_totals(engine: Engine) -> tuple[dict[tuple[str, int, str], int], Counter[Any]]:
+    """The stored per-word totals, and the sums of the words table they stand for."""
+    with engine.connect() as conn:
+        stored = {
+            (w, i, e): versions
+            for w, i, e, versions in conn.execute(text("SELECT * FROM package_word_totals"))
+        }
+    summed: Counter[Any] = Counter()
+    for (word, in_name, _name, ecosystem), versions in _stored_words(engine).items():
+        summed[word, in_name, ecosystem] += versions
+    return stored, summed
+
+
 def _suffix_earlier(engine: Engine) -> dict[tuple[str, str], set[tuple[str, int]]]:
     with engine.connect() as conn:
         stored: dict[tuple[str, str], set[tuple[str, int]]] = {}
@@ -96,6 +111,8 @@ def _suffix_counts(
 
 def _assert_in_step(engine: Engine) -> None:
     assert _stored_words(engine) == _expected_words(engine)
+    stored_totals, summed_totals = _word_totals(engine)
+    assert stored_totals == dict(summed_totals)
     carried, real = _suffix_counts(engine)
     assert carried == {key: {count} for key, count in real.items()}
     assert _suffix_earlier(engine) == {
@@ -103,10 +120,17 @@ def _assert_in_step(engine: Engine) -> None:
     }
 
 
-def _search(engine: Engine, term: str, **filters: str) -> tuple[int, list[tuple[str, str]]]:
+def _search(
+    engine: Engine, term: str, limit: int = 1000, offset: int = 0, **filters: str
+) -> tuple[int, list[tuple[str, str]]]:
     with engine.connect() as conn:
         page = search.list_packages(
-            reads.sqlalchemy_reader(conn), "sqlite", search=term, limit=1000, **filters
+            reads.sqlalchemy_reader(conn),
+            "sqlite",
+            search=term,
+            limit=limit,
+            offset=offset,
+            **filters,
         )
     return page["total"], [(p["name"], p["version"]) for p in page["packages"]]
 
@@ -260,3 +284,24 @@ def test_words_missing_from_different_versions_are_counted_version_by_version(
         [("yaml-toml", "1.0.0"), ("conf", "4.0"), ("conf", "1.0")],
     )
     assert _search(engine, "yaml toml", status="pending") == _search(engine, "yaml toml")
+
+
+def test_pages_reach_past_the_first_names_starting_with_the_term(engine: Engine) -> None:
+    # More names start with "kit" than a search reads at first, most with one version.
+    names = [f"kit-{i:02}" for i in range(45)]
+    for name in names:
+        _insert(engine, "pypi", name, "1.0", "A kit")
+    _insert(engine, "pypi", "kit-07", "2.0", "A kit")
+    _insert(engine, "npm", "Kit-Box", "1.0.0", "A kit with capitals")
+    _insert(engine, "pypi", "toolkit", "1.0", "Contains the term")
+    expected = [("Kit-Box", "1.0.0")]
+    for name in names:
+        expected += [(name, "2.0")] if name == "kit-07" else []
+        expected.append((name, "1.0"))
+    expected.append(("toolkit", "1.0"))
+    assert _search(engine, "kit") == (len(expected), expected)
+    for limit, offset in ((5, 33), (10, 40), (1, 46), (3, 45)):
+        assert _search(engine, "kit", limit=limit, offset=offset) == (
+            len(expected),
+            expected[offset : offset + limit],
+        )
