@@ -270,31 +270,35 @@ def _word_statements(ecosystem: bool, length: int) -> dict[str, str]:
     names_with_word = _NAMES_WITH_WORD.format(ecosystem=eco)
     versions_with_word = _VERSIONS_WITH_WORD.format(ecosystem=eco)
 
-    def first(source: str, order: str, starting: bool = False) -> str:
-        # The first :groups names of a side, as one JSON array (see _rows); a
-        # starting name comes with whether it is other than the term itself.
+    def first(source: str, order: str, starting: bool = False, limit: str = ":groups") -> str:
+        # The first names of a side, as one JSON array (see _rows); a starting
+        # name comes with whether it is other than the term itself.
         columns = f"suffix <> :term AS other, {_GROUPS}" if starting else _GROUPS
-        names = f"SELECT {columns} {source} ORDER BY {order} LIMIT :groups"
+        names = f"SELECT {columns} {source} ORDER BY {order} LIMIT {limit}"
         values = f"other, {_GROUPS}" if starting else _GROUPS
         return f"SELECT json_group_array(json_array({values})) FROM ({names})"
 
+    # For a name without capitals the suffix is the name: the key lists them in
+    # order. Names with capitals sort elsewhere; few, in a partial index (migration 0005).
+    starting = (
+        f"{names_with_term} AND {_STARTS} AND suffix = normalized_name",
+        "suffix, ecosystem",
+    )
+    folded = (
+        f"{names_with_term} AND {_STARTS} AND suffix <> normalized_name",
+        "other, normalized_name, ecosystem",
+    )
     return {
-        "counts": (
-            f"SELECT coalesce(sum(versions), 0), "
-            f"(SELECT coalesce(sum(versions), 0) {versions_with_word}) {names_with_term}"
+        # The counts and the first :names names starting with the term, in one
+        # statement: each statement costs a round of Python's GIL between threads.
+        "opening": (
+            f"SELECT json_array((SELECT coalesce(sum(versions), 0) {names_with_term}), "
+            f"(SELECT coalesce(sum(versions), 0) {versions_with_word}), "
+            f"json(({first(*starting, starting=True, limit=':names')})), "
+            f"json(({first(*folded, starting=True, limit=':names')})))"
         ),
-        # For a name without capitals the suffix is the name: the key lists them in order.
-        "starting": first(
-            f"{names_with_term} AND {_STARTS} AND suffix = normalized_name",
-            "suffix, ecosystem",
-            starting=True,
-        ),
-        # Names with capitals sort elsewhere; few, in a partial index (migration 0005).
-        "starting_folded": first(
-            f"{names_with_term} AND {_STARTS} AND suffix <> normalized_name",
-            "other, normalized_name, ecosystem",
-            starting=True,
-        ),
+        "starting": first(*starting, starting=True),
+        "starting_folded": first(*folded, starting=True),
         "described": first(names_with_word, "normalized_name, ecosystem"),
         # Names past :last cannot reach the page: the description side fills it first.
         "containing": first(
@@ -338,12 +342,14 @@ def _words_page(read: Reader, params: dict[str, Any], wanted: list[str]) -> dict
         names = msgspec.json.decode(read(statements[statement], side)[0][0])
         return [(n, e, count, by_words) for n, e, count in names]
 
-    by_name, by_description = read(statements["counts"], side)[0]
+    side["names"] = min(end, _FIRST_NAMES)
+    opening = msgspec.json.decode(read(statements["opening"], side)[0][0])
+    by_name, by_description, *first_starting = opening
     described: list[Group] | None = None
     if wanted != [term]:
         described = _described_by_all(read, side, wanted)
         by_description = sum(g[2] for g in described)
-    first_names = _starting(read, statements, side) if by_name else []
+    first_names = _starting(read, statements, side, first_starting)
     # The versions of names starting with the term; when only the first names
     # were read, at least the page's end, which is all the page needs to know.
     starting = sum(g[2] for g in first_names)
@@ -362,23 +368,30 @@ def _words_page(read: Reader, params: dict[str, Any], wanted: list[str]) -> dict
     return _result(rows, by_name + by_description, limit, offset)
 
 
-def _starting(read: Reader, statements: dict[str, str], params: dict[str, Any]) -> list[Group]:
+def _starting(
+    read: Reader, statements: dict[str, str], params: dict[str, Any], found: list[list[Any]]
+) -> list[Group]:
     """The names starting with the term (the term itself, then in name order), up to the page's end.
 
     That is all of them, or enough for their versions to reach position
-    :groups. Most names have several versions, so a few names are read first.
+    :groups. ``found`` holds the first :names of them, without and with
+    capitals; most names have several versions, so these usually suffice.
     """
-    end = params["groups"]
-    names = min(end, _FIRST_NAMES)
-    while True:
+    end, names = params["groups"], params["names"]
+    first = _merged(found, names)
+    if len(first) == names < end and sum(g[2] for g in first) < end:
         found = [
-            msgspec.json.decode(read(statements[statement], params | {"groups": names})[0][0])
+            msgspec.json.decode(read(statements[statement], params)[0][0])
             for statement in ("starting", "starting_folded")
         ]
-        first = [(n, e, count, False) for _, n, e, count in heapq.merge(*found)][:names]
-        if len(first) < names or names == end or sum(g[2] for g in first) >= end:
-            return first
-        names = end
+        first = _merged(found, end)
+    return first
+
+
+def _merged(found: list[list[Any]], names: int) -> list[Group]:
+    """The first of two lists of starting names, each in order, merged."""
+    merged = itertools.islice(heapq.merge(*found), names)
+    return [(name, eco, count, False) for _other, name, eco, count in merged]
 
 
 @lru_cache(maxsize=16)

@@ -14,6 +14,7 @@ SEARCH_INDEX_OBJECTS = {
     "package_name_suffixes",
     "name_suffix_positions",
     "package_description_words",
+    "package_word_totals",
     "ix_package_versions_description_words",
     "ix_package_versions_name_trgm",
 }
