@@ -220,7 +220,7 @@ def _result(rows: Sequence[Sequence[Any]], total: int, limit: int, offset: int) 
 
 def _by_rarity(read: Reader, wanted: list[str]) -> tuple[list[str], bool]:
     """The words, rarest first, and whether any description has the rarest."""
-    counts = {w: read(_WORD_NAMES, {"word": w})[0][0] for w in wanted}
+    counts = {w: read(_WORD_VERSIONS, {"word": w})[0][0] for w in wanted}
     ordered = sorted(wanted, key=counts.__getitem__)
     return ordered, bool(counts[ordered[0]])
 
@@ -235,10 +235,8 @@ def _rarest(read: Reader, params: dict[str, Any], wanted: list[str]) -> bool:
     return found
 
 
-# How many names have the word, counted up to a cap: enough to pick the rarest.
-_WORD_NAMES = (
-    "SELECT count(*) FROM (SELECT 1 FROM package_description_words WHERE word = :word LIMIT 4096)"
-)
+# How many versions have the word in their description (totals of migration 0005).
+_WORD_VERSIONS = "SELECT coalesce(sum(versions), 0) FROM package_word_totals WHERE word = :word"
 # The SQLite search for a term of words (no status filter), answered from the two name-ordered
 # indexes without visiting every match. The matches are:
 #   A: versions whose name contains the term (package_name_suffixes: the row of the
