@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, delete, get, put
-from litestar.params import Parameter
+from litestar.params import FromPath, Parameter
 
 from foss_registry.api.deps import (
     acting_principal,
@@ -128,7 +128,7 @@ async def compatibility(
     "`incompatible_with` those it may not; `compatibility_known` is false when the OSADL "
     "matrix does not cover the license." + _ATTRIBUTION,
 )
-async def show(request: Request[Any, Any, Any], license_id: str) -> LicenseInfo:
+async def show(request: Request[Any, Any, Any], license_id: FromPath[str]) -> LicenseInfo:
     """Return one license's facts, category, compatibility and status under the policy."""
     engine = context(request).engine
     lic = get_license(license_id)

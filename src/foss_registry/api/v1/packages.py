@@ -8,7 +8,7 @@ from urllib.parse import quote, urlencode
 import msgspec
 from litestar import MediaType, Request, Response, get, post
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import Parameter
+from litestar.params import FromPath, Parameter
 from sqlalchemy import Connection
 
 from foss_registry.api.deps import (
@@ -75,7 +75,7 @@ async def list_packages(
 )
 async def get_package(
     request: Request[Any, Any, Any],
-    name: str,
+    name: FromPath[str],
     ecosystem: Annotated[str | None, Parameter(max_length=MAX_FILTER)] = None,
     version: Annotated[str | None, Parameter(max_length=MAX_VERSION)] = None,
 ) -> Response[bytes]:

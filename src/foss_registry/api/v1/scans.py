@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, get
-from litestar.params import Parameter
+from litestar.params import FromPath, Parameter
 
 from foss_registry.api.deps import context, run_db
 from foss_registry.api.v1.schemas import ScanReport
@@ -27,7 +27,7 @@ from foss_registry.scans import service as scans
 )
 async def get_scan(
     request: Request[Any, Any, Any],
-    name: str,
+    name: FromPath[str],
     ecosystem: Annotated[str | None, Parameter(max_length=32)] = None,
     version: Annotated[str | None, Parameter(max_length=128)] = None,
 ) -> ScanReport:

@@ -7,6 +7,7 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response, delete, get, post
+from litestar.params import FromPath
 
 from foss_registry.api.deps import (
     acting_principal,
@@ -82,7 +83,7 @@ async def list_tokens(request: Request[Any, Any, Any]) -> list[TokenInfo]:
     status_code=200,
     security=[{"apiKey": []}],
 )
-async def revoke_token(request: Request[Any, Any, Any], name_or_id: str) -> TokenInfo:
+async def revoke_token(request: Request[Any, Any, Any], name_or_id: FromPath[str]) -> TokenInfo:
     """Revoke a token by name or id; it stops working on the next request."""
     ctx = context(request)
     key = require_key_present(ctx, request)
