@@ -68,18 +68,19 @@ _SQLITE_MATCH = {
     False: f"id IN ({_NAME_IDS})",
     True: f"id IN ({_NAME_IDS} UNION {_SQLITE_DESCRIPTION_IDS})",
 }
-# PostgreSQL: the expressions of the two GIN indexes (migration 0004). Every run
-# of characters other than letters and digits separates words, as on SQLite
-# (PostgreSQL's own parser would keep "node.js" or "a/b" whole).
+# PostgreSQL: the expressions of the two GIN indexes (migrations 0004 and 0006).
+# Every run of characters other than letters and digits separates words, as on
+# SQLite (PostgreSQL's own parser would keep "node.js" or "a/b" whole), and the
+# foss_words configuration compares them without accents.
 _POSTGRES_NAME = "lower(normalized_name)"
 _POSTGRES_WORDS = (
-    "to_tsvector('simple', regexp_replace(coalesce(description, ''), '(\\W|_)+', ' ', 'g'))"
+    "to_tsvector('foss_words', regexp_replace(coalesce(description, ''), '(\\W|_)+', ' ', 'g'))"
 )
 _POSTGRES_MATCH = {
     False: f"{_POSTGRES_NAME} LIKE :pattern ESCAPE '\\'",
     True: (
         f"({_POSTGRES_NAME} LIKE :pattern ESCAPE '\\' OR {_POSTGRES_WORDS} "
-        "@@ plainto_tsquery('simple', :words))"
+        "@@ plainto_tsquery('foss_words', :words))"
     ),
 }
 

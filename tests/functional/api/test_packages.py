@@ -172,6 +172,19 @@ def test_search_ranks_exact_then_prefix_then_rest(client: Any, tokens: dict[str,
     assert client.get("/api/v1/packages", params={"search": "zzz-nothing"}).json()["total"] == 0
 
 
+def test_description_words_match_without_case_or_accents(
+    client: Any, tokens: dict[str, str]
+) -> None:
+    t = tokens["submitter"]
+    submit(client, t, name="unidecode", version="1.3", description="Für Übersetzer, naïve")
+    submit(client, t, name="plain", version="1.0", description="Fur and uber, in ASCII")
+    for term in ("für", "FUR", "übersetzer", "Ubersetzer", "naive"):
+        found = client.get("/api/v1/packages", params={"search": term}).json()
+        names = [p["name"] for p in found["packages"]]
+        expected = ["plain", "unidecode"] if term.lower() in ("für", "fur") else ["unidecode"]
+        assert names == expected and found["total"] == len(expected), term
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [
