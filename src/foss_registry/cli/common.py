@@ -1,18 +1,26 @@
-"""Helpers every command shares: settings, the engine, and one-line errors with exit codes."""
+"""Helpers every command shares: settings, the engine, and one-line errors with exit codes.
+
+Client commands must start fast, so the server side (settings, SQLAlchemy, the
+services) is imported by the functions and commands that use it, not at the
+top of a command module.
+"""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
-from sqlalchemy import Engine
 
-from foss_registry.config import Settings, get_settings
-from foss_registry.db import make_engine
 from foss_registry.errors import DomainError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from foss_registry.config import Settings
 
 #: Human messages go to stderr so stdout stays clean for values (`T=$(foss token create ...)`).
 err = Console(stderr=True)
@@ -32,6 +40,8 @@ def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
 
 def settings() -> Settings:
     """Return the server settings, turning a bad environment into a clear error."""
+    from foss_registry.config import get_settings
+
     try:
         return get_settings()
     except Exception as exc:  # pydantic's ValidationError lists every bad variable
@@ -40,6 +50,8 @@ def settings() -> Settings:
 
 def engine() -> Engine:
     """Return an engine for the configured database."""
+    from foss_registry.db import make_engine
+
     return make_engine(settings().database_url, pool_size=2)
 
 

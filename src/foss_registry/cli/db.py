@@ -8,9 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlalchemy.engine import make_url
 
-from foss_registry import storage
 from foss_registry.cli.common import EXIT_SERVER, engine, err, fail, settings
 
 app = typer.Typer(help="Manage the registry database (server side).", no_args_is_help=True)
@@ -19,6 +17,8 @@ app = typer.Typer(help="Manage the registry database (server side).", no_args_is
 @app.command()
 def upgrade() -> None:
     """Migrate the database to the newest schema (safe to run repeatedly)."""
+    from foss_registry import storage
+
     eng = engine()
     before = storage.current_revision(eng)
     storage.upgrade(eng)
@@ -32,6 +32,8 @@ def upgrade() -> None:
 @app.command()
 def current() -> None:
     """Print the database's schema revision and whether it is the newest."""
+    from foss_registry import storage
+
     eng = engine()
     rev = storage.current_revision(eng)
     head = storage.head_revision()
@@ -41,6 +43,8 @@ def current() -> None:
 @app.command()
 def optimize() -> None:
     """Refresh the query planner's statistics (after bulk loads; safe while serving)."""
+    from foss_registry import storage
+
     for step in storage.optimize(engine()):
         err.print(step)
 
@@ -55,6 +59,8 @@ def backup(
     The copy is one consistent snapshot: writers are not stopped and nothing they
     commit meanwhile is half-copied. For PostgreSQL use `pg_dump` (see README).
     """
+    from sqlalchemy.engine import make_url
+
     cfg = settings()
     if not cfg.is_sqlite:
         raise fail(

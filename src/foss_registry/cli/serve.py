@@ -15,14 +15,14 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from foss_registry import storage
 from foss_registry.cli.common import engine, err, fail, settings
-from foss_registry.config import get_settings
-from foss_registry.jobs.worker import Worker
+
+if TYPE_CHECKING:
+    from foss_registry.jobs.worker import Worker
 
 log = logging.getLogger("foss_registry")
 
@@ -37,6 +37,8 @@ def _is_loopback(host: str) -> bool:
 
 
 def _prepare_database() -> None:
+    from foss_registry import storage
+
     eng = engine()
     current = storage.current_revision(eng)
     if current is None:
@@ -133,6 +135,8 @@ def serve(
             os.environ.setdefault("FOSS_READY_REQUIRES_WORKER", "true")
         # The API processes are forked from this one: let them read the environment
         # as it is now rather than this process's cached settings.
+        from foss_registry.config import get_settings
+
         get_settings.cache_clear()
         _announce(
             f"FOSS Registry listening on http://{host}:{port} "
@@ -265,6 +269,8 @@ def worker(
 
     On SIGTERM it finishes the job in hand (or gives it back) and exits.
     """
+    from foss_registry.jobs.worker import Worker
+
     _setup_logging()
     cfg = settings()
     _prepare_database()

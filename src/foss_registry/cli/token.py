@@ -7,10 +7,7 @@ from datetime import timedelta
 import typer
 from rich.table import Table
 
-from foss_registry.auth import service as auth
 from foss_registry.cli.common import domain_errors, engine, err, out
-from foss_registry.db import utcnow, write_transaction
-from foss_registry.packages.service import iso
 
 app = typer.Typer(help="Manage API tokens directly in the server's database.", no_args_is_help=True)
 
@@ -24,6 +21,9 @@ def create(
     ),
 ) -> None:
     """Create a token and print it once, alone on stdout (`T=$(foss token create ...)`)."""
+    from foss_registry.auth import service as auth
+    from foss_registry.db import utcnow, write_transaction
+
     with domain_errors(), write_transaction(engine()) as conn:
         expires = utcnow() + timedelta(days=expires_in_days) if expires_in_days else None
         secret, row = auth.create_token(conn, name=name, role=role, expires_at=expires)
@@ -37,6 +37,10 @@ def create(
 @app.command("list")
 def list_() -> None:
     """List tokens: name, role, prefix, dates and revocation; never a secret."""
+    from foss_registry.auth import service as auth
+    from foss_registry.db import write_transaction
+    from foss_registry.packages.service import iso
+
     with write_transaction(engine()) as conn:
         rows = auth.list_tokens(conn)
     table = Table("id", "name", "role", "prefix", "created", "expires", "last used", "revoked")
@@ -57,6 +61,9 @@ def list_() -> None:
 @app.command()
 def revoke(name_or_id: str = typer.Argument(..., help="Token name or numeric id.")) -> None:
     """Revoke a token; it stops working on the next request."""
+    from foss_registry.auth import service as auth
+    from foss_registry.db import write_transaction
+
     with domain_errors(), write_transaction(engine()) as conn:
         row = auth.revoke_token(conn, name_or_id)
     err.print(f"revoked token {row['name']!r} (id {row['id']})")
@@ -65,4 +72,6 @@ def revoke(name_or_id: str = typer.Argument(..., help="Token name or numeric id.
 @app.command()
 def generate() -> None:
     """Print a fresh random token without storing it (for FOSS_API_TOKENS)."""
+    from foss_registry.auth import service as auth
+
     typer.echo(auth.generate_token())

@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import (
@@ -24,13 +24,11 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from foss_registry import storage
 from foss_registry.cli.common import EXIT_SERVER, domain_errors, engine, err, fail, out, settings
-from foss_registry.db import read_connection
 from foss_registry.errors import DomainError
-from foss_registry.vulns import osv, service
-from foss_registry.vulns import sync as osv_sync
-from foss_registry.vulns.service import ImportReport
+
+if TYPE_CHECKING:
+    from foss_registry.vulns.service import ImportReport
 
 app = typer.Typer(
     help="Manage the vulnerability database (OSV advisories) in the server's database.",
@@ -42,6 +40,8 @@ EXIT_PARTIAL = 1
 
 def _ready_engine() -> Any:
     """The engine, with the schema created on an empty database and checked otherwise."""
+    from foss_registry import storage
+
     eng = engine()
     current = storage.current_revision(eng)
     if current is None:
@@ -114,6 +114,8 @@ def import_(
     Exit status: 0 when every record was read, 1 when some records were invalid
     (the others are imported), 2 when a path cannot be read (nothing imported).
     """
+    from foss_registry.vulns import osv, service
+
     totals: dict[Path, int] = {}
     for path in paths:
         try:
@@ -121,7 +123,7 @@ def import_(
         except osv.OSVSourceError as exc:
             raise fail(exc.detail) from None
     eng = _ready_engine()
-    overall = ImportReport()
+    overall = service.ImportReport()
     results = []
     with _progress() as bar:
         for path in paths:
@@ -163,6 +165,9 @@ def sync_(
     Exit status: 0 on success, 1 when some records were invalid, 2 when
     FOSS_OSV_URL is not set, 3 when a download failed (nothing imported).
     """
+    from foss_registry.vulns import service
+    from foss_registry.vulns import sync as osv_sync
+
     cfg = settings()
     eng = _ready_engine()
     with _progress() as bar:
@@ -189,7 +194,7 @@ def sync_(
             raise fail(exc.detail, EXIT_SERVER) from None
         except DomainError as exc:
             raise fail(exc.detail) from None
-    overall = ImportReport()
+    overall = service.ImportReport()
     for result in results:
         err.print(
             _summary(f"{result.ecosystem} ({result.bytes:,} bytes)", result.report),
@@ -220,6 +225,9 @@ def status(
     as_json: bool = typer.Option(False, "--json", help="Print the status as JSON on stdout."),
 ) -> None:
     """Show record counts per ecosystem and source, and how old the newest record is."""
+    from foss_registry.db import read_connection
+    from foss_registry.vulns import service
+
     cfg = settings()
     eng = _ready_engine()
     with read_connection(eng) as conn:

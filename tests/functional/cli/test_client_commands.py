@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 from cyclonedx.schema import SchemaVersion
@@ -239,3 +241,18 @@ def test_help_never_shows_the_token() -> None:
     assert result.code == 0
     assert "FOSS_API_TOKEN" in result.stdout
     assert secret not in result.stdout
+
+
+def test_the_cli_starts_without_loading_the_server_side() -> None:
+    # Client commands (`foss check` in every pipeline) pay for every module the
+    # `foss` command imports at start; the database layers and the web framework
+    # load only in the server-side commands that use them.
+    server_side = ("sqlalchemy", "alembic", "pydantic_settings", "litestar", "foss_registry.db")
+    probe = (
+        "import sys, foss_registry.cli.main; "
+        f"print(sorted(m for m in {server_side!r} if m in sys.modules))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    assert loaded.strip() == "[]"
