@@ -170,13 +170,27 @@ def make_engine(url: str, *, pool_size: int = 8) -> Engine:
         event.listen(engine, "connect", _disable_pysqlite_begin)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(
+    engine = create_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size * 2,
         pool_pre_ping=True,
         json_serializer=dump_json,
     )
+    event.listen(engine, "connect", _postgres_utc, insert=True)
+    return engine
+
+
+def _postgres_utc(dbapi_connection: Any, _record: Any) -> None:
+    # Plain SQL reads format the timestamps PostgreSQL returns as they come: in
+    # the session's time zone, which the server or the database may set to
+    # anything. Every connection of the registry works in UTC.
+    autocommit = dbapi_connection.autocommit
+    dbapi_connection.autocommit = True
+    cursor = dbapi_connection.cursor()
+    cursor.execute("SET TIME ZONE 'UTC'")
+    cursor.close()
+    dbapi_connection.autocommit = autocommit
 
 
 def _disable_pysqlite_begin(dbapi_connection: Any, _record: Any) -> None:

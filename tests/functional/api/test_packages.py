@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine, text
 
 from tests.functional.conftest import key, submit
 
@@ -170,6 +172,26 @@ def test_search_ranks_exact_then_prefix_then_rest(client: Any, tokens: dict[str,
     short = client.get("/api/v1/packages", params={"search": "dj"}).json()
     assert [p["name"] for p in short["packages"]] == ["django"]
     assert client.get("/api/v1/packages", params={"search": "zzz-nothing"}).json()["total"] == 0
+
+
+def test_timestamps_are_utc_whatever_zone_the_database_sets(
+    client: Any, engine: Engine, tokens: dict[str, str]
+) -> None:
+    if engine.dialect.name == "postgresql":
+        # An operator's database whose sessions default to another zone.
+        with engine.connect() as conn:
+            conn.execute(
+                text(f"ALTER DATABASE \"{engine.url.database}\" SET timezone TO 'Asia/Kolkata'")
+            )
+            conn.commit()
+        engine.dispose()
+    before = datetime.now(UTC).replace(microsecond=0)
+    created = submit(client, tokens["submitter"], name="tzdata", version="2024.1").json()
+    shown = client.get("/api/v1/packages/tzdata").json()
+    after = datetime.now(UTC)
+    for stamp in (created["submitted_at"], shown["submitted_at"]):
+        moment = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        assert before <= moment <= after + timedelta(seconds=1), stamp
 
 
 def test_description_words_match_without_case_or_accents(
