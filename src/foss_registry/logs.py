@@ -74,6 +74,8 @@ def setup_logging(level: str = "INFO", log_format: str = "text") -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
+    # Alembic names each of its plugins at INFO when it is first imported.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     # Python warnings become log records too, so a JSON log stays all JSON.
     logging.captureWarnings(True)
 

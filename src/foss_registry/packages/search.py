@@ -1,13 +1,14 @@
 """Listing and searching package versions, in plain SQL on both backends.
 
-``GET /packages?search=`` must stay fast at a million versions. The indexes
-do the matching (SQLite: B-trees of name suffixes and of description words, both
-in name order, see migrations 0003 and 0004; PostgreSQL: ``pg_trgm`` and a
-``tsvector`` GIN index), and the statement is plain SQL built once per shape and
-cached, because building and compiling an expression tree per request costs more
-than the indexed lookup. On SQLite a search for words without a status filter
-(nearly every search) is answered without visiting every match
-(:func:`_words_page`); the rest go through one SQL statement.
+``GET /packages?search=`` must stay fast at a million versions. The indexes do
+the matching (SQLite: B-trees of name suffixes and of description words, both in
+name order, and per-word totals, see migrations 0003 to 0005; PostgreSQL:
+``pg_trgm`` and a ``tsvector`` GIN index, migrations 0004 and 0006), and the
+statement is plain SQL built once per shape and cached, because building and
+compiling an expression tree per request costs more than the indexed lookup. On
+SQLite a search for words without a status filter (nearly every search) is
+answered without visiting every match (:func:`_words_page`); the rest go through
+one SQL statement.
 
 Order, comparing names without case: the name that is the term, then names
 starting with it, then the rest; ties by name, ecosystem and version, highest
@@ -69,18 +70,16 @@ _SQLITE_MATCH = {
     True: f"id IN ({_NAME_IDS} UNION {_SQLITE_DESCRIPTION_IDS})",
 }
 # PostgreSQL: the expressions of the two GIN indexes (migrations 0004 and 0006).
-# Every run of characters other than letters and digits separates words, as on
-# SQLite (PostgreSQL's own parser would keep "node.js" or "a/b" whole), and the
-# foss_words configuration compares them without accents.
+# foss_search_text makes words as SQLite does: accents dropped, and every run of
+# characters other than letters and digits a separator (PostgreSQL's own parser
+# would keep "node.js" or "a/b" whole).
 _POSTGRES_NAME = "lower(normalized_name)"
-_POSTGRES_WORDS = (
-    "to_tsvector('foss_words', regexp_replace(coalesce(description, ''), '(\\W|_)+', ' ', 'g'))"
-)
+_POSTGRES_WORDS = "to_tsvector('simple', foss_search_text(coalesce(description, '')))"
 _POSTGRES_MATCH = {
     False: f"{_POSTGRES_NAME} LIKE :pattern ESCAPE '\\'",
     True: (
         f"({_POSTGRES_NAME} LIKE :pattern ESCAPE '\\' OR {_POSTGRES_WORDS} "
-        "@@ plainto_tsquery('foss_words', :words))"
+        "@@ plainto_tsquery('simple', foss_search_text(:words)))"
     ),
 }
 
