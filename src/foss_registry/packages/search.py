@@ -46,7 +46,14 @@ _RANK = (
     "WHEN lower(normalized_name) >= :term AND lower(normalized_name) < :term_end THEN 1 "
     "ELSE 2 END"
 )
-_PREFIX = "normalized_name >= :term AND normalized_name < :term_end"
+# A short term (no suffix or trigram to look up) matches names starting with it,
+# without case: each way of writing the term's letters is one range of the name
+# index, bound as :start0/:end0 to :start3/:end3 (repeated when fewer).
+_PREFIX = (
+    "("
+    + " OR ".join(f"(normalized_name >= :start{i} AND normalized_name < :end{i})" for i in range(4))
+    + ")"
+)
 # SQLite: a name matches when one of its suffixes starts with the term (the
 # suffix index of migration 0003). One IN over a UNION lets SQLite look rows up
 # by id; an OR of two INs would scan the table.
@@ -157,6 +164,10 @@ def list_packages(
         params["term_end"] = term + "\uffff"
         if len(term) < MIN_SUBSTRING:
             shape = "short"
+            spellings = _spellings(term)
+            for i in range(4):
+                params[f"start{i}"] = spellings[i % len(spellings)]
+                params[f"end{i}"] = spellings[i % len(spellings)] + "\uffff"
         elif dialect == "sqlite":
             wanted = search_index.words(term)
             if status is None and wanted and term.isascii():
@@ -183,6 +194,12 @@ def list_packages(
             0
         ]
     return _result(rows, int(total), limit, offset)
+
+
+def _spellings(term: str) -> list[str]:
+    """Every way of writing a short term's ASCII letters in either case."""
+    cases = [(c, c.upper()) if c.isascii() and c.isalpha() else (c,) for c in term]
+    return ["".join(chosen) for chosen in itertools.product(*cases)]
 
 
 def _rows(

@@ -6,7 +6,7 @@ backend. For each term the expected answer is computed here in plain Python
 from the documented contract, never from the implementation:
 
 - with ``t = q.strip().lower()``: a term shorter than three characters matches
-  names equal to or starting with ``t``; a longer one matches when
+  names whose ``lower(normalized_name)`` is or starts with ``t``; a longer one matches when
   ``lower(normalized_name)`` contains ``t``, or when the description has every
   word of ``t`` (words: maximal runs of ASCII letters and digits, compared
   case-insensitively; a term without words matches by name only);
@@ -206,7 +206,7 @@ def version_key(v: Entry) -> Any:
 
 def matches(v: Entry, t: str) -> bool:
     if len(t) < 3:
-        return v.normalized.startswith(t)
+        return v.normalized.lower().startswith(t)
     if t in v.normalized.lower():
         return True
     term_words = words(t)
