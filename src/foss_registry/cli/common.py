@@ -8,7 +8,7 @@ top of a command module.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -53,6 +53,23 @@ def engine() -> Engine:
     from foss_registry.db import make_engine
 
     return make_engine(settings().database_url, pool_size=2)
+
+
+def ready_engine(announce: Callable[[str], None] = err.print) -> Engine:
+    """The engine, with the schema created on an empty database and refused when older."""
+    from foss_registry import storage
+
+    eng = engine()
+    current = storage.current_revision(eng)
+    if current is None:
+        announce("empty database: creating the schema")
+        storage.upgrade(eng)
+    elif current != storage.head_revision():
+        raise fail(
+            f"the database schema is at {current}, this version needs "
+            f"{storage.head_revision()}; run `foss db upgrade` first"
+        )
+    return eng
 
 
 @contextmanager

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from foss_registry.cli.common import engine, err, fail, settings
+from foss_registry.cli.common import engine, err, fail, ready_engine, settings
 
 if TYPE_CHECKING:
     from foss_registry.jobs.worker import Worker
@@ -34,22 +34,6 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def _prepare_database() -> None:
-    from foss_registry import storage
-
-    eng = engine()
-    current = storage.current_revision(eng)
-    if current is None:
-        _announce("empty database: creating the schema")
-        storage.upgrade(eng)
-    elif current != storage.head_revision():
-        raise fail(
-            f"the database schema is at {current}, this version needs "
-            f"{storage.head_revision()}; run `foss db upgrade` first"
-        )
-    eng.dispose()
 
 
 def _check_address_free(host: str, port: int) -> None:
@@ -118,7 +102,7 @@ def serve(
                 "use a loopback address or pass --insecure-public"
             )
     _check_address_free(host, port)
-    _prepare_database()
+    ready_engine(_announce).dispose()
     # Child API processes read their settings from the environment like this one.
     os.environ["FOSS_DATABASE_URL"] = cfg.database_url
     # Metrics of every process (API workers, the job worker) are added up from
@@ -273,7 +257,7 @@ def worker(
 
     _setup_logging()
     cfg = settings()
-    _prepare_database()
+    ready_engine(_announce).dispose()
     if metrics_port is not None:
         from prometheus_client import start_http_server
 

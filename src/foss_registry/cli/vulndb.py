@@ -24,7 +24,15 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from foss_registry.cli.common import EXIT_SERVER, domain_errors, engine, err, fail, out, settings
+from foss_registry.cli.common import (
+    EXIT_SERVER,
+    domain_errors,
+    err,
+    fail,
+    out,
+    ready_engine,
+    settings,
+)
 from foss_registry.errors import DomainError
 
 if TYPE_CHECKING:
@@ -36,23 +44,6 @@ app = typer.Typer(
 )
 
 EXIT_PARTIAL = 1
-
-
-def _ready_engine() -> Any:
-    """The engine, with the schema created on an empty database and checked otherwise."""
-    from foss_registry import storage
-
-    eng = engine()
-    current = storage.current_revision(eng)
-    if current is None:
-        err.print("empty database: creating the schema")
-        storage.upgrade(eng)
-    elif current != storage.head_revision():
-        raise fail(
-            f"the database schema is at {current}, this version needs "
-            f"{storage.head_revision()}; run `foss db upgrade` first"
-        )
-    return eng
 
 
 @contextmanager
@@ -122,7 +113,7 @@ def import_(
             totals[path] = osv.count_records(path)
         except osv.OSVSourceError as exc:
             raise fail(exc.detail) from None
-    eng = _ready_engine()
+    eng = ready_engine()
     overall = service.ImportReport()
     results = []
     with _progress() as bar:
@@ -169,7 +160,7 @@ def sync_(
     from foss_registry.vulns import sync as osv_sync
 
     cfg = settings()
-    eng = _ready_engine()
+    eng = ready_engine()
     with _progress() as bar:
         tasks: dict[str, Any] = {}
         imported = bar.add_task("importing", total=None, visible=False)
@@ -229,7 +220,7 @@ def status(
     from foss_registry.vulns import service
 
     cfg = settings()
-    eng = _ready_engine()
+    eng = ready_engine()
     with read_connection(eng) as conn:
         state = service.status(conn, stale_days=cfg.vulndb_stale_days)
     if as_json:

@@ -21,7 +21,6 @@ import heapq
 import itertools
 import json
 import operator
-import re
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any
@@ -34,7 +33,6 @@ from foss_registry.packages import search_index
 from foss_registry.packages.models import STATUSES
 from foss_registry.packages.reads import Reader, field_error
 
-_POSTGRES_WORD = re.compile(r"[^\W_]+")
 #: Shortest term matched inside names (the shortest suffix indexed; trigrams need three).
 MIN_SUBSTRING = search_index.MIN_SUFFIX
 
@@ -174,11 +172,11 @@ def list_packages(
                 return _words_page(read, params, wanted)
             shape = "words" if wanted and _rarest(read, params, wanted) else "name"
         else:
-            postgres_words = _POSTGRES_WORD.findall(term)
-            shape = "words" if postgres_words else "name"
+            # foss_search_text makes the term's words as it makes the descriptions'.
+            shape = "words" if search_index.words(term) else "name"
             escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             params["pattern"] = f"%{escaped}%"
-            params["words"] = " ".join(postgres_words)
+            params["words"] = term
     has_ecosystem, has_status = "ecosystem" in params, "status" in params
     # A search evaluates its index lookups once: the count rides along as a
     # window over the same matches. Without a search the ordered index serves
@@ -350,14 +348,14 @@ def _words_page(read: Reader, params: dict[str, Any], wanted: list[str]) -> dict
     term, limit, offset = params["term"], params["limit"], params["offset"]
     end = offset + limit
     # Every name has at least one version: the first offset + limit names suffice.
-    side = dict(params, groups=end)
+    # The names starting with the term are read a few at first (see _starting).
+    side = dict(params, groups=end, names=min(end, _FIRST_NAMES))
     statements = _word_statements("ecosystem" in params, len(term))
 
     def groups(statement: str, by_words: bool) -> list[Group]:
         names = msgspec.json.decode(read(statements[statement], side)[0][0])
         return [(n, e, count, by_words) for n, e, count in names]
 
-    side["names"] = min(end, _FIRST_NAMES)
     opening = msgspec.json.decode(read(statements["opening"], side)[0][0])
     by_name, by_description, *first_starting = opening
     described: list[Group] | None = None
