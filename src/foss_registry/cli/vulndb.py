@@ -2,7 +2,8 @@
 
 These commands act on the server's database directly (like ``foss token``)
 and may run while the server runs: imports commit in batches, and every
-version a new or changed advisory affects is queued for a re-scan.
+version whose newest scan saw other data of its ecosystem is queued for a re-scan
+(or, when no new or changed advisory names its package, confirmed as it is).
 """
 
 from __future__ import annotations
@@ -78,6 +79,8 @@ def _summary(label: str, report: ImportReport) -> str:
     if report.invalid:
         parts.append(f"{report.invalid:,} invalid (skipped)")
     parts.append(f"{report.rescans:,} re-scans queued")
+    if report.confirmed:
+        parts.append(f"{report.confirmed:,} scans confirmed against the new data")
     return f"{label}: " + ", ".join(parts)
 
 
@@ -103,7 +106,8 @@ def import_(
     """Load OSV records; re-importing updates records by id and `modified`, never duplicates.
 
     Exit status: 0 when every record was read, 1 when some records were invalid
-    (the others are imported), 2 when a path cannot be read (nothing imported).
+    (the others are imported), 2 when a path cannot be read or holds nothing to
+    import (nothing imported).
     """
     from foss_registry.vulns import osv, service
 

@@ -350,39 +350,55 @@ def _zip_names(archive: zipfile.ZipFile) -> list[str]:
     ]
 
 
+def _is_zip_name(name: str) -> bool:
+    return not name.startswith(".") and name.lower().endswith(".zip")
+
+
 def _folder_files(folder: Path) -> list[Path]:
+    """The record files and zips under ``folder`` (hidden ones left out), in a stable order."""
     return sorted(
         p
         for p in folder.rglob("*")
         if p.is_file()
-        and _is_record_name(p.name)
+        and (_is_record_name(p.name) or _is_zip_name(p.name))
         and not any(part.startswith(".") for part in p.relative_to(folder).parts)
     )
+
+
+def _open_zip(path: Path) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise OSVSourceError(f"Cannot open the zip file {path}: {exc}") from None
+
+
+def _zip_entries(path: Path) -> Iterator[RawEntry]:
+    with _open_zip(path) as archive:
+        for name in _zip_names(archive):
+            try:
+                data = archive.read(name)
+            except (zipfile.BadZipFile, OSError, RuntimeError) as exc:
+                # One corrupt member should not hide the rest; report it as a bad record.
+                yield RawEntry(f"{path}:{name}", b"", error=f"unreadable zip entry ({exc})")
+                continue
+            yield RawEntry(f"{path}:{name}", data)
 
 
 def iter_raw_entries(path: str | Path) -> Iterator[RawEntry]:
     """Yield the bytes of every record file under ``path`` (file, folder or zip), in a stable order.
 
-    Raises :class:`OSVSourceError` when ``path`` does not exist or a zip cannot be opened.
+    A folder's zips are read like zips named on their own. Raises
+    :class:`OSVSourceError` when ``path`` does not exist or a zip cannot be opened.
     """
     path = Path(path)
     if path.is_dir():
         for file in _folder_files(path):
-            yield RawEntry(str(file), _read(file))
+            if _is_zip_name(file.name):
+                yield from _zip_entries(file)
+            else:
+                yield RawEntry(str(file), _read(file))
     elif path.is_file() and zipfile.is_zipfile(path):
-        try:
-            archive = zipfile.ZipFile(path)
-        except (zipfile.BadZipFile, OSError) as exc:
-            raise OSVSourceError(f"Cannot open the zip file {path}: {exc}") from None
-        with archive:
-            for name in _zip_names(archive):
-                try:
-                    data = archive.read(name)
-                except (zipfile.BadZipFile, OSError, RuntimeError) as exc:
-                    # One corrupt member should not hide the rest; report it as a bad record.
-                    yield RawEntry(f"{path}:{name}", b"", error=f"unreadable zip entry ({exc})")
-                    continue
-                yield RawEntry(f"{path}:{name}", data)
+        yield from _zip_entries(path)
     elif path.is_file():
         yield RawEntry(str(path), _read(path))
     else:
@@ -434,17 +450,34 @@ def _truncate(record: Record, max_details: int) -> Record:
 def count_records(path: str | Path) -> int:
     """Return how many record files ``path`` holds, cheaply (for a progress bar).
 
-    For a zip this reads only its directory; a JSON file holding an array counts as one.
+    For a zip this reads only its directory; a JSON file holding an array counts
+    as one. A folder, or a zip, holding no record file at all is refused with
+    :class:`OSVSourceError`: there is nothing to import.
     """
     path = Path(path)
     if path.is_dir():
-        return len(_folder_files(path))
+        count = 0
+        for file in _folder_files(path):
+            if _is_zip_name(file.name):
+                with _open_zip(file) as archive:
+                    count += len(_zip_names(archive))
+            else:
+                count += 1
+        if not count:
+            raise OSVSourceError(
+                f"Nothing to import in the folder {path}: it holds no OSV record files "
+                f"({', '.join(RECORD_SUFFIXES)}) and no zips of them."
+            )
+        return count
     if path.is_file() and zipfile.is_zipfile(path):
-        try:
-            with zipfile.ZipFile(path) as archive:
-                return len(_zip_names(archive))
-        except (zipfile.BadZipFile, OSError) as exc:
-            raise OSVSourceError(f"Cannot open the zip file {path}: {exc}") from None
+        with _open_zip(path) as archive:
+            count = len(_zip_names(archive))
+        if not count:
+            raise OSVSourceError(
+                f"Nothing to import in the zip file {path}: it holds no OSV record files "
+                f"({', '.join(RECORD_SUFFIXES)})."
+            )
+        return count
     if path.is_file():
         return 1
     raise OSVSourceError(f"No OSV data at {path}: not a file, folder or zip.")

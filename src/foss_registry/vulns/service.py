@@ -27,6 +27,7 @@ from sqlalchemy import Connection, Engine, bindparam, delete, func, select, upda
 from foss_registry.db import utcnow, write_transaction
 from foss_registry.packages.models import package_versions as pv
 from foss_registry.scans import service as scans
+from foss_registry.scans.models import scans as scans_table
 from foss_registry.vulns.matcher import CompiledRecord, compile_record
 from foss_registry.vulns.models import advisories, advisory_packages, vulndb_ecosystems
 from foss_registry.vulns.osv import (
@@ -50,6 +51,7 @@ __all__ = [
     "import_path",
     "import_records",
     "queue_rescans",
+    "refresh_stale_scans",
     "source_of",
     "status",
     "store_batch",
@@ -92,6 +94,8 @@ class ImportReport:
     #: (ecosystem, normalised name) of every package a new or changed record is about.
     touched: set[Pair] = field(default_factory=set)
     rescans: int = 0
+    #: Finished scans whose package no changed record names: still true, now of the new data.
+    confirmed: int = 0
 
     def merge(self, other: ImportReport) -> None:
         """Add another report's counts (a batch's, a file's) to this one."""
@@ -101,6 +105,7 @@ class ImportReport:
         self.errors.extend(other.errors[: max(0, _MAX_ERRORS - len(self.errors))])
         self.touched |= other.touched
         self.rescans += other.rescans
+        self.confirmed += other.confirmed
 
     def note_error(self, error: OSVRecordError) -> None:
         """Count one record that could not be read, keeping the first messages."""
@@ -122,6 +127,7 @@ class ImportReport:
             "errors": list(self.errors),
             "packages_touched": len(self.touched),
             "rescans": self.rescans,
+            "scans_confirmed": self.confirmed,
         }
 
 
@@ -328,7 +334,72 @@ def import_records(
             commit()
     if batch:
         commit()
+    if report.read:
+        with write_transaction(engine) as conn:
+            rescans, confirmed = refresh_stale_scans(conn, trigger=trigger)
+        report.rescans += rescans
+        report.confirmed += confirmed
     return report
+
+
+_LATEST_SCANS = (
+    select(
+        pv.c.id.label("version_id"),
+        scans_table.c.id.label("scan_id"),
+        scans_table.c.status,
+        scans_table.c.database_updated_at,
+    )
+    .select_from(pv)
+    .outerjoin(
+        scans_table,
+        scans_table.c.id
+        == select(func.max(scans_table.c.id))
+        .where(scans_table.c.version_id == pv.c.id)
+        .correlate(pv)
+        .scalar_subquery(),
+    )
+    .where(pv.c.ecosystem == bindparam("ecosystem"))
+)
+
+
+def refresh_stale_scans(conn: Connection, *, trigger: str = IMPORT_TRIGGER) -> tuple[int, int]:
+    """Bring every version's newest scan to the database's current state; (re-scans, confirmed).
+
+    A finished scan records the state of its ecosystem's data it was made
+    against (``database_updated_at``, the newest ``modified``). After an import,
+    every version whose newest scan saw another state is dealt with, so that no
+    status speaks of data that is no longer there:
+
+    - a ``passed`` or ``failed`` scan of a package that no new or changed record
+      names (those were queued for a re-scan and are ``pending``) has the same
+      findings against the new data, since a version's findings come only from
+      the records indexed under its package: it is confirmed, its
+      ``database_updated_at`` set to the current state;
+    - a version never scanned, or whose scan is ``not_scanned`` (no data of its
+      ecosystem then) or ``error``, is queued for a re-scan.
+    """
+    rescans = confirmed = 0
+    for state in database_states(conn).values():
+        rescan: list[int] = []
+        confirm: list[int] = []
+        for row in conn.execute(_LATEST_SCANS, {"ecosystem": state.ecosystem}):
+            if row.status == "pending" or row.database_updated_at == state.newest_modified:
+                continue
+            if row.status in ("passed", "failed") and row.database_updated_at is not None:
+                confirm.append(row.scan_id)
+            else:
+                rescan.append(row.version_id)
+        for chunk in _chunks(confirm, 500):
+            conn.execute(
+                update(scans_table)
+                .where(scans_table.c.id.in_(list(chunk)))
+                .values(database_updated_at=state.newest_modified)
+            )
+        if rescan:
+            scans.request_rescans(conn, rescan, trigger=trigger)
+        rescans += len(rescan)
+        confirmed += len(confirm)
+    return rescans, confirmed
 
 
 def import_path(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import zipfile
 from pathlib import Path
 
 import yaml
@@ -12,7 +13,9 @@ from sqlalchemy import Engine
 
 from foss_registry.db import read_connection, write_transaction
 from foss_registry.packages.intake import submit_package
+from foss_registry.packages.reads import iso
 from foss_registry.scans import service as scans
+from foss_registry.vulns import service as vulndb
 from tests.functional.server.conftest import foss_command
 from tests.functional.vulns.conftest import run_jobs
 
@@ -90,3 +93,76 @@ def test_import_while_versions_are_stored_queues_their_rescans(
         report = scans.get_scan(conn, "flask")
     assert report["status"] == "failed"
     assert [h["trigger"] for h in report["history"]] == ["submission", "vulndb-import"]
+
+
+def _submit(engine: Engine, name: str, version: str, ecosystem: str) -> None:
+    class Body:
+        license = description = homepage = repository = justification = None
+
+    Body.name, Body.version, Body.ecosystem = name, version, ecosystem  # type: ignore[attr-defined]
+    with write_transaction(engine) as conn:
+        submit_package(conn, Body(), "alice")
+
+
+def test_import_of_a_folder_of_zips_rescans_versions_scanned_before_their_data(
+    database_url: str, engine: Engine, shared_data: Path, picked_records: Path, tmp_path: Path
+) -> None:
+    # Submitted before any npm or PyPI data: not_scanned, with that reason.
+    _submit(engine, "express", "4.18.0", "npm")
+    _submit(engine, "flask", "2.3.2", "pypi")
+    run_jobs(engine)
+    with read_connection(engine) as conn:
+        assert scans.get_scan(conn, "express")["status"] == "not_scanned"
+
+    # A folder of osv.dev export zips (the shared ones), beside a README that is not data.
+    folder = tmp_path / "osv"
+    folder.mkdir()
+    for name in ("GHSA-npm.zip", "GHSA-PyPI.zip"):
+        (folder / name).symlink_to(shared_data / "osv" / name)
+    (folder / "README.md").write_text("# exports downloaded by hand\n")
+    done = foss(database_url, "vulndb", "import", str(folder), "--json")
+    assert done.returncode == 0, done.stderr
+    counts = json.loads(done.stdout)
+    # Neither package is named by a record, yet both scans spoke of a database without data.
+    assert (counts["read"], counts["new"], counts["rescans"]) == (6, 6, 2)
+    assert run_jobs(engine) >= 1
+    with read_connection(engine) as conn:
+        express = scans.get_scan(conn, "express")
+        flask = scans.get_scan(conn, "flask")
+    assert express["status"] == "passed" and flask["status"] == "passed"
+    assert express["database"]["updated_at"] == "2023-11-10T00:35:38Z"
+    assert [h["trigger"] for h in express["history"]] == ["submission", "vulndb-import"]
+
+    # Newer npm data naming other packages: express's result is confirmed against it, with
+    # the new state, and not scanned again; flask, which a new record names, is re-scanned.
+    newer = tmp_path / "newer"
+    newer.mkdir()
+    with zipfile.ZipFile(shared_data / "osv" / "MAL-npm.zip") as archive:
+        # Modified 2025-01-14, about the npm package 000webhost-admin.
+        (newer / "MAL-2024-11848.json").write_bytes(archive.read("MAL-2024-11848.json"))
+    with zipfile.ZipFile(shared_data / "osv" / "PyPI-pypa.zip") as archive:
+        # Flask before 2.3.2: names flask, so flask is scanned again.
+        (newer / "PYSEC-2023-62.json").write_bytes(archive.read("PYSEC-2023-62.json"))
+    later = foss(database_url, "vulndb", "import", str(newer), "--json")
+    counts = json.loads(later.stdout)
+    assert (counts["rescans"], counts["scans_confirmed"]) == (1, 1)
+    assert "1 scans confirmed against the new data" in later.stderr
+    run_jobs(engine)
+    with read_connection(engine) as conn:
+        express = scans.get_scan(conn, "express")
+        flask = scans.get_scan(conn, "flask")
+        states = vulndb.database_states(conn)
+    assert express["status"] == "passed"
+    assert express["database"]["updated_at"] == iso(states["npm"].newest_modified)
+    assert express["database"]["updated_at"] == "2025-01-14T00:44:06Z"
+    assert len(express["history"]) == 2
+    assert flask["database"]["updated_at"] == iso(states["pypi"].newest_modified)
+    assert [h["trigger"] for h in flask["history"]][-1] == "vulndb-import"
+
+
+def test_a_path_with_nothing_to_import_is_refused(database_url: str, tmp_path: Path) -> None:
+    (tmp_path / "README.md").write_text("# no records here\n")
+    refused = foss(database_url, "vulndb", "import", str(tmp_path))
+    assert refused.returncode == 2
+    assert "Nothing to import in the folder" in refused.stderr
+    assert "records read" not in refused.stderr

@@ -121,6 +121,28 @@ def test_zip_in_the_osv_export_layout(tmp_path: Path) -> None:
     assert sorted(r.id for r in osv.iter_records(path)) == [f"X-{i}" for i in range(5)]
 
 
+def test_folder_of_zips_reads_each_zip_and_its_own_records(tmp_path: Path) -> None:
+    # The layout of a folder of osv.dev exports: `foss vulndb import FOLDER`.
+    write_zip(tmp_path / "PyPI.zip", {"P-1.json": json.dumps(record_json("P-1")).encode()})
+    write_zip(
+        tmp_path / "npm.zip",
+        {f"N-{i}.json": json.dumps(record_json(f"N-{i}")).encode() for i in range(2)},
+    )
+    (tmp_path / "loose.json").write_text(json.dumps(record_json("L-1")))
+    (tmp_path / "README.md").write_text("# about these zips")
+    assert osv.count_records(tmp_path) == 4
+    assert sorted(r.id for r in osv.iter_records(tmp_path)) == ["L-1", "N-0", "N-1", "P-1"]
+
+
+def test_a_folder_or_zip_with_nothing_importable_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "README.md").write_text("# nothing here")
+    with pytest.raises(OSVSourceError, match="Nothing to import in the folder"):
+        osv.count_records(tmp_path)
+    empty_zip = write_zip(tmp_path / "empty.zip", {"notes.txt": b"no records"})
+    with pytest.raises(OSVSourceError, match="Nothing to import in the zip file"):
+        osv.count_records(empty_zip)
+
+
 def test_zip_with_folders_and_yaml(tmp_path: Path) -> None:
     path = write_zip(
         tmp_path / "repo.zip",

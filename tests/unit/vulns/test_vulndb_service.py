@@ -22,7 +22,7 @@ def test_export_url_layout() -> None:
 
 def test_reports_add_up() -> None:
     total = ImportReport()
-    total.merge(ImportReport(read=3, new=2, unchanged=1, touched={("pypi", "a")}, rescans=2))
+    total.merge(ImportReport(read=3, new=2, unchanged=1, touched={("pypi", "a")}, rescans=2, confirmed=3))
     total.merge(ImportReport(read=1, older=1, invalid=1, errors=["bad"], touched={("npm", "b")}))
     assert total.as_dict() == {
         "read": 4,
@@ -36,4 +36,5 @@ def test_reports_add_up() -> None:
         "errors": ["bad"],
         "packages_touched": 2,
         "rescans": 2,
+        "scans_confirmed": 3,
     }
