@@ -98,6 +98,31 @@ class Settings(BaseSettings):
         description="Threads per API process for database work (more than a few only trade "
         "the GIL back and forth).",
     )
+    upstream_pypi: str | None = Field(
+        default=None,
+        description="Base URL of a PEP 503/691 simple index to read PyPI facts from "
+        "(a company mirror, or PyPI's own `/simple/`); unset: not configured.",
+    )
+    upstream_npm: str | None = Field(
+        default=None, description="Base URL of an npm registry; unset: not configured."
+    )
+    upstream_maven: str | None = Field(
+        default=None, description="Base URL of a Maven repository; unset: not configured."
+    )
+    upstream_timeout_seconds: float = Field(
+        default=5.0, gt=0, description="Connect and read timeout of each upstream request."
+    )
+    upstream_retries: int = Field(
+        default=2, ge=0, le=10, description="Retries of a failed upstream request, with backoff."
+    )
+    upstream_max_bytes: int = Field(
+        default=32 * 1024 * 1024, gt=0, description="Largest upstream document read."
+    )
+    upstream_cache_dir: Path | None = Field(
+        default=None,
+        description="Folder where upstream documents are kept with their validators, shared "
+        "by processes; unset: kept in memory only.",
+    )
     job_lease_seconds: int = 300
     job_max_attempts: int = 5
     worker_poll_seconds: float = 0.5
