@@ -7,6 +7,7 @@ API turns them into RFC 9457 problem details with the matching HTTP status.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -25,13 +26,20 @@ class DomainError(Exception):
     title: str = "Internal Server Error"
 
     def __init__(
-        self, detail: str, *, code: str | None = None, errors: list[FieldError] | None = None
+        self,
+        detail: str,
+        *,
+        code: str | None = None,
+        errors: list[FieldError] | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(detail)
         self.detail = detail
         if code is not None:
             self.code = code
         self.errors: list[FieldError] = errors or []
+        #: Extension members of the problem body (RFC 9457 section 3.2), e.g. ``findings``.
+        self.extra: dict[str, Any] = extra or {}
 
 
 class InvalidInputError(DomainError):

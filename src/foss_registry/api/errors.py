@@ -48,9 +48,13 @@ _CODES = {
 
 
 def problem_body(
-    status: int, detail: str, code: str | None = None, errors: list[FieldError] | None = None
+    status: int,
+    detail: str,
+    code: str | None = None,
+    errors: list[FieldError] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Build the problem-details dictionary for a status and a sentence."""
+    """Build the problem-details dictionary for a status and a sentence (``extra``: members)."""
     code = code or _CODES.get(status, "error")
     body: dict[str, Any] = {
         "type": f"urn:foss-registry:problem:{code}",
@@ -61,6 +65,8 @@ def problem_body(
     }
     if errors:
         body["errors"] = [{"field": e.field, "message": e.message} for e in errors]
+    if extra:
+        body.update({k: v for k, v in extra.items() if k not in body})
     return body
 
 
@@ -70,10 +76,11 @@ def problem_response(
     code: str | None = None,
     errors: list[FieldError] | None = None,
     headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> Response[dict[str, Any]]:
     """Return a problem-details response."""
     return Response(
-        content=problem_body(status, detail, code, errors),
+        content=problem_body(status, detail, code, errors, extra),
         status_code=status,
         media_type=PROBLEM_JSON,
         headers=headers,
@@ -91,7 +98,7 @@ def _validation_errors(exc: ValidationException) -> list[FieldError]:
 
 def handle_domain_error(_request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
     """Translate a domain error raised by a service."""
-    return problem_response(exc.status, exc.detail, exc.code, exc.errors)
+    return problem_response(exc.status, exc.detail, exc.code, exc.errors, extra=exc.extra)
 
 
 def _body_limit(request: Request[Any, Any, Any]) -> str:

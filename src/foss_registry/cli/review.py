@@ -38,6 +38,7 @@ def _decide(
     token: str | None,
     as_json: bool,
     quiet: bool,
+    acknowledge_findings: bool = False,
 ) -> None:
     body: dict[str, Any] = {
         "ecosystem": ecosystem,
@@ -47,8 +48,12 @@ def _decide(
     }
     if comment is not None:
         body["comment"] = comment
+    if acknowledge_findings:
+        body["acknowledge_findings"] = True
     with api_errors(), connect(api_url, token) as client:
         result = client.post("/reviews", body)
+    for warning in result.get("warnings") or []:
+        err.print(text("warning: ", style="yellow") + text(warning), soft_wrap=True)
     if quiet:
         return
     if as_json:
@@ -69,13 +74,32 @@ def approve(
     version: Version,
     ecosystem: Ecosystem,
     comment: Annotated[str | None, typer.Option("--comment", "-m", help="Why (optional).")] = None,
+    acknowledge_findings: Annotated[
+        bool,
+        typer.Option(
+            "--acknowledge-findings",
+            help="Approve past findings at high or above, or an errored scan, knowingly "
+            "(recorded in the history).",
+        ),
+    ] = False,
     api_url: ApiUrlOption = "http://localhost:8000/api/v1",
     token: TokenOption = None,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
     """Approve a version; the token's name is recorded as the approver."""
-    _decide("approve", name, version, ecosystem, comment, api_url, token, as_json, quiet)
+    _decide(
+        "approve",
+        name,
+        version,
+        ecosystem,
+        comment,
+        api_url,
+        token,
+        as_json,
+        quiet,
+        acknowledge_findings=acknowledge_findings,
+    )
 
 
 @app.command()

@@ -126,7 +126,8 @@ RECORD_COLUMNS = (
 )
 _RECORD_SQL = f"SELECT {', '.join(RECORD_COLUMNS)} FROM package_versions WHERE id = :id"
 _REVIEWS_SQL = (
-    'SELECT decision, "by", at, comment, reasons FROM reviews WHERE version_id = :id ORDER BY id'
+    'SELECT decision, "by", at, comment, reasons, scan_status, acknowledged FROM reviews '
+    "WHERE version_id = :id ORDER BY id"
 )
 
 
@@ -238,6 +239,8 @@ def record_from_row(
                 "at": iso(r[2]),
                 "comment": r[3],
                 "reasons": _json_list(r[4]),
+                "scan_status": r[5],
+                "acknowledged": _json_list(r[6]),
             }
             for r in history
         ],

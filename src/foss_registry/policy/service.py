@@ -35,7 +35,11 @@ from foss_registry.policy.rules import (
     evaluate_license,
 )
 from foss_registry.reviews.models import reviews
-from foss_registry.reviews.service import POLICY_ACTOR, record_decision
+from foss_registry.reviews.service import (
+    POLICY_ACTOR,
+    UNCHECKED_SCAN_STATUSES,
+    record_decision,
+)
 from foss_registry.scans.models import scans
 
 REEVALUATE_JOB = "policy-reevaluate"
@@ -164,20 +168,21 @@ def apply_policy(conn: Connection, version_id: int, in_force: PolicyInForce | No
         return
     scan, changes = summary
     evaluation = evaluate_license(in_force.policy, version.license)
-    decided_by = (
-        conn.execute(
-            select(reviews.c.by).where(reviews.c.version_id == version_id).order_by(reviews.c.id)
-        )
-        .scalars()
-        .all()
-    )
-    by_person = any(by != POLICY_ACTOR for by in decided_by)
+    history = conn.execute(
+        select(reviews.c.by, reviews.c.scan_status)
+        .where(reviews.c.version_id == version_id)
+        .order_by(reviews.c.id)
+    ).all()
+    people = [h for h in history if h.by != POLICY_ACTOR]
+    by_person = bool(people)
     outcome = decide(evaluation, scan, in_force.auto_approve, decided_by_person=by_person)
     flags = set(version.flags or [])
     if by_person:
         flags.update(outcome.flags)
         added = (changes or {}).get("added") if isinstance(changes, dict) else None
-        if version.status == "approved" and scan.status == "failed" and added:
+        # Approved before any result was seen: every finding of the scan is new to the approver.
+        unseen = people[-1].scan_status in UNCHECKED_SCAN_STATUSES
+        if version.status == "approved" and scan.status == "failed" and (added or unseen):
             flags.add(FLAG_NEW_VULNERABILITY)
         if flags != set(version.flags or []):
             conn.execute(update(pv).where(pv.c.id == version_id).values(flags=sorted(flags)))
@@ -196,6 +201,7 @@ def apply_policy(conn: Connection, version_id: int, in_force: PolicyInForce | No
         by=POLICY_ACTOR,
         comment="; ".join(reasons),
         reasons=reasons,
+        scan_status=scan.status,
     )
 
 

@@ -22,5 +22,9 @@ reviews = Table(
     Column("comment", Text),
     # Why an automatic decision was made (rule, finding, license term); empty for people.
     Column("reasons", json_type(), nullable=False, default=list),
+    # The version's scan status when the decision was made (null before migration 0007).
+    Column("scan_status", String(16)),
+    # Ids of the open findings an approval acknowledged ("acknowledge_findings").
+    Column("acknowledged", json_type(), nullable=False, default=list, server_default="[]"),
     Index("ix_reviews_version_id", "version_id", "id"),
 )

@@ -13,14 +13,67 @@ from sqlalchemy import Connection, and_, func, literal, select, update
 
 from foss_registry import ecosystems
 from foss_registry.db import utcnow
-from foss_registry.errors import FieldError, InvalidInputError
+from foss_registry.errors import ConflictError, FieldError, InvalidInputError
 from foss_registry.packages import service as packages
 from foss_registry.packages.models import package_versions as pv
 from foss_registry.packages.search import validate_status
 from foss_registry.reviews.models import reviews
+from foss_registry.scans import service as scans
+from foss_registry.vulns.open_findings import open_findings
 
 DECISIONS = ("approve", "reject")
 POLICY_ACTOR = "policy"
+#: Scan statuses an approval is allowed on with a warning: there is no result yet.
+UNCHECKED_SCAN_STATUSES = ("pending", "not_scanned")
+
+
+class FindingsNotAcknowledgedError(ConflictError):
+    """Approving past open findings (or an errored scan) without acknowledging them (409)."""
+
+    code = "findings_not_acknowledged"
+
+
+def approval_warnings(entry: dict[str, Any]) -> list[str]:
+    """What a person should know about an approval, from its history entry."""
+    if entry.get("decision") != "approve" or entry.get("scan_status") not in (
+        UNCHECKED_SCAN_STATUSES
+    ):
+        return []
+    state = "still pending" if entry["scan_status"] == "pending" else "not_scanned"
+    return [
+        f"Approved while its scan is {state}: no vulnerability result has been seen yet. "
+        "Findings of a later scan flag the version new_vulnerability, and foss check fails "
+        "on those at high or above."
+    ]
+
+
+def _check_findings(
+    conn: Connection, version_id: int, *, acknowledge: bool
+) -> tuple[str, list[str]]:
+    """The scan status an approval is made on and the finding ids it acknowledges.
+
+    Raises :class:`FindingsNotAcknowledgedError` when the newest scan has an open
+    finding (``high`` or above, not triaged) or ended in ``error``, unless
+    ``acknowledge``.
+    """
+    row = scans.latest_scan_row(conn, version_id)
+    status = row["status"] if row is not None else "not_scanned"
+    found = open_findings(list(row["findings"] or [])) if row is not None else []
+    if (found or status == "error") and not acknowledge:
+        listed = [{"id": f["id"], "severity": f.get("severity")} for f in found]
+        what = ", ".join(f"{f['id']} ({f['severity']})" for f in listed)
+        parts = []
+        if found:
+            parts.append(f"open findings at high or above: {what}")
+        if status == "error":
+            parts.append(f"its scan ended in error ({row['reason'] or 'no reason given'})")
+        raise FindingsNotAcknowledgedError(
+            f"This version has {' and '.join(parts)}. Approve with "
+            '"acknowledge_findings": true (foss review approve --acknowledge-findings) '
+            "to approve past them, or reject it.",
+            extra={"findings": listed, "scan_status": status},
+        )
+    return status, [str(f["id"]) for f in found]
 
 
 def validate_decision(decision: str) -> str:
@@ -43,8 +96,14 @@ def record_decision(
     by: str,
     comment: str | None,
     reasons: list[str] | None = None,
+    scan_status: str | None = None,
+    acknowledged: list[str] | None = None,
 ) -> None:
-    """Apply a decision to a version and keep it in the history."""
+    """Apply a decision to a version and keep it in the history.
+
+    ``scan_status`` is the version's scan status the decision was made on,
+    ``acknowledged`` the ids of the open findings an approval acknowledged.
+    """
     decision = validate_decision(decision)
     if comment is not None and "\x00" in comment:
         raise InvalidInputError(
@@ -89,6 +148,8 @@ def record_decision(
             at=now,
             comment=comment,
             reasons=reasons or [],
+            scan_status=scan_status,
+            acknowledged=acknowledged or [],
         )
     )
 
@@ -102,11 +163,32 @@ def decide(
     decision: str,
     by: str,
     comment: str | None,
+    acknowledge_findings: bool = False,
 ) -> dict[str, Any]:
-    """Decide on the version named by (ecosystem, name, version)."""
+    """Decide on the version named by (ecosystem, name, version).
+
+    Approving past open findings or an errored scan needs
+    ``acknowledge_findings`` (see :func:`_check_findings`); rejecting needs none.
+    The history entry records the scan status and what was acknowledged.
+    """
     decision = validate_decision(decision)
     version_id = packages.select_version_id(conn, name, ecosystem=ecosystem, version=version)
-    record_decision(conn, version_id, decision=decision, by=by, comment=comment)
+    if decision == "approve":
+        scan_status, acknowledged = _check_findings(
+            conn, version_id, acknowledge=acknowledge_findings
+        )
+    else:
+        row = scans.latest_scan_row(conn, version_id)
+        scan_status, acknowledged = (row["status"] if row is not None else "not_scanned"), []
+    record_decision(
+        conn,
+        version_id,
+        decision=decision,
+        by=by,
+        comment=comment,
+        scan_status=scan_status,
+        acknowledged=acknowledged,
+    )
     return packages.get_record_by_id(conn, version_id)
 
 
@@ -154,6 +236,8 @@ def list_reviews(
             reviews.c.at,
             reviews.c.comment,
             reviews.c.reasons,
+            reviews.c.scan_status,
+            reviews.c.acknowledged,
         )
         .select_from(joined)
         .where(where)
@@ -177,6 +261,8 @@ def list_reviews(
                 "at": packages.iso(r.at),
                 "comment": r.comment,
                 "reasons": list(r.reasons or []),
+                "scan_status": r.scan_status,
+                "acknowledged": list(r.acknowledged or []),
             }
             for r in rows
         ],

@@ -26,7 +26,10 @@ from foss_registry.reviews import service as reviews
     tags=["reviews"],
     status_code=201,
     security=[{"apiKey": []}],
-    description="Needs a reviewer key. `reject` needs a comment. Every decision is kept.",
+    description="Needs a reviewer key. `reject` needs a comment. Every decision is kept. "
+    "Approving a version with a finding at high or above, or whose scan ended in error, "
+    'needs `"acknowledge_findings": true` (409 `findings_not_acknowledged` listing them '
+    "otherwise); approving while the scan is pending or not_scanned answers `warnings`.",
 )
 async def decide(request: Request[Any, Any, Any]) -> Response[ReviewResult]:
     """Record a reviewer's decision; the acting token is the reviewer."""
@@ -45,6 +48,7 @@ async def decide(request: Request[Any, Any, Any]) -> Response[ReviewResult]:
                 decision=body.decision,
                 by=principal.name,
                 comment=body.comment,
+                acknowledge_findings=body.acknowledge_findings,
             )
             last = record["reviews"][-1]
             return {
@@ -52,6 +56,9 @@ async def decide(request: Request[Any, Any, Any]) -> Response[ReviewResult]:
                 "by": last["by"],
                 "comment": last["comment"],
                 "package": record,
+                "scan_status": last["scan_status"],
+                "acknowledged": last["acknowledged"],
+                "warnings": reviews.approval_warnings(last),
             }
 
     return Response(msgspec.convert(await run_db(request, work), ReviewResult), status_code=201)

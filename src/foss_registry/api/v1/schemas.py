@@ -37,6 +37,8 @@ class ReviewDecision(Struct, forbid_unknown_fields=True):
     version: Version
     decision: Literal["approve", "reject"]
     comment: LongText | None = None
+    #: Approve past open findings (high or above) or an errored scan, knowingly.
+    acknowledge_findings: bool = False
 
 
 class PackageSummary(Struct):
@@ -73,6 +75,10 @@ class ReviewEntry(Struct):
     at: str
     comment: str | None
     reasons: list[str]
+    #: The version's scan status when the decision was made (null for older decisions).
+    scan_status: str | None = None
+    #: Ids of the open findings the approval acknowledged.
+    acknowledged: list[str] = []
 
 
 class PackageRecord(Struct):
@@ -108,6 +114,10 @@ class ReviewResult(Struct):
     by: str
     comment: str | None
     package: PackageRecord
+    scan_status: str | None = None
+    acknowledged: list[str] = []
+    #: What the reviewer should know (approved while the scan is pending or not_scanned).
+    warnings: list[str] = []
 
 
 class ReviewListItem(Struct):
@@ -126,6 +136,8 @@ class ReviewListItem(Struct):
     at: str | None
     comment: str | None
     reasons: list[str]
+    scan_status: str | None = None
+    acknowledged: list[str] = []
 
 
 class ReviewList(Struct):
