@@ -41,6 +41,15 @@ class Settings(BaseSettings):
         default="foss-registry",
         description="Prefix of the rate-limit counters' keys in Redis (deployments sharing one).",
     )
+    rate_limit_sign_in: str = Field(
+        default="10/minute",
+        description="Failed sign-ins to the web pages allowed per client IP.",
+    )
+    web_session_idle_minutes: float = Field(
+        default=60.0,
+        gt=0,
+        description="A web page session unused for this long ends (sign in again).",
+    )
     trusted_proxies: str = ""
     cors_origins: str = ""
     max_body_bytes: int = 1024 * 1024

@@ -37,3 +37,27 @@ def submit(client: Any, token: str, **fields: Any) -> Any:
     """POST a submission with a key; fields default to a valid PyPI flask 2.3.0."""
     body = {"name": "flask", "version": "2.3.0", "ecosystem": "pypi"} | fields
     return client.post("/api/v1/packages", json=body, headers=key(token))
+
+
+#: Debian's Chromium, driven by Playwright (Playwright's own browser download is not used).
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Any:
+    """A headless Chromium for tests of pages in a real browser (one per test process)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        yield chromium
+        chromium.close()

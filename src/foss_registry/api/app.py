@@ -27,6 +27,8 @@ from foss_registry.config import Settings
 from foss_registry.db import make_engine
 from foss_registry.errors import DomainError
 from foss_registry.jobs import queue
+from foss_registry.web import errors as page_errors
+from foss_registry.web import pages
 
 log = logging.getLogger("foss_registry.api")
 
@@ -151,11 +153,21 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Litestar:
         ),
     )
     app = Litestar(
-        route_handlers=[v1, healthz, readyz, metrics_endpoint, docs, _docs_assets()],
+        route_handlers=[
+            v1,
+            healthz,
+            readyz,
+            metrics_endpoint,
+            docs,
+            _docs_assets(),
+            *pages.ROUTES,
+            pages.static_assets(),
+        ],
+        # Under /api/ errors are problem details; the web pages answer them as HTML pages.
         exception_handlers={
-            DomainError: errors.handle_domain_error,
-            HTTPException: errors.handle_http_exception,
-            Exception: errors.handle_unexpected,
+            DomainError: page_errors.for_pages(errors.handle_domain_error),
+            HTTPException: page_errors.for_pages(errors.handle_http_exception),
+            Exception: page_errors.for_pages(errors.handle_unexpected),
         },
         openapi_config=openapi,
         request_max_body_size=settings.max_body_bytes,

@@ -28,3 +28,19 @@ api_tokens = Table(
         postgresql_where=text("revoked_at IS NULL"),
     ),
 )
+
+#: Signed-in (and about-to-sign-in) browser sessions of the web pages, shared by every
+#: server process. The session id is kept only as a SHA-256 hash, like a token; the
+#: API token a session was opened with is kept as its stored hash, never the secret.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("csrf_token", String(64), nullable=False),
+    # None until signed in (a session that only carries the sign-in form's CSRF token).
+    Column("token_hash", String(64)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Index("ix_web_sessions_token_hash", "token_hash"),
+    Index("ix_web_sessions_last_seen_at", "last_seen_at"),
+)

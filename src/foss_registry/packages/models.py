@@ -39,6 +39,8 @@ package_versions = Table(
     Column("policy_reasons", json_type(), nullable=False, default=list),
     UniqueConstraint("ecosystem", "normalized_name", "canonical_version"),
     Index("ix_package_versions_name_order", "normalized_name", "sort_token", "id"),
-    Index("ix_package_versions_status", "status"),
+    # The review queue: pending versions oldest first, overall and per ecosystem.
+    Index("ix_package_versions_queue", "status", "submitted_at", "id"),
+    Index("ix_package_versions_queue_ecosystem", "status", "ecosystem", "submitted_at", "id"),
     Index("ix_package_versions_ecosystem_name", "ecosystem", "normalized_name"),
 )

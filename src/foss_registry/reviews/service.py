@@ -270,3 +270,45 @@ def list_reviews(
         "limit": limit,
         "offset": offset,
     }
+
+
+def pending_queue(
+    conn: Connection, *, ecosystem: str | None = None, limit: int = 50, offset: int = 0
+) -> list[dict[str, Any]]:
+    """Pending versions, oldest submission first (read through the queue's indexes).
+
+    Returns up to ``limit`` entries; ask for one more than a page to know
+    whether another page follows (counting every pending version would read
+    them all).
+    """
+    query = select(
+        pv.c.name,
+        pv.c.version,
+        pv.c.ecosystem,
+        pv.c.license,
+        pv.c.submitted_by,
+        pv.c.submitted_at,
+        pv.c.flags,
+    ).where(pv.c.status == "pending")
+    if ecosystem is not None:
+        try:
+            query = query.where(pv.c.ecosystem == ecosystems.get(ecosystem).name)
+        except InvalidInputError as exc:
+            if not exc.errors:
+                exc.errors = [FieldError("ecosystem", exc.detail)]
+            raise
+    rows = conn.execute(
+        query.order_by(pv.c.submitted_at, pv.c.id).limit(limit).offset(offset)
+    ).all()
+    return [
+        {
+            "name": r.name,
+            "version": r.version,
+            "ecosystem": r.ecosystem,
+            "license": r.license,
+            "submitted_by": r.submitted_by,
+            "submitted_at": packages.iso(r.submitted_at),
+            "flags": list(r.flags or []),
+        }
+        for r in rows
+    ]

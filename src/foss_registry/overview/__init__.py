@@ -1,0 +1,1 @@
+"""Figures across the registry for the dashboard (counts, queue age, decisions over time)."""
