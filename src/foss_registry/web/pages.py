@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 from limits import parse
 from limits.aio.strategies import FixedWindowRateLimiter
 from litestar import Request, Response, get, post
+from litestar.params import FromPath
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 
@@ -174,11 +175,13 @@ async def catalogue(request: Req) -> Response[Any]:
     def page_link(n: int) -> str:
         return "/packages?" + urlencode(query | {"page": str(n)})
 
-    template = "catalogue_results.html" if request.headers.get("hx-request") else "catalogue.html"
-    return _page(
+    # htmx asks for the results only; a history restore wants the whole page.
+    partial = bool(request.headers.get("hx-request")) and not request.headers.get(
+        "hx-history-restore-request"
+    )
+    response = _page(
         request,
         viewer,
-        template,
         status=400 if errors else 200,
         query=query,
         result=result,
@@ -188,7 +191,10 @@ async def catalogue(request: Req) -> Response[Any]:
         next_link=page_link(page + 1) if page < pages else None,
         errors=errors,
         statuses=STATUSES,
+        template="catalogue_results.html" if partial else "catalogue.html",
     )
+    response.headers["Vary"] = "HX-Request"
+    return response
 
 
 # --- one package -------------------------------------------------------------------------
@@ -234,7 +240,9 @@ async def _package_response(
 
 
 @get("/packages/{ecosystem:str}/{name:path}", include_in_schema=False)
-async def package_page(request: Req, ecosystem: str, name: str) -> Response[Any]:
+async def package_page(
+    request: Req, ecosystem: FromPath[str], name: FromPath[str]
+) -> Response[Any]:
     """One package: the selected version (``?version=``, else the highest) and all it knows."""
     viewer = await viewer_of(request)
     version = _text(request.query_params.get("version"), 128)

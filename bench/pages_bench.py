@@ -1,0 +1,148 @@
+"""Benchmark of the web pages: time to answer each page, and the catalogue against the JSON list.
+
+Loads 100,000 package versions (1,000,000 with ``--million``; the loader of
+``packages_bench.py``) plus one package with 1,000 versions, starts a real
+``foss serve`` (one API process), signs a reviewer in, then:
+
+- asks each page one request at a time (keep-alive, after a warm-up) and prints
+  the median and 99th percentile of the whole answer as the client sees it: an
+  upper bound of the server-side rendering time (the target is 10 ms). The JSON
+  detail read is measured the same way in the same run, as the baseline;
+- drives the catalogue page and the JSON list for the same query with
+  ``wrk -c32`` and prints the page's requests/s as a ratio of the JSON list's
+  (the target is at least 0.3).
+
+    python bench/pages_bench.py [--million] [--seconds 10] [--database FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import HEADER, row, start_registry, wrk
+from bench.packages_bench import load, stored_names
+
+from foss_registry import ecosystems
+from foss_registry.packages.search_index import register_sqlite_functions
+
+TOKEN = "foss_bench-reviewer-not-secret"
+BIG = "big-package"
+REQUESTS = 300
+
+
+def add_big_package(db: Path) -> None:
+    """One package with 1,000 versions (the package page's worst case)."""
+    pypi = ecosystems.get("pypi")
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.000000")
+    rows = []
+    for i in range(1000):
+        version = f"{i // 100}.{(i // 10) % 10}.{i % 10}"
+        rows.append(
+            (
+                "pypi", BIG, BIG, version, pypi.canonical_version(version),
+                pypi.sort_token(version), f"pkg:pypi/{BIG}@{version}",
+                "approved" if i % 3 else "pending", "MIT",
+                "A package released very often", "bench", now, "[]", "[]",
+            )
+        )  # fmt: skip
+    conn = sqlite3.connect(db)
+    register_sqlite_functions(conn)
+    if conn.execute("SELECT 1 FROM package_versions WHERE name = ?", (BIG,)).fetchone():
+        conn.close()
+        return
+    conn.executemany(
+        "INSERT INTO package_versions (ecosystem, name, normalized_name, version, "
+        "canonical_version, sort_token, purl, status, license, description, submitted_by, "
+        "submitted_at, flags, policy_reasons) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        rows,
+    )
+    conn.commit()
+    conn.close()
+
+
+def timed(client: httpx.Client, path: str) -> tuple[float, float]:
+    """Median and p99 milliseconds of REQUESTS sequential requests (after 20 unmeasured)."""
+    for _ in range(20):
+        response = client.get(path)
+        assert response.status_code == 200, (path, response.status_code, response.text[:300])
+    times = []
+    for _ in range(REQUESTS):
+        started = time.perf_counter()
+        client.get(path)
+        times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    return statistics.median(times), times[int(len(times) * 0.99) - 1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--million", action="store_true", help="load 1,000,000 versions")
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--database", type=Path, help="keep the loaded SQLite file here")
+    args = parser.parse_args()
+    total = 1_000_000 if args.million else 100_000
+    with tempfile.TemporaryDirectory(prefix="foss-pages-bench-") as tmp:
+        work = Path(tmp)
+        db = args.database.resolve() if args.database else work / "bench.db"
+        names = stored_names(db) if db.exists() else load(db, total)
+        add_big_package(db)
+        env = {"FOSS_DATABASE_URL": f"sqlite:///{db}", "FOSS_API_TOKENS": f"bench:reviewer:{TOKEN}"}
+        registry = start_registry(env, work)
+        try:
+            client = httpx.Client(base_url=registry.url, timeout=60)
+            login = client.get("/login").text
+            csrf = login.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+            signed_in = client.post("/login", data={"token": TOKEN, "csrf_token": csrf})
+            assert signed_in.status_code == 303, signed_in.text
+            started = time.perf_counter()
+            client.get("/")
+            first_dashboard = (time.perf_counter() - started) * 1000
+            name = names[len(names) // 2]
+            pages = [
+                ("JSON detail (baseline)", f"/api/v1/packages/{name}"),
+                ("dashboard", "/"),
+                ("catalogue", "/packages"),
+                ("catalogue, word search", "/packages?search=jsonrest"),
+                ("catalogue, name search", f"/packages?search={name}"),
+                ("catalogue, filters, page 100", "/packages?ecosystem=pypi&status=pending&page=100"),
+                ("package (4 versions, reviewer)", f"/packages/pypi/{name}"),
+                ("package (1,000 versions)", f"/packages/pypi/{BIG}"),
+                ("review queue", "/reviews"),
+                ("review queue, page 200", "/reviews?ecosystem=pypi&page=200"),
+                ("submission form", "/submit"),
+                ("sign-in form", "/login"),
+            ]
+            versions = len(names) * 4 + 1000
+            print(f"\npages at {versions:,} versions, {REQUESTS} sequential requests each")
+            print(f"first dashboard of the process (figures computed): {first_dashboard:.0f} ms")
+            print(f"{'page':<44} {'p50 ms':>8} {'p99 ms':>8} {'p50/baseline':>13}")
+            base_p50 = None
+            for label, path in pages:
+                p50, p99 = timed(client, path)
+                base_p50 = base_p50 or p50
+                print(f"{label:<44} {p50:>8.2f} {p99:>8.2f} {p50 / base_p50:>12.1f}x")
+
+            print("\ncatalogue page against the JSON list, same query (wrk -c32)")
+            print(HEADER)
+            for query in ("search=jsonrest", "ecosystem=pypi&status=approved"):
+                api = wrk(f"{registry.url}/api/v1/packages?limit=50&{query}", seconds=args.seconds)
+                page = wrk(f"{registry.url}/packages?{query}", seconds=args.seconds)
+                print(row(f"JSON list ?{query}", api))
+                print(row(f"catalogue page ?{query}", page, api))
+        finally:
+            registry.stop()
+
+
+if __name__ == "__main__":
+    main()
