@@ -9,8 +9,8 @@ ecosystem: two indexes answer a page of it without sorting every pending
 version. The first, (status, submitted_at, id), also serves what the plain
 status index did, so that one goes.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 """
 
 import sqlalchemy as sa
@@ -18,8 +18,8 @@ from alembic import op
 
 from foss_registry.db import UTCDateTime
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
