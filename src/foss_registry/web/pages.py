@@ -268,23 +268,7 @@ async def decide(request: Req) -> Response[Any]:
     acknowledged = form.get("acknowledge_findings") == "yes"
     principal = viewer.principal
     assert principal is not None
-    ctx = context(request)
-
     def work(conn: Any) -> None:
-        if decision == "approve" and not acknowledged:
-            # Until the review service takes `acknowledge_findings` itself (DESIGN "Deciding
-            # with open findings"), the page asks for the acknowledgement here.
-            view = package_view(
-                conn, ecosystem, name, version, stale_days=ctx.settings.vulndb_stale_days
-            )
-            if view.to_acknowledge:
-                ids = ", ".join(f["id"] for f in view.to_acknowledge)
-                raise InvalidInputError(
-                    f"Approving needs the open findings acknowledged ({ids}): tick the box "
-                    "that names them.",
-                    code="findings_not_acknowledged",
-                    errors=[],
-                ) from None
         reviews.decide(
             conn,
             ecosystem=ecosystem,
@@ -293,6 +277,7 @@ async def decide(request: Req) -> Response[Any]:
             decision=decision,
             by=principal.name,
             comment=comment,
+            acknowledge_findings=acknowledged,
         )
 
     try:
@@ -300,7 +285,14 @@ async def decide(request: Req) -> Response[Any]:
     except NotFoundError as exc:
         return error_page(request, viewer, 404, "Not found", exc.detail)
     except DomainError as exc:
-        field = "acknowledge_findings" if exc.code == "findings_not_acknowledged" else "comment"
+        errors = _field_errors(exc, "comment")
+        if exc.code == "findings_not_acknowledged":
+            # The service's sentence, with what to do on this page instead of the API's flag.
+            what = exc.detail.split(" Approve with ", 1)[0]
+            errors = {
+                "acknowledge_findings": f"{what} Tick the box naming them to approve past "
+                "them, or reject it."
+            }
         return await _package_response(
             request,
             viewer,
@@ -308,7 +300,7 @@ async def decide(request: Req) -> Response[Any]:
             name,
             version,
             status=exc.status,
-            errors=_field_errors(exc, field),
+            errors=errors,
             form={"comment": comment or ""},
         )
     return _redirect(request, viewer, package_url(ecosystem, name, version))

@@ -18,10 +18,8 @@ from foss_registry.packages import service as packages
 from foss_registry.policy import service as policy
 from foss_registry.policy.rules import evaluate_license
 from foss_registry.scans import service as scans
+from foss_registry.vulns.open_findings import open_findings
 
-#: Severities that make an approval need the findings acknowledged (DESIGN "Deciding with
-#: open findings").
-ACKNOWLEDGE_SEVERITIES = ("critical", "high")
 _SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3, "unknown": 4}
 
 
@@ -63,7 +61,7 @@ class PackageView:
     license_reasons: list[str]
     terms: list[LicenseTermView]
     changes: Changes | None
-    #: Findings an approval must acknowledge (high and above, or every one of an errored scan).
+    #: What an approval must acknowledge: open findings, and an errored scan.
     to_acknowledge: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -132,12 +130,9 @@ def package_view(
             license_before=before["license"],
             license_now=record["license"],
         )
+    # What the review service asks an approval to acknowledge (DESIGN "Deciding with open
+    # findings"): the open findings, and the scan itself when it ended in error.
+    to_acknowledge = [dict(f) for f in open_findings(scan["vulnerabilities"])]
     if scan["status"] == "error":
-        to_acknowledge = list(scan["vulnerabilities"])
-    else:
-        to_acknowledge = [
-            f
-            for f in scan["vulnerabilities"]
-            if f.get("severity") in ACKNOWLEDGE_SEVERITIES or f.get("malicious")
-        ]
+        to_acknowledge.append({"id": "the scan error", "severity": None, "error": scan["reason"]})
     return PackageView(record, scan, status, reasons, terms, changes, to_acknowledge)

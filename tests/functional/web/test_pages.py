@@ -8,6 +8,7 @@ server's origin.
 from __future__ import annotations
 
 import re
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,11 @@ from foss_registry.auth import service as auth
 from foss_registry.auth import sessions
 from foss_registry.auth.models import web_sessions
 from foss_registry.db import read_connection, utcnow, write_transaction
+from foss_registry.vulns import service as vulndb
 from tests.functional.server.conftest import ServerProcess, start_server
 
+LOG4J = "org.apache.logging.log4j:log4j-core"
+LOG4SHELL = "GHSA-jfh8-c2jp-5v3q"
 PACKAGES = [
     ("pypi", "flask", "2.3.0", "BSD-3-Clause", "A simple framework for building complex web applications."),
     ("pypi", "requests", "2.31.0", "Apache-2.0", "Python HTTP for Humans."),
@@ -274,3 +278,52 @@ def test_an_idle_session_ends(engine: Engine, tokens: dict[str, str]) -> None:
     with read_connection(engine) as conn:
         ended = sessions.find(conn, secret, {}, idle=timedelta(minutes=30))
     assert isinstance(ended, sessions.EndedSession) and "without use" in ended.reason
+
+
+def _wait_for_scan(server: ServerProcess, name: str, version: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        scan = httpx.get(f"{server.url}/api/v1/security/scans/{name}", params={"version": version}).json()
+        if scan["status"] not in ("pending",):
+            return dict(scan)
+        time.sleep(0.2)
+    raise AssertionError(f"the scan of {name} {version} did not finish")
+
+
+def test_approving_past_open_findings_needs_the_box_naming_them(pages: Any, tokens: dict[str, str], server: ServerProcess, engine: Engine, shared_data: Path) -> None:
+    vulndb.import_path(engine, shared_data / "osv" / "GHSA-Maven.zip")
+    for version, outcome in (("2.14.1", "failed"), ("2.15.0", "passed")):
+        submit_api(server, tokens["submitter"], "maven", LOG4J, version, "Apache-2.0", "Apache Log4j")
+        assert _wait_for_scan(server, LOG4J, version)["status"] == outcome
+
+    reviewer = pages()
+    reviewer.sign_in(tokens["reviewer"])
+    reviewer.goto(f"/packages/maven/{LOG4J}?version=2.14.1")
+    page = reviewer.page
+    findings = page.locator("table.findings")
+    expect(findings).to_contain_text(LOG4SHELL)
+    expect(findings).to_contain_text("critical")
+    expect(findings).to_contain_text("2.15.0")  # the first fixed version
+    box = page.get_by_label(re.compile("I have read these and approve past them"))
+    expect(box).to_be_visible()
+    expect(page.locator("label[for=acknowledge_findings]")).to_contain_text(LOG4SHELL)
+    reviewer.check("package-open-findings")
+    page.get_by_role("button", name="Approve").click()
+    expect(page.locator("#acknowledge_findings-error")).to_contain_text("Tick the box")
+    expect(box).to_have_attribute("aria-describedby", "acknowledge_findings-error")
+    assert httpx.get(f"{server.url}/api/v1/packages/{LOG4J}", params={"version": "2.14.1"}).json()["status"] == "pending"
+    box.check()
+    page.get_by_label("Comment").fill("Only the JMS appender is used; upgrade planned.")
+    page.get_by_role("button", name="Approve").click()
+    expect(page.locator(".meta")).to_contain_text("approved")
+    expect(page.locator(".history")).to_contain_text(f"acknowledged {LOG4SHELL}")
+    (entry,) = httpx.get(f"{server.url}/api/v1/packages/{LOG4J}", params={"version": "2.14.1"}).json()["reviews"]
+    assert entry["acknowledged"] == [LOG4SHELL]
+
+    # The next version's page says what changed since the approved one.
+    reviewer.goto(f"/packages/maven/{LOG4J}?version=2.15.0")
+    changes = page.locator("section", has=page.get_by_role("heading", name=re.compile("Changes since 2.14.1")))
+    expect(changes).to_contain_text("Same license")
+    expect(changes).to_contain_text("No new findings")
+    expect(page.get_by_label(re.compile("I have read these"))).to_have_count(0)
+    reviewer.check("package-changes")
