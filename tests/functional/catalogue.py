@@ -22,8 +22,15 @@ def add_version(
     *,
     license: str | None = "MIT",
     severity: dict[str, int] | None = None,
+    acknowledge: bool = False,
 ) -> None:
-    """Submit a version as alice, decide it as rita, and optionally record a finished scan."""
+    """Submit a version as alice, decide it as rita, and optionally record a finished scan.
+
+    With ``acknowledge`` the approval acknowledges the scan's findings, as a
+    reviewer who approved with ``acknowledge_findings`` did.
+    """
+    counts = {"critical": 0, "high": 0, "medium": 0, "low": 0, "unknown": 0} | (severity or {})
+    ids = [f"GHSA-test-{level}-{i}" for level, n in counts.items() for i in range(n)]
     with write_transaction(engine) as conn:
         submit_package(conn, Submission(name, version, ecosystem, license=license), "alice")
         version_id = select_version_id(conn, name, ecosystem=ecosystem, version=version)
@@ -34,9 +41,9 @@ def add_version(
                 decision="approve" if status == "approved" else "reject",
                 by="rita",
                 comment=None if status == "approved" else "known to be unsafe",
+                acknowledged=ids if acknowledge else [],
             )
         if severity is not None:
-            counts = {"critical": 0, "high": 0, "medium": 0, "low": 0, "unknown": 0} | severity
             findings: list[dict[str, Any]] = [
                 {
                     "id": f"GHSA-test-{level}-{i}",
@@ -72,7 +79,10 @@ def standard_catalogue(engine: Engine) -> None:
     add_version(engine, "pypi", "Flask", "2.3.0", license="BSD-3-Clause")
     add_version(engine, "pypi", "Flask", "3.0.0", "pending", license="BSD-3-Clause")
     add_version(engine, "pypi", "urllib3", "1.26.0", "rejected", license="MIT")
-    add_version(engine, "pypi", "urllib3", "2.2.1", license="MIT", severity={"high": 1})
+    # Approved knowing its high finding: the gate passes it unless --fail-on-severity says no.
+    add_version(
+        engine, "pypi", "urllib3", "2.2.1", license="MIT", severity={"high": 1}, acknowledge=True
+    )
     add_version(engine, "npm", "@babel/core", "7.24.0", license="MIT")
     add_version(
         engine, "maven", "org.apache.logging.log4j:log4j-core", "2.17.1", license="Apache-2.0"

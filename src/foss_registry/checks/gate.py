@@ -1,10 +1,13 @@
 """The verdicts of ``foss check``: which dependencies fail the gate, as pure functions.
 
 A dependency's verdict is its registry status, refined by what the client
-knows: ``unpinned`` when the file gives no version, ``vulnerable`` when a scan
-finding reaches ``--fail-on-severity``. Failing verdicts make the exit code 1:
-``rejected``, ``unknown``, ``unpinned`` and ``vulnerable`` always, ``pending``
-unless ``--allow-pending``.
+knows: ``unpinned`` when the file gives no version; ``vulnerable`` for an
+approved version with an open finding (at ``high`` or above, neither
+acknowledged at approval nor triaged) or the flag ``new_vulnerability`` or
+``malicious`` (DESIGN.md "The gate's default"), and for any version when a
+scan finding reaches ``--fail-on-severity``. Failing verdicts make the exit
+code 1: ``rejected``, ``unknown``, ``unpinned`` and ``vulnerable`` always,
+``pending`` unless ``--allow-pending``.
 """
 
 from __future__ import annotations
@@ -24,6 +27,10 @@ REGISTRY_STATUSES = ("approved", "pending", "rejected", "unknown")
 VERDICTS = ("rejected", "unknown", "unpinned", "vulnerable", "pending", "approved")
 #: Levels ``--fail-on-severity`` accepts.
 SEVERITY_THRESHOLDS = ("low", "medium", "high", "critical")
+#: Flags that fail an approved version whatever was acknowledged.
+BLOCKING_FLAGS = ("new_vulnerability", "malicious")
+#: Severities of a finding that fails an approved version unless acknowledged or triaged.
+BLOCKING_SEVERITIES = ("critical", "high")
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,22 @@ def reaches_severity(counts: Mapping[str, int] | None, threshold: str) -> bool:
     return any(n > 0 and fails(level, threshold) for level, n in (counts or {}).items())
 
 
+def unacknowledged(dependency: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The findings at ``high`` or above that were neither acknowledged nor triaged."""
+    return [
+        f
+        for f in dependency.get("findings") or []
+        if f.get("severity") in BLOCKING_SEVERITIES
+        and not f.get("acknowledged")
+        and not f.get("triaged")
+    ]
+
+
+def blocking_flags(dependency: Mapping[str, Any]) -> list[str]:
+    """The version's flags that fail it even when approved."""
+    return [f for f in dependency.get("flags") or [] if f in BLOCKING_FLAGS]
+
+
 def verdict(dependency: Mapping[str, Any], *, pinned: bool, options: GateOptions) -> str:
     """Return one of :data:`VERDICTS` for a ``/check`` answer about a dependency."""
     if not pinned:
@@ -57,6 +80,8 @@ def verdict(dependency: Mapping[str, Any], *, pinned: bool, options: GateOptions
     if options.fail_on_severity is not None and reaches_severity(
         dependency.get("severity"), options.fail_on_severity
     ):
+        return "vulnerable"
+    if status == "approved" and (unacknowledged(dependency) or blocking_flags(dependency)):
         return "vulnerable"
     return "pending" if status == "pending" else "approved"
 

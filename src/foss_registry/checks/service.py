@@ -20,6 +20,11 @@ Decisions (documented in the README):
   asked for, else the lowest approved version above it, by the ecosystem's
   ordering (Docker tags that are not versions: the latest approved by
   submission). It is null when the version asked for is itself approved.
+* **Findings** of the latest scan are listed with whether the version's
+  approval acknowledged them (``acknowledged``) and whether a triage decision
+  covers them (``triaged``); with the version's ``flags`` they let the gate
+  fail an approved version with an open finding (``checks.gate``), and
+  ``verdict`` is the default gate's verdict.
 
 Lookups are batched: one query per ecosystem and chunk of names (``IN`` on the
 indexed normalised name), one for the latest scans; never one per dependency.
@@ -36,13 +41,15 @@ from typing import Any
 from sqlalchemy import Connection, Text, func, or_, select, type_coerce
 
 from foss_registry import ecosystems
-from foss_registry.checks.gate import REGISTRY_STATUSES
+from foss_registry.checks.gate import REGISTRY_STATUSES, GateOptions, is_failure, verdict
 from foss_registry.errors import DomainError
 from foss_registry.packages.models import package_versions as pv
 from foss_registry.policy import rules
 from foss_registry.policy.service import current_policy
+from foss_registry.reviews.models import reviews
 from foss_registry.scans.models import scans
 from foss_registry.scans.service import empty_counts
+from foss_registry.vulns.open_findings import finding_ids, is_triaged
 from foss_registry.vulns.severity import worst_level
 
 # Names per query: keeps the bound parameters far below every backend's limit.
@@ -115,13 +122,39 @@ def worst_severity(counts: dict[str, int] | None) -> str | None:
     return worst_level(present) if present else None
 
 
-def summarize(dependencies: Iterable[dict[str, Any]]) -> dict[str, int]:
-    """Count dependencies per registry status, with ``total``."""
-    summary = {"total": 0} | dict.fromkeys(REGISTRY_STATUSES, 0)
+def summarize(dependencies: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """Count dependencies per registry status, with ``total``, and the default gate's result.
+
+    ``failing`` counts the dependencies whose ``verdict`` fails the default gate
+    (``foss check`` without options); ``result`` is then ``failed`` or ``passed``.
+    """
+    summary: dict[str, Any] = {"total": 0} | dict.fromkeys(REGISTRY_STATUSES, 0)
+    failing = 0
     for dep in dependencies:
         summary["total"] += 1
         summary[dep["status"]] += 1
-    return summary
+        failing += is_failure(dep["verdict"], _DEFAULT_GATE)
+    return summary | {"failing": failing, "result": "failed" if failing else "passed"}
+
+
+_DEFAULT_GATE = GateOptions()
+
+
+def findings_of(
+    findings: Sequence[dict[str, Any]], acknowledged: Iterable[str]
+) -> list[dict[str, Any]]:
+    """The gate's view of a scan's findings: id, aliases, severity, acknowledged, triaged."""
+    known = set(acknowledged)
+    return [
+        {
+            "id": f.get("id"),
+            "aliases": list(f.get("aliases") or []),
+            "severity": f.get("severity"),
+            "acknowledged": bool(known & finding_ids(f)),
+            "triaged": is_triaged(f),
+        }
+        for f in findings
+    ]
 
 
 def _identify(item: CheckItem) -> tuple[_Key | None, str | None]:
@@ -212,7 +245,7 @@ def _other_versions_known(
 
 
 def _latest_scans(conn: Connection, version_ids: Sequence[int]) -> dict[int, Any]:
-    """Return the newest scan row (status, severity) of each version that has one."""
+    """Return the newest scan row (status, severity, findings) of each version that has one."""
     latest: dict[int, Any] = {}
     ids = sorted(set(version_ids))
     for start in range(0, len(ids), _CHUNK):
@@ -224,12 +257,31 @@ def _latest_scans(conn: Connection, version_ids: Sequence[int]) -> dict[int, Any
             .scalar_subquery()
         )
         for row in conn.execute(
-            select(scans.c.version_id, scans.c.status, scans.c.severity).where(
+            select(scans.c.version_id, scans.c.status, scans.c.severity, scans.c.findings).where(
                 scans.c.id.in_(newest)
             )
         ):
             latest[row.version_id] = row
     return latest
+
+
+def _acknowledged(conn: Connection, version_ids: Sequence[int]) -> dict[int, list[str]]:
+    """The finding ids the newest approval of each version acknowledged (when it did)."""
+    found: dict[int, list[str]] = {}
+    ids = sorted(set(version_ids))
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        newest = (
+            select(func.max(reviews.c.id))
+            .where(reviews.c.version_id.in_(chunk), reviews.c.decision == "approve")
+            .group_by(reviews.c.version_id)
+            .scalar_subquery()
+        )
+        for row in conn.execute(
+            select(reviews.c.version_id, reviews.c.acknowledged).where(reviews.c.id.in_(newest))
+        ):
+            found[row.version_id] = [str(a) for a in row.acknowledged or []]
+    return found
 
 
 def _flags(raw: Any) -> list[str]:
@@ -252,6 +304,8 @@ def _unknown(item: CheckItem, note: str | None, nearest: str | None) -> dict[str
         "license": None,
         "license_status": None,
         "note": note,
+        "flags": [],
+        "findings": [],
     }
 
 
@@ -274,6 +328,14 @@ def check(
     known_names = set(approved) | _other_versions_known(conn, unapproved_names)
     found_ids = [row.id for row in exact.values()]
     latest = _latest_scans(conn, found_ids)
+    acknowledged = _acknowledged(
+        conn,
+        [
+            row.id
+            for row in exact.values()
+            if row.status == "approved" and row.id in latest and latest[row.id].findings
+        ],
+    )
     license_status = _license_judge(policy)
 
     results: list[dict[str, Any]] = []
@@ -314,8 +376,14 @@ def check(
                 "license": row.license,
                 "license_status": license_status(row.license),
                 "note": f"flagged for review: {', '.join(flags)}" if flags else None,
+                "flags": flags,
+                "findings": []
+                if scan is None
+                else findings_of(list(scan.findings or []), acknowledged.get(row.id, [])),
             }
         )
+    for item, result in zip(items, results, strict=True):
+        result["verdict"] = verdict(result, pinned=item.version is not None, options=_DEFAULT_GATE)
     return {"dependencies": results, "summary": summarize(results)}
 
 

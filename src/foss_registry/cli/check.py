@@ -22,7 +22,6 @@ from rich.markup import escape
 from foss_registry.checks.gate import (
     MAX_CHECK_BODY_BYTES,
     MAX_CHECK_DEPENDENCIES,
-    REGISTRY_STATUSES,
     SEVERITY_THRESHOLDS,
     GateOptions,
     is_failure,
@@ -161,14 +160,12 @@ def judge(
 def report_document(
     rows: Sequence[dict[str, Any]], options: GateOptions, skipped: Sequence[str]
 ) -> dict[str, Any]:
-    """Return the gate's JSON: the API's shape plus ``verdict``, ``source`` and the result."""
-    summary: dict[str, Any] = {"total": len(rows)} | dict.fromkeys(REGISTRY_STATUSES, 0)
-    for row in rows:
-        summary[row["status"]] += 1
-    gate = tally((r["verdict"] for r in rows), options)
-    summary["verdicts"] = {k: v for k, v in gate.items() if k not in ("total", "failing", "result")}
-    summary["failing"] = gate["failing"]
-    summary["result"] = gate["result"]
+    """Return the gate's JSON: the API's shape plus ``verdict``, ``source`` and the result.
+
+    The summary counts verdicts, the one classification the report groups by
+    (each row's registry ``status`` stays on the row).
+    """
+    summary = tally((r["verdict"] for r in rows), options)
     return {"dependencies": list(rows), "summary": summary, "skipped": list(skipped)}
 
 
@@ -203,7 +200,9 @@ def check(
             "--fail-on-severity",
             metavar="LEVEL",
             help="Also fail a dependency whose latest scan has a finding at or above LEVEL "
-            "(low, medium, high, critical; unknown severity counts at any level).",
+            "(low, medium, high, critical; unknown severity counts at any level). Without it, "
+            "an approved version fails only with a finding at high or above that was neither "
+            "acknowledged nor triaged, or the flag new_vulnerability or malicious.",
         ),
     ] = None,
     submit: Annotated[

@@ -24,7 +24,13 @@ from rich.table import Table
 from rich.text import Text
 
 from foss_registry import __version__
-from foss_registry.checks.gate import VERDICTS, GateOptions, is_failure
+from foss_registry.checks.gate import (
+    BLOCKING_SEVERITIES,
+    VERDICTS,
+    GateOptions,
+    is_failure,
+    unacknowledged,
+)
 from foss_registry.cli.common import err
 
 #: Width of tables when stdout is not a terminal (CI logs, pipes): no wrapping of names.
@@ -163,11 +169,45 @@ def check_table(results: Sequence[Mapping[str, Any]]) -> Table:
                 status_text(r.get("scan_status")),
                 status_text(r.get("worst_severity")),
                 license_cell,
-                text(r.get("note")),
+                _note_cell(r),
             )
         if group:
             table.add_section()
     return table
+
+
+def _note_cell(r: Mapping[str, Any]) -> Text:
+    """The note, after every finding of an approved version (see :func:`findings_text`)."""
+    cell = findings_text(r)
+    if r.get("note"):
+        if cell:
+            cell.append("\n")
+        cell.append(str(r["note"]))
+    return cell
+
+
+def findings_text(r: Mapping[str, Any]) -> Text:
+    """Every finding of an approved version, one a line: id, severity, and its state.
+
+    The state is ``acknowledged`` (at approval), ``triaged``, or ``open`` for a
+    finding at high or above that is neither (it fails the gate).
+    """
+    cell = Text()
+    if r.get("status") != "approved":
+        return cell
+    for i, finding in enumerate(r.get("findings") or []):
+        if i:
+            cell.append("\n")
+        severity = str(finding.get("severity"))
+        cell.append(f"{finding.get('id')} ")
+        cell.append(severity, STATUS_STYLES.get(severity, ""))
+        if finding.get("triaged"):
+            cell.append(" triaged", "dim")
+        elif finding.get("acknowledged"):
+            cell.append(" acknowledged", "dim")
+        elif severity in BLOCKING_SEVERITIES:
+            cell.append(" open", "red")
+    return cell
 
 
 _RULES = {
@@ -181,8 +221,9 @@ _RULES = {
         "Pin it to an approved version.",
     ),
     "vulnerable": (
-        "The version's latest scan has findings at or above the chosen severity.",
-        "Upgrade to a version without the findings.",
+        "The version has findings nobody acknowledged (at high or above, or at the chosen "
+        "severity) or is flagged new_vulnerability or malicious.",
+        "Upgrade to a version without the findings, or have a reviewer decide again.",
     ),
     "pending": ("This version awaits a reviewer's decision.", "Wait for the review."),
 }
@@ -194,6 +235,10 @@ def _message(r: Mapping[str, Any]) -> str:
     parts = [f"{what}: {r['verdict']}"]
     if r.get("note"):
         parts.append(str(r["note"]))
+    if r.get("status") == "approved":
+        open_ = [f"{f.get('id')} ({f.get('severity')})" for f in unacknowledged(r)]
+        if open_:
+            parts.append("approved, but not acknowledged: " + ", ".join(open_))
     if r.get("nearest_approved"):
         parts.append(f"nearest approved version: {r['nearest_approved']}")
     if r.get("worst_severity"):

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 
+from foss_registry.db import write_transaction
+from foss_registry.packages.models import package_versions
 from tests.functional.catalogue import add_version, standard_catalogue
 
 FIELDS = {
@@ -19,6 +21,9 @@ FIELDS = {
     "worst_severity",
     "license",
     "license_status",
+    "flags",
+    "findings",
+    "verdict",
 }
 
 
@@ -54,7 +59,10 @@ def test_answers_each_dependency_with_the_registry_status_in_request_order(
         "pending": 1,
         "rejected": 1,
         "unknown": 1,
+        "failing": 3,
+        "result": "failed",
     }
+    assert [r["verdict"] for r in results] == ["approved", "pending", "rejected", "unknown"]
     approved = results[0]
     assert approved["license"] == "Apache-2.0"
     assert approved["license_status"] == "approved"
@@ -114,6 +122,53 @@ def test_scan_status_and_worst_severity_come_from_the_latest_scan(
         ("passed", None),
     ]
     assert results[0]["severity"]["low"] == 2
+
+
+def test_findings_of_approved_versions_and_the_default_gate(client: Any, engine: Engine) -> None:
+    # Approved, then a scan found a high finding nobody acknowledged: the gate fails it.
+    add_version(engine, "pypi", "urllib3", "2.2.1", severity={"high": 1, "low": 1})
+    # Approved knowing its high finding: passes.
+    add_version(engine, "pypi", "idna", "3.6", severity={"high": 1}, acknowledge=True)
+    # A pending version with a critical finding is pending, not vulnerable.
+    add_version(engine, "pypi", "six", "1.16.0", "pending", severity={"critical": 1})
+    with write_transaction(engine) as conn:
+        conn.execute(
+            update(package_versions)
+            .where(package_versions.c.normalized_name == "idna")
+            .values(flags=["new_vulnerability"])
+        )
+    add_version(engine, "pypi", "certifi", "2024.2.2", severity={"high": 1}, acknowledge=True)
+    body = check(
+        client,
+        dep("urllib3", "2.2.1"),
+        dep("idna", "3.6"),
+        dep("six", "1.16.0"),
+        dep("certifi", "2024.2.2"),
+    ).json()
+    urllib3, idna, six, certifi = body["dependencies"]
+    assert urllib3["findings"] == [
+        {
+            "id": "GHSA-test-high-0",
+            "aliases": [],
+            "severity": "high",
+            "acknowledged": False,
+            "triaged": False,
+        },
+        {
+            "id": "GHSA-test-low-0",
+            "aliases": [],
+            "severity": "low",
+            "acknowledged": False,
+            "triaged": False,
+        },
+    ]
+    assert urllib3["verdict"] == "vulnerable"
+    # Acknowledged, but flagged since: fails on the flag.
+    assert idna["findings"][0]["acknowledged"] is True and idna["flags"] == ["new_vulnerability"]
+    assert idna["verdict"] == "vulnerable"
+    assert six["verdict"] == "pending" and six["findings"][0]["severity"] == "critical"
+    assert certifi["verdict"] == "approved" and certifi["findings"][0]["acknowledged"] is True
+    assert (body["summary"]["failing"], body["summary"]["result"]) == (3, "failed")
 
 
 def test_invalid_entries_are_unknown_with_a_note_and_do_not_fail_the_batch(

@@ -87,3 +87,47 @@ def test_tally_and_summary_line() -> None:
     passed = tally(["approved"], STRICT)
     assert summary_line(passed) == "1 dependency: 1 approved. Check passed."
     assert summary_line(tally([], STRICT)) == "0 dependencies: nothing to check. Check passed."
+
+
+def approved_with(*findings: dict[str, Any], flags: tuple[str, ...] = ()) -> dict[str, Any]:
+    return answer("approved") | {"findings": list(findings), "flags": list(flags)}
+
+
+def finding(severity: str, **state: bool) -> dict[str, Any]:
+    return (
+        {"id": f"GHSA-{severity}", "aliases": [], "severity": severity}
+        | {
+            "acknowledged": False,
+            "triaged": False,
+        }
+        | state
+    )
+
+
+def test_an_approved_version_with_an_open_high_finding_fails_by_default() -> None:
+    for level in ("high", "critical"):
+        assert verdict(approved_with(finding(level)), pinned=True, options=STRICT) == "vulnerable"
+    for level in ("medium", "low", "unknown"):
+        assert verdict(approved_with(finding(level)), pinned=True, options=STRICT) == "approved"
+
+
+def test_acknowledged_or_triaged_findings_pass_unless_flagged() -> None:
+    acknowledged = approved_with(finding("critical", acknowledged=True))
+    triaged = approved_with(finding("high", triaged=True))
+    assert verdict(acknowledged, pinned=True, options=STRICT) == "approved"
+    assert verdict(triaged, pinned=True, options=STRICT) == "approved"
+    for flag in ("new_vulnerability", "malicious"):
+        flagged = approved_with(finding("critical", acknowledged=True), flags=(flag,))
+        assert verdict(flagged, pinned=True, options=STRICT) == "vulnerable"
+    other = approved_with(flags=("license_rejected",))
+    assert verdict(other, pinned=True, options=STRICT) == "approved"
+
+
+def test_fail_on_severity_keeps_its_meaning_over_acknowledgements() -> None:
+    acknowledged = approved_with(finding("critical", acknowledged=True)) | {
+        "severity": answer("approved", critical=1)["severity"]
+    }
+    critical = GateOptions(fail_on_severity="critical")
+    assert verdict(acknowledged, pinned=True, options=critical) == "vulnerable"
+    pending = answer("pending") | {"findings": [finding("critical")]}
+    assert verdict(pending, pinned=True, options=STRICT) == "pending"

@@ -39,8 +39,26 @@ class SeverityCounts(Struct):
     unknown: int = 0
 
 
+class CheckFinding(Struct):
+    """One finding of the version's latest scan, as the gate sees it."""
+
+    id: str
+    aliases: list[str]
+    severity: str | None
+    #: The version's approval acknowledged it (``acknowledge_findings``).
+    acknowledged: bool
+    #: A live triage decision covers it.
+    triaged: bool
+
+
 class CheckResult(Struct):
-    """The registry's view of one dependency (``status`` is the registry status)."""
+    """The registry's view of one dependency (``status`` is the registry status).
+
+    ``verdict`` is the default gate's (``foss check`` without options): an
+    approved version with a finding at high or above that was neither
+    acknowledged nor triaged, or flagged ``new_vulnerability`` or ``malicious``,
+    is ``vulnerable``; a null version is ``unpinned``.
+    """
 
     name: str
     version: str | None
@@ -53,16 +71,23 @@ class CheckResult(Struct):
     license_status: str | None
     severity: SeverityCounts | None
     note: str | None
+    flags: list[str]
+    findings: list[CheckFinding]
+    verdict: str
 
 
 class CheckSummary(Struct):
-    """How many dependencies have each registry status."""
+    """How many dependencies have each registry status, and the default gate's result."""
 
     total: int
     approved: int
     pending: int
     rejected: int
     unknown: int
+    #: Dependencies whose verdict fails the default gate.
+    failing: int
+    #: ``failed`` when one does, else ``passed``.
+    result: str
 
 
 class CheckResponse(Struct):
@@ -85,7 +110,12 @@ class CheckResponse(Struct):
         "(approved, pending, rejected, or unknown = never submitted), `nearest_approved` "
         "(the highest approved version at or below, else the lowest above; null when "
         "approved), the latest scan's `scan_status`, `worst_severity` and `severity` counts, "
-        "the `license` and the policy's `license_status`. Names and versions are matched "
+        "the `license` and the policy's `license_status`, the version's `flags`, and its "
+        "`findings` (`id`, `aliases`, `severity`, `acknowledged` at approval, `triaged`). "
+        "`verdict` is the default gate's: an approved version with a finding at high or above "
+        "that was neither acknowledged nor triaged, or flagged `new_vulnerability` or "
+        "`malicious`, is `vulnerable` and fails; `summary.failing` and `summary.result` say "
+        "whether the gate fails. Names and versions are matched "
         "in their ecosystem's normal form. An invalid ecosystem, name or version is answered "
         "`unknown` with the reason in `note`; only a body of the wrong shape is a 400."
     ),
