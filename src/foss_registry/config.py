@@ -15,6 +15,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SeverityLevel = Literal["low", "medium", "high", "critical"]
 
+#: Seconds a client may pause while sending a request: its headers (Granian's
+#: ``header_read_timeout``, set by ``foss serve``) and its body (the API's edge answers 408).
+#: Shorter than the shutdown grace period, so on SIGTERM no stalled client keeps an API
+#: process running until it has to be killed.
+REQUEST_READ_TIMEOUT_SECONDS = 5.0
+
 
 class Settings(BaseSettings):
     """Server configuration; every field is the environment variable ``FOSS_<NAME>``."""

@@ -22,6 +22,7 @@ its handler runs or its body is read, so a write route cannot forget the check.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import itertools
 import logging
@@ -32,6 +33,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from litestar.config.cors import CORSConfig
+from litestar.exceptions import HTTPException
 
 from foss_registry import metrics
 from foss_registry.api.fast_reads import FastReads, SQLiteThreadReaders
@@ -43,7 +45,7 @@ from foss_registry.api.ratelimit import (
     lookup_key,
 )
 from foss_registry.auth.service import Principal
-from foss_registry.config import Settings
+from foss_registry.config import REQUEST_READ_TIMEOUT_SECONDS, Settings
 from foss_registry.errors import DomainError, UnauthorizedError
 from foss_registry.logs import request_id_var
 
@@ -168,6 +170,11 @@ class EdgeMiddleware:
         request_id = (
             incoming_id if incoming_id and _REQUEST_ID_RE.match(incoming_id) else _new_request_id()
         )
+        method = scope["method"]
+        if method == "HEAD":
+            # HEAD is answered as GET without the body (RFC 9110 9.3.2): same status and headers.
+            scope["method"] = "GET"
+        receive = _bounded_receive(receive)
         state = scope.setdefault("state", {})
         state["client_ip"] = client_ip
         state["request_id"] = request_id
@@ -182,6 +189,10 @@ class EdgeMiddleware:
                 headers = _with_edge_headers(list(message.get("headers", ())), request_id, https)
                 # The rate limiter's headers, on every response it let through.
                 message["headers"] = headers + state.get(HEADERS_STATE, [])
+            elif method == "HEAD" and message["type"] == "http.response.body":
+                if message.get("more_body"):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
             await send(message)
 
         try:
@@ -189,7 +200,6 @@ class EdgeMiddleware:
         finally:
             elapsed = time.perf_counter() - started
             route = scope.get("path_template") or UNMATCHED_ROUTE
-            method = scope["method"]
             metrics.record_request(method, route, status, elapsed)
             key = state.get(KEY_STATE)
             if access_log.isEnabledFor(logging.INFO):
@@ -212,6 +222,31 @@ class EdgeMiddleware:
                     },
                 )
             request_id_var.reset(token)
+
+
+def _bounded_receive(receive: Any) -> Any:
+    """``receive`` that answers 408 when the client pauses longer than the read timeout
+    while sending its body; once the body is complete, it waits as long as asked."""
+    complete = False
+
+    async def bounded() -> Any:
+        nonlocal complete
+        if complete:
+            return await receive()
+        try:
+            async with asyncio.timeout(REQUEST_READ_TIMEOUT_SECONDS):
+                message = await receive()
+        except TimeoutError:
+            raise HTTPException(
+                status_code=408,
+                detail=f"The request body did not arrive: the client sent nothing for "
+                f"{REQUEST_READ_TIMEOUT_SECONDS:g} seconds.",
+            ) from None
+        if message["type"] != "http.request" or not message.get("more_body"):
+            complete = True
+        return message
+
+    return bounded
 
 
 def _with_edge_headers(

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from foss_registry.config import Settings
 
 #: Human messages go to stderr so stdout stays clean for values (`T=$(foss token create ...)`).
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 out = Console()
 
 EXIT_OK = 0

@@ -86,6 +86,9 @@ def serve(
     """Run the API server in the foreground (upgrades an empty database first)."""
     from granian import Granian
     from granian.constants import Interfaces
+    from granian.http import HTTP1Settings
+
+    from foss_registry.config import REQUEST_READ_TIMEOUT_SECONDS
 
     _setup_logging()
     cfg = settings()
@@ -143,6 +146,12 @@ def serve(
             # resolved by our edge middleware from FOSS_TRUSTED_PROXIES only.
             respawn_failed_workers=True,
             workers_kill_timeout=SHUTDOWN_GRACE_SECONDS,
+            # Granian lets every request under way finish before an API process stops; a
+            # client that stalls mid-request is dropped well within the grace period, so a
+            # process never has to be killed (the body has the same bound in the edge).
+            http1_settings=HTTP1Settings(
+                header_read_timeout=int(REQUEST_READ_TIMEOUT_SECONDS * 1000)
+            ),
         )
         if job_process is not None:
             server.on_startup(lambda: _forward_stop_signals(job_process))

@@ -319,3 +319,27 @@ def test_detail_reflects_every_change_at_once(client: Any, tokens: dict[str, str
     )
     again = client.get("/api/v1/packages/flask").json()
     assert again["status"] == "approved" and again["approved_by"] == "rita"
+
+
+def test_head_on_get_routes_answers_as_get_without_a_body(client: Any, tokens: dict[str, str]) -> None:
+    assert submit(client, tokens["submitter"]).status_code == 201
+    for path in (
+        "/api/v1/packages",
+        "/api/v1/packages/flask",
+        "/api/v1/packages/flask?version=2.3.0",
+        "/api/v1/security/scans/flask",
+        "/api/v1/reviews?status=pending",
+        "/api/v1/licenses/Apache-2.0",
+        "/api/v1/openapi.json",
+        "/healthz",
+    ):
+        got = client.get(path)
+        head = client.head(path)
+        assert head.status_code == got.status_code == 200, path
+        assert head.content == b"", path
+        assert head.headers["content-length"] == str(len(got.content)), path
+        assert head.headers["content-type"] == got.headers["content-type"], path
+    missing = client.head("/api/v1/packages/nothing-here")
+    assert missing.status_code == 404 and missing.content == b""
+    assert client.head("/api/v1/reviews", headers=key(tokens["reviewer"])).status_code == 200
+    assert client.head("/api/v1/check").status_code == 405
