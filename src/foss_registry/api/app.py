@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any
 
 from anyio import CapacityLimiter
@@ -11,12 +10,12 @@ from litestar import Litestar, MediaType, Request, Router, get
 from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
-from litestar.static_files import create_static_files_router
 from sqlalchemy import Engine, text
 
 from foss_registry import __version__, storage
 from foss_registry.api import errors
 from foss_registry.api.deps import AppContext, context, run_db
+from foss_registry.api.docs import docs_asset, docs_page
 from foss_registry.api.loop_reads import SQLiteLoopReader
 from foss_registry.api.metrics import metrics_endpoint
 from foss_registry.api.middleware import auth_gate, cors_config, install_edge
@@ -31,15 +30,6 @@ from foss_registry.web import errors as page_errors
 from foss_registry.web import pages
 
 log = logging.getLogger("foss_registry.api")
-
-_DOCS_HTML = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>FOSS Registry API v1</title>
-<link rel="stylesheet" href="/docs/assets/swagger-ui.css"></head>
-<body><div id="swagger-ui"></div>
-<script src="/docs/assets/swagger-ui-bundle.js"></script>
-<script>SwaggerUIBundle({url: "/api/v1/openapi.json", dom_id: "#swagger-ui"});</script>
-</body></html>"""
-
 
 @get("/healthz", include_in_schema=False, media_type=MediaType.JSON)
 async def healthz() -> dict[str, str]:
@@ -80,22 +70,6 @@ async def readyz(request: Request[Any, Any, Any]) -> Any:
             "unavailable",
         )
     return {"status": "ready"} | result
-
-
-@get("/docs", include_in_schema=False, media_type=MediaType.HTML)
-async def docs() -> str:
-    """Interactive API documentation, served with local assets."""
-    return _DOCS_HTML
-
-
-def _docs_assets() -> Any:
-    import swagger_ui_bundle
-
-    return create_static_files_router(
-        path="/docs/assets",
-        directories=[Path(swagger_ui_bundle.swagger_ui_path)],
-        include_in_schema=False,
-    )
 
 
 def create_app(settings: Settings, engine: Engine | None = None) -> Litestar:
@@ -158,8 +132,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Litestar:
             healthz,
             readyz,
             metrics_endpoint,
-            docs,
-            _docs_assets(),
+            docs_page,
+            docs_asset,
             *pages.ROUTES,
             pages.static_assets(),
         ],
