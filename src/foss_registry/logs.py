@@ -1,7 +1,12 @@
 """Logging set-up for every process: one format (text or JSON), the request id on each line.
 
 ``FOSS_LOG_FORMAT=json`` makes every line a JSON object (for log shippers);
-the default is one human-readable line. The id of the request being served
+the default is one human-readable line, whose message has every character that
+is not printable (line breaks, carriage returns, NUL, ESC, bidirectional
+overrides...) written as a Python escape (``\\n``, ``\\x00``, ``\\u202e``), so
+no value taken from a request (a path with ``%0A``) can forge a line, colour a
+terminal or turn the log into "binary" for ``grep``; the JSON format escapes
+them by being JSON. The id of the request being served
 is kept in a context variable so that any log line written while serving it
 carries it, not just the access log line.
 """
@@ -37,6 +42,32 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+def escape_text(text: str) -> str:
+    """``text`` with each character that is not printable (space aside) as its escape."""
+    if text.isprintable():
+        return text
+    return "".join(
+        char if char.isprintable() else char.encode("unicode_escape").decode("ascii")
+        for char in text
+    )
+
+
+class TextFormatter(logging.Formatter):
+    """The text format: one line per record (a traceback aside), its message escaped."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        """Format the record with its message's unprintable characters escaped."""
+        message = record.message
+        escaped = escape_text(message)
+        if escaped is message:
+            return super().formatMessage(record)
+        record.message = escaped
+        try:
+            return super().formatMessage(record)
+        finally:
+            record.message = message
+
+
 class JsonFormatter(logging.Formatter):
     """Format a record as one JSON object: time, level, logger, message, request id, extras."""
 
@@ -61,7 +92,7 @@ def make_formatter(log_format: str) -> logging.Formatter:
     """Return the formatter for ``text`` or ``json``."""
     if log_format == "json":
         return JsonFormatter()
-    return logging.Formatter(TEXT_FORMAT)
+    return TextFormatter(TEXT_FORMAT)
 
 
 def setup_logging(level: str = "INFO", log_format: str = "text") -> None:
@@ -85,7 +116,7 @@ def granian_log_config(level: str = "INFO", log_format: str = "text") -> dict[st
     formatter: dict[str, Any] = (
         {"()": "foss_registry.logs.JsonFormatter"}
         if log_format == "json"
-        else {"format": TEXT_FORMAT}
+        else {"()": "foss_registry.logs.TextFormatter", "fmt": TEXT_FORMAT}
     )
     return {
         "version": 1,

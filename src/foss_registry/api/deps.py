@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -19,6 +20,7 @@ from foss_registry.auth.service import Principal, StaticToken
 from foss_registry.config import Settings
 from foss_registry.db import GroupCommit, write_transaction
 from foss_registry.errors import FieldError, InvalidInputError, UnauthorizedError
+from foss_registry.text_fields import text_problem
 
 T = TypeVar("T")
 S = TypeVar("S")
@@ -124,7 +126,7 @@ async def decode_body(request: Request[Any, Any, Any], schema: type[S]) -> S:
         )
     raw = await request.body()
     try:
-        return msgspec.json.decode(raw, type=schema, strict=True)
+        body = msgspec.json.decode(raw, type=schema, strict=True)
     except msgspec.ValidationError as exc:
         field, problem = _describe_validation_error(str(exc))
         raise InvalidInputError(
@@ -134,6 +136,55 @@ async def decode_body(request: Request[Any, Any, Any], schema: type[S]) -> S:
         raise InvalidInputError(
             f"The body is not valid JSON ({exc}); send a JSON object.", code="invalid_json"
         ) from None
+    _refuse_duplicate_keys(raw)
+    _check_text_fields(body, "")
+    return body
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise InvalidInputError(
+                f"The field {key!r} appears more than once in the body; send it once.",
+                code="duplicate_field",
+                errors=[FieldError(key, "appears more than once")],
+            )
+        seen[key] = value
+    return seen
+
+
+def _refuse_duplicate_keys(raw: bytes) -> None:
+    """Refuse a body naming a field twice (JSON parsers disagree on which one counts)."""
+    # msgspec keeps the last of two equal keys silently; the standard library can tell.
+    json.loads(raw, object_pairs_hook=_no_duplicates)
+
+
+def _check_text_fields(value: Any, path: str, multiline: bool = False) -> None:
+    """Refuse control characters in every string of a decoded body, naming the field.
+
+    A Struct lists the fields that may hold several lines in ``multiline_fields``.
+    """
+    if isinstance(value, str):
+        problem = text_problem(value, multiline=multiline)
+        if problem is not None:
+            field = path or "body"
+            raise InvalidInputError(
+                f"Invalid request body: {field} {problem}.", errors=[FieldError(field, problem)]
+            )
+    elif isinstance(value, msgspec.Struct):
+        multiline_fields: frozenset[str] = getattr(value, "multiline_fields", frozenset())
+        for name in value.__struct_fields__:
+            _check_text_fields(
+                getattr(value, name), f"{path}.{name}" if path else name, name in multiline_fields
+            )
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_text_fields(item, f"{path}[{index}]")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_text_fields(key, f"{path} key", False)
+            _check_text_fields(item, f"{path}.{key}")
 
 
 def _describe_validation_error(message: str) -> tuple[str, str]:

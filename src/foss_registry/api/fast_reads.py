@@ -32,7 +32,8 @@ import msgspec
 from anyio import CapacityLimiter
 
 from foss_registry.api.loop_reads import SQLiteLoopReader, open_read_only
-from foss_registry.api.v1.packages import MAX_FILTER, MAX_LIMIT, MAX_SEARCH, MAX_VERSION
+from foss_registry.api.params import MAX_LIMIT, MAX_OFFSET, parse_digits
+from foss_registry.api.v1.packages import MAX_FILTER, MAX_SEARCH, MAX_VERSION
 from foss_registry.packages import reads, search
 
 #: The routes answered here, as the framework names them in metrics and logs.
@@ -47,8 +48,7 @@ _LIST_PARAMETERS = {
     "ecosystem": MAX_FILTER,
     "status": MAX_FILTER,
     "limit": len(str(MAX_LIMIT)),
-    # Digits of an offset SQLite's 64-bit integers hold.
-    "offset": 18,
+    "offset": len(str(MAX_OFFSET)),
 }
 
 
@@ -70,12 +70,9 @@ def _plain_query(query_string: bytes, accepted: dict[str, int]) -> dict[str, str
 
 def _page(params: dict[str, str]) -> tuple[int, int] | None:
     """The limit and offset, or None unless both are plain in-range integers."""
-    limit, offset = params.get("limit", "100"), params.get("offset", "0")
-    if not (limit.isdigit() and offset.isdigit()):
-        return None
-    if not 1 <= int(limit) <= MAX_LIMIT:
-        return None
-    return int(limit), int(offset)
+    limit = parse_digits(params.get("limit", "100"), 1, MAX_LIMIT)
+    offset = parse_digits(params.get("offset", "0"), 0, MAX_OFFSET)
+    return None if limit is None or offset is None else (limit, offset)
 
 
 class SQLiteThreadReaders:

@@ -11,6 +11,16 @@
 - a **request id** (the caller's ``X-Request-ID`` when it is a short token, else
   a new one) is returned as ``X-Request-ID`` and stamped on every log line
   written while serving the request;
+- the **path** is made canonical once (repeated slashes collapsed, ``.`` and
+  ``..`` segments resolved), so the rate limiter, the fast reads, the router,
+  the metrics' route label and the log all see the one path the router routes:
+  no spelling of a route (``//api/v1/...``) escapes a limit;
+- a request **refused before its body was read** (401, 413, 429...) has the
+  rest of its announced body (``Content-Length``) read and dropped, up to
+  ``DRAIN_LIMIT`` bytes and ``DRAIN_SECONDS``, before the answer goes out, so
+  the connection stays usable for the client's next request; a larger, slower
+  or chunked remainder is not read and the answer says ``Connection: close``,
+  so no client reuses a connection the server closes;
 - **security headers** are added to every response;
 - one **access log line** per request, and the request counter and latency
   histogram labelled by route template (never the raw path).
@@ -27,10 +37,12 @@ import ipaddress
 import itertools
 import logging
 import os
+import posixpath
 import re
 import time
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import quote
 
 from litestar.config.cors import CORSConfig
 from litestar.exceptions import HTTPException
@@ -71,6 +83,70 @@ CSP_HTML = (
     b"frame-ancestors 'none'"
 )
 HSTS = b"max-age=31536000; includeSubDomains"
+#: Most bytes of an unread request body read and dropped to keep its connection open.
+DRAIN_LIMIT = 16 * 1024 * 1024
+#: Longest wait for that rest to arrive.
+DRAIN_SECONDS = 10.0
+# Characters a path keeps unquoted when it is written back as the raw path.
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"
+
+
+def canonical_path(path: str) -> str:
+    """The path with repeated slashes collapsed and dot segments resolved (RFC 3986 5.2.4)."""
+    if "//" not in path and "/." not in path:
+        return path
+    canonical = posixpath.normpath(path)
+    # normpath keeps a leading "//" (POSIX leaves it to the system) and drops a trailing "/".
+    canonical = "/" + canonical.lstrip("/") if canonical != "." else "/"
+    if path.endswith("/") and canonical != "/":
+        canonical += "/"
+    return canonical
+
+
+class _Body:
+    """Whether a request's body was read to its end, and reading what is left."""
+
+    def __init__(self, scope: Any, receive: Any) -> None:
+        self._receive = receive
+        self.length: int | None = None
+        self.expected = False
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length":
+                try:
+                    self.length = int(value)
+                except ValueError:
+                    self.length = None
+                self.expected = self.length != 0
+            elif name == b"transfer-encoding":
+                self.expected = True
+        self.received = 0
+        self.done = not self.expected
+        self.disconnected = False
+
+    async def receive(self) -> Any:
+        message = await self._receive()
+        if message["type"] == "http.request":
+            self.received += len(message.get("body", b""))
+            if not message.get("more_body", False):
+                self.done = True
+        elif message["type"] == "http.disconnect":
+            self.done = self.disconnected = True
+        return message
+
+    async def drain(self) -> bool:
+        """Read and drop the announced rest if small and quick to come; True when all read.
+
+        A body without a length (chunked) is not read: it could go on for ever.
+        """
+        if self.length is None or self.length - self.received > DRAIN_LIMIT:
+            return False
+        try:
+            async with asyncio.timeout(DRAIN_SECONDS):
+                while not self.done:
+                    await self.receive()
+        except TimeoutError:
+            return False
+        return not self.disconnected
 
 
 # Request ids: random per process, then counted; unique without a random draw per request.
@@ -146,6 +222,11 @@ class EdgeMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
+        path = canonical_path(scope["path"])
+        if path != scope["path"]:
+            scope["path"] = path
+            scope["raw_path"] = quote(path, safe=_PATH_SAFE).encode("ascii")
+        body = _Body(scope, receive)
         headers = scope.get("headers", ())
         forwarded_for: list[str] = []
         forwarded_proto: str | None = None
@@ -187,6 +268,8 @@ class EdgeMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 headers = _with_edge_headers(list(message.get("headers", ())), request_id, https)
+                if not body.done and not await body.drain():
+                    headers.append((b"connection", b"close"))
                 # The rate limiter's headers, on every response it let through.
                 message["headers"] = headers + state.get(HEADERS_STATE, [])
             elif method == "HEAD" and message["type"] == "http.response.body":
@@ -196,7 +279,7 @@ class EdgeMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_headers)
+            await self.app(scope, body.receive, send_with_headers)
         finally:
             elapsed = time.perf_counter() - started
             route = scope.get("path_template") or UNMATCHED_ROUTE

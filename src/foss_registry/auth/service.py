@@ -32,7 +32,10 @@ ROLES = ("submitter", "reviewer", "admin")
 _ROLE_RANK = {role: rank for rank, role in enumerate(ROLES)}
 TOKEN_PREFIX = "foss_"
 _DISPLAY_PREFIX_LEN = 12
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,99}$")
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@+-]{0,99}")
+_ID_RE = re.compile(r"[0-9]+")
+#: Token ids are positive 64-bit integers.
+MAX_TOKEN_ID = 2**63 - 1
 # Writing last_used_at on every request would turn each read into a write;
 # once a minute is precise enough for "is this token still in use?".
 _LAST_USED_GRANULARITY = timedelta(seconds=60)
@@ -75,14 +78,33 @@ def validate_role(role: str) -> str:
 
 def _validate_name(name: str) -> str:
     value = name.strip()
-    if not _NAME_RE.match(value):
+    if not _NAME_RE.fullmatch(value) or _ID_RE.fullmatch(value):
         raise InvalidInputError(
             f"Invalid token name {name!r}: use 1-100 letters, digits or . _ @ + - "
-            "starting with a letter or digit.",
+            "starting with a letter or digit, not digits alone (those are read as ids).",
             code="invalid_name",
             errors=[FieldError("name", "invalid token name")],
         )
     return value
+
+
+def token_reference(name_or_id: str) -> int | str:
+    """Read the argument of a revocation: ASCII digits alone are an id, anything else a name.
+
+    Token names cannot be digits alone, so the two never overlap. An id outside
+    1 to 2^63-1 is refused (400); other digits (Arabic-Indic, superscript, circled)
+    are not ASCII digits, so such a value is a name.
+    """
+    if not _ID_RE.fullmatch(name_or_id):
+        return name_or_id
+    token_id = int(name_or_id) if len(name_or_id) <= 19 else 0
+    if not 1 <= token_id <= MAX_TOKEN_ID:
+        raise InvalidInputError(
+            f"Token id {name_or_id[:40]!r} is out of range; ids are 1 to {MAX_TOKEN_ID}.",
+            code="invalid_input",
+            errors=[FieldError("name_or_id", f"a token id is 1 to {MAX_TOKEN_ID}")],
+        )
+    return token_id
 
 
 def create_token(
@@ -127,12 +149,17 @@ def list_tokens(conn: Connection, *, include_revoked: bool = True) -> list[dict[
 
 
 def revoke_token(conn: Connection, name_or_id: str) -> dict[str, Any]:
-    """Revoke the active token with this name, or the token with this id."""
-    query = select(api_tokens).where(api_tokens.c.revoked_at.is_(None))
-    if name_or_id.isdigit():
-        query = select(api_tokens).where(api_tokens.c.id == int(name_or_id))
+    """Revoke the active token with this name, or the token with this id.
+
+    See :func:`token_reference` for how a name is told from an id.
+    """
+    reference = token_reference(name_or_id)
+    if isinstance(reference, int):
+        query = select(api_tokens).where(api_tokens.c.id == reference)
     else:
-        query = query.where(api_tokens.c.name == name_or_id)
+        query = select(api_tokens).where(
+            api_tokens.c.revoked_at.is_(None), api_tokens.c.name == reference
+        )
     result = conn.execute(query).first()
     row = row_dict(result) if result is not None else None
     if row is None:

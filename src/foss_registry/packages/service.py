@@ -6,6 +6,8 @@ they raise domain errors (``foss_registry.errors``) for the edge to translate.
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,6 +24,7 @@ from foss_registry.packages import reads
 from foss_registry.packages import search as package_search
 from foss_registry.packages.models import package_versions
 from foss_registry.packages.reads import field_error
+from foss_registry.text_fields import text_problem
 
 pv = package_versions
 #: Timestamps as the API shows them (kept here for the services that format records).
@@ -42,25 +45,58 @@ class Submission:
     justification: str | None = None
 
 
+#: Fields of a submission that may hold several lines.
+MULTILINE_FIELDS = frozenset({"description", "justification"})
+# A host name: letters (any script), digits, dots, hyphens, underscores.
+_HOST_RE = re.compile(r"[\w.-]+")
+
+
 def _check_text(field: str, value: str | None) -> None:
-    if value is not None and ("\x00" in value):
+    problem = text_problem(value, multiline=field in MULTILINE_FIELDS) if value else None
+    if problem is not None:
         raise InvalidInputError(
-            f"The field {field!r} contains a null byte; remove it and send the request again.",
+            f"The field {field!r} {problem}; remove it and send the request again.",
             code="invalid_input",
-            errors=[FieldError(field, "must not contain null bytes")],
+            errors=[FieldError(field, problem)],
         )
 
 
-def _check_url(field: str, value: str | None) -> None:
+def check_url(field: str, value: str | None) -> None:
+    """Refuse (400, field named) anything but an absolute http(s) URL with a valid host."""
     if value is None:
         return
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc or " " in value:
+    try:
+        parts = urlsplit(value)
+        valid = (
+            parts.scheme in ("http", "https")
+            and parts.hostname is not None
+            and _valid_host(parts.netloc.rpartition("@")[2], parts.hostname, parts.port)
+            and not any(char.isspace() for char in value)
+            and text_problem(value) is None
+        )
+    except ValueError:  # a port out of range, an unbalanced bracket
+        valid = False
+    if not valid:
         raise InvalidInputError(
             f"The field {field!r} must be an http:// or https:// URL, got {value[:100]!r}.",
             code="invalid_url",
             errors=[FieldError(field, "must be an http(s) URL")],
         )
+
+
+def _valid_host(host_and_port: str, host: str, port: int | None) -> bool:
+    """A name or an IPv6 literal in brackets, then an optional port, and nothing else."""
+    if host_and_port.startswith("["):
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            return False
+        written = f"[{host}]"
+    elif _HOST_RE.fullmatch(host):
+        written = host
+    else:
+        return False
+    return host_and_port.lower() == written + ("" if port is None else f":{port}")
 
 
 def identify(ecosystem: str, name: str, version: str) -> tuple[Ecosystem, str, str, str]:
@@ -135,10 +171,10 @@ def submit(
     ``license_expression`` is the already validated, normalised SPDX expression.
     Raises ConflictError when the (ecosystem, normalised name, version) exists.
     """
-    for field in ("name", "version", "ecosystem", "description", "justification"):
+    for field in ("name", "version", "ecosystem", "license", "description", "justification"):
         _check_text(field, getattr(sub, field))
-    _check_url("homepage", sub.homepage)
-    _check_url("repository", sub.repository)
+    check_url("homepage", sub.homepage)
+    check_url("repository", sub.repository)
     eco, display, normalized, canonical = identify(sub.ecosystem, sub.name, sub.version)
     version = sub.version.strip()
     siblings = plain_sql(

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, func, select, update
 
 from foss_registry.db import dump_json, plain_sql, sql_timestamp, utcnow
 from foss_registry.jobs import queue
@@ -120,13 +120,19 @@ def latest_scan_row(conn: Connection, version_id: int) -> Any:
 
 
 def scan_report(
-    conn: Connection, version_id: int, *, stale_days: float | None = None
+    conn: Connection,
+    version_id: int,
+    *,
+    stale_days: float | None = None,
+    history_limit: int = 100,
+    history_offset: int = 0,
 ) -> dict[str, Any]:
     """Return the seed's scan shape for a version's newest scan, with its history.
 
     ``database`` tells how old the vulnerability data behind the result is
     (``stale`` when older than ``stale_days``), so that an empty or outdated
-    database is never mistaken for a clean result.
+    database is never mistaken for a clean result. ``history`` is one page of
+    the version's scans, oldest first; ``history_total`` counts them all.
     """
     version = conn.execute(
         select(pv.c.name, pv.c.version, pv.c.ecosystem).where(pv.c.id == version_id)
@@ -143,7 +149,12 @@ def scan_report(
         )
         .where(scans.c.version_id == version_id)
         .order_by(scans.c.id)
+        .limit(history_limit)
+        .offset(history_offset)
     ).all()
+    history_total = conn.execute(
+        select(func.count()).select_from(scans).where(scans.c.version_id == version_id)
+    ).scalar_one()
     base = {
         "package": version.name,
         "version": version.version,
@@ -159,6 +170,7 @@ def scan_report(
             "tools_used": [],
             "database": None,
             "history": [],
+            "history_total": 0,
         }
     return base | {
         "scan_date": packages.iso(row["scan_date"]),
@@ -179,6 +191,7 @@ def scan_report(
             }
             for h in history
         ],
+        "history_total": history_total,
     }
 
 
@@ -200,7 +213,15 @@ def get_scan(
     ecosystem: str | None = None,
     version: str | None = None,
     stale_days: float | None = None,
+    history_limit: int = 100,
+    history_offset: int = 0,
 ) -> dict[str, Any]:
     """Return the scan report of the version selected like ``GET /packages/{name}``."""
     version_id = packages.select_version_id(conn, name, ecosystem=ecosystem, version=version)
-    return scan_report(conn, version_id, stale_days=stale_days)
+    return scan_report(
+        conn,
+        version_id,
+        stale_days=stale_days,
+        history_limit=history_limit,
+        history_offset=history_offset,
+    )

@@ -21,6 +21,7 @@ from foss_registry.api.deps import (
     require_key_present,
     run_db,
 )
+from foss_registry.api.params import Limit, Offset
 from foss_registry.api.v1.schemas import (
     CompatibilityAnswer,
     LicenseInfo,
@@ -57,8 +58,8 @@ async def list_all(
     request: Request[Any, Any, Any],
     category: Annotated[str | None, Parameter(max_length=32)] = None,
     status: Annotated[str | None, Parameter(max_length=32)] = None,
-    limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Parameter(ge=0)] = 0,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> LicenseList:
     """List licenses with their category and policy status."""
     engine = context(request).engine

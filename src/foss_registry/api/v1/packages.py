@@ -19,19 +19,16 @@ from foss_registry.api.deps import (
     run_db,
     run_write,
 )
+from foss_registry.api.params import Limit, Offset
 from foss_registry.api.v1.schemas import PackageList, PackageRecord, PackageSubmission
 from foss_registry.db import read_connection
 from foss_registry.packages import service as packages
 from foss_registry.packages.intake import submit_package
 
 #: Bounds of the query parameters (the SQLite fast reads check the same ones).
-MAX_LIMIT = 1000
 MAX_SEARCH = 255
 MAX_FILTER = 32
 MAX_VERSION = 128
-
-Limit = Annotated[int, Parameter(ge=1, le=MAX_LIMIT, description=f"Max results (1-{MAX_LIMIT}).")]
-Offset = Annotated[int, Parameter(ge=0, description="Pagination offset.")]
 
 
 @get("/packages", summary="List or search package versions", tags=["packages"])

@@ -15,6 +15,7 @@ from foss_registry.api.deps import (
     require_key_present,
     run_db,
 )
+from foss_registry.api.params import Limit, Offset
 from foss_registry.api.v1.schemas import ReviewDecision, ReviewList, ReviewResult
 from foss_registry.db import read_connection, write_transaction
 from foss_registry.reviews import service as reviews
@@ -69,8 +70,8 @@ async def list_reviews(
     request: Request[Any, Any, Any],
     status: Annotated[str | None, Parameter(max_length=32)] = None,
     ecosystem: Annotated[str | None, Parameter(max_length=32)] = None,
-    limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Parameter(ge=0)] = 0,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> ReviewList:
     """Versions awaiting a decision and past decisions, newest first."""
     engine = context(request).engine

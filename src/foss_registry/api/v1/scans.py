@@ -9,6 +9,7 @@ from litestar import Request, get
 from litestar.params import FromPath, Parameter
 
 from foss_registry.api.deps import context, run_db
+from foss_registry.api.params import Limit, Offset
 from foss_registry.api.v1.schemas import ScanReport
 from foss_registry.db import read_connection
 from foss_registry.scans import service as scans
@@ -21,8 +22,9 @@ from foss_registry.scans import service as scans
     description=(
         "Status is `pending` while queued, then `passed`, `failed`, `error`, or "
         "`not_scanned` with a reason. `database` gives the age of the vulnerability data "
-        "behind the result (null when none was used). `history` lists every scan of the "
-        "version, oldest first, with what each found new (`changes`)."
+        "behind the result (null when none was used). `history` lists the version's scans, "
+        "oldest first, with what each found new (`changes`), a page at a time "
+        "(`history_limit`, `history_offset`); `history_total` counts them all."
     ),
 )
 async def get_scan(
@@ -30,6 +32,8 @@ async def get_scan(
     name: FromPath[str],
     ecosystem: Annotated[str | None, Parameter(max_length=32)] = None,
     version: Annotated[str | None, Parameter(max_length=128)] = None,
+    history_limit: Limit = 100,
+    history_offset: Offset = 0,
 ) -> ScanReport:
     """Return the scan report, selecting the version like ``GET /packages/{name}``."""
     ctx = context(request)
@@ -43,6 +47,8 @@ async def get_scan(
                 ecosystem=ecosystem,
                 version=version,
                 stale_days=ctx.settings.vulndb_stale_days,
+                history_limit=history_limit,
+                history_offset=history_offset,
             )
 
     return msgspec.convert(await run_db(request, work), ScanReport)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 from msgspec import Meta, Struct
@@ -18,6 +18,8 @@ LicenseText = Annotated[str, Meta(max_length=1024)]
 class PackageSubmission(Struct, forbid_unknown_fields=True):
     """Body of ``POST /packages``: a package version submitted for review."""
 
+    multiline_fields: ClassVar[frozenset[str]] = frozenset({"description", "justification"})
+
     name: Name
     version: Version
     ecosystem: EcosystemName
@@ -31,6 +33,8 @@ class PackageSubmission(Struct, forbid_unknown_fields=True):
 
 class ReviewDecision(Struct, forbid_unknown_fields=True):
     """Body of ``POST /reviews``: approve or reject one version."""
+
+    multiline_fields: ClassVar[frozenset[str]] = frozenset({"comment"})
 
     ecosystem: EcosystemName
     name: Name
@@ -351,6 +355,7 @@ class ScanReport(Struct):
     tools_used: list[str]
     database: DatabaseAge | None
     history: list[ScanHistoryEntry]
+    history_total: int
 
 
 class SourceCount(Struct):

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
 from litestar import Request, get
-from litestar.params import Parameter
 
 from foss_registry.api.deps import acting_principal, context, require_key_present, run_db
+from foss_registry.api.params import Limit, Offset
 from foss_registry.api.v1.schemas import FailedJobList, VulnDbStatus
 from foss_registry.db import write_transaction
 from foss_registry.jobs import queue
@@ -50,8 +50,8 @@ async def vulndb_status(request: Request[Any, Any, Any]) -> VulnDbStatus:
 )
 async def failed_jobs(
     request: Request[Any, Any, Any],
-    limit: Annotated[int, Parameter(ge=1, le=1000, description="Max results (1-1000).")] = 100,
-    offset: Annotated[int, Parameter(ge=0, description="Pagination offset.")] = 0,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> FailedJobList:
     """Parked jobs with their last error."""
     ctx = context(request)

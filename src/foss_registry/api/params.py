@@ -1,0 +1,88 @@
+"""Integer parameters of the API: written in ASCII digits, and bounded.
+
+Every integer a route takes in its query has a lower and an upper bound,
+declared on the parameter (so the OpenAPI document and the 400 answer state
+them) and listed in the README. The framework alone would read ``1e3`` or
+``5.0`` as numbers (its lax conversion of query strings); :func:`strict_integers`
+runs after routing and refuses any spelling of an integer parameter other than
+ASCII digits without leading zeros, naming the parameter, before the framework
+converts it. The SQLite fast reads parse ``limit`` and ``offset`` with
+:func:`parse_digits`, the same rule.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+from urllib.parse import parse_qsl
+
+from litestar.params import Parameter, ParameterKwarg
+
+from foss_registry.errors import FieldError, InvalidInputError
+
+#: Most results of one page.
+MAX_LIMIT = 1000
+#: Highest pagination offset (a billion: beyond any table here, within every database's
+#: integers).
+MAX_OFFSET = 1_000_000_000
+
+Limit = Annotated[int, Parameter(ge=1, le=MAX_LIMIT, description=f"Max results (1-{MAX_LIMIT}).")]
+Offset = Annotated[
+    int, Parameter(ge=0, le=MAX_OFFSET, description=f"Pagination offset (0-{MAX_OFFSET:_}).")
+]
+
+_DIGITS = re.compile(r"(?:0|[1-9][0-9]*)")
+# Where the names of a handler's integer query parameters are cached.
+_CACHE_ATTRIBUTE = "_foss_integer_parameters"
+
+
+def parse_digits(text: str, low: int, high: int) -> int | None:
+    """``text`` as an integer in ``[low, high]``, or None unless it is plain ASCII digits there."""
+    if len(text) > len(str(high)) or not _DIGITS.fullmatch(text):
+        return None
+    value = int(text)
+    return value if low <= value <= high else None
+
+
+def integer_parameters(handler: Any) -> frozenset[str]:
+    """The query names of a route handler's integer parameters (cached on the handler)."""
+    cached: frozenset[str] | None = getattr(handler, _CACHE_ATTRIBUTE, None)
+    if cached is not None:
+        return cached
+    names = set()
+    for name, field in handler.parsed_fn_signature.parameters.items():
+        kwarg = field.kwarg_definition
+        # A query parameter: declared with Parameter() and not read from a header or cookie.
+        if not isinstance(kwarg, ParameterKwarg) or kwarg.header or kwarg.cookie:
+            continue
+        if field.is_subclass_of(int) and not field.is_subclass_of(bool):
+            names.add(kwarg.query or name)
+    result = frozenset(names)
+    setattr(handler, _CACHE_ATTRIBUTE, result)
+    return result
+
+
+def check_integer_spelling(query_string: bytes, names: frozenset[str]) -> None:
+    """Refuse any value of the named parameters that is not ASCII digits (400, field named)."""
+    if not names or not query_string:
+        return
+    text = query_string.decode("latin-1")
+    for key, value in parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="replace"):
+        if key in names and not _DIGITS.fullmatch(value):
+            raise InvalidInputError(
+                f"Invalid parameter {key}: {value[:40]!r} is not an integer; write it in "
+                "ASCII digits (0-9) without a sign, exponent, decimals or leading zeros.",
+                errors=[FieldError(key, "must be an integer written in ASCII digits")],
+            )
+
+
+def strict_integers(app: Any) -> Any:
+    """Litestar middleware factory: integer query parameters in ASCII digits only."""
+
+    async def check(scope: Any, receive: Any, send: Any) -> None:
+        handler = scope.get("route_handler")
+        if scope["type"] == "http" and handler is not None:
+            check_integer_spelling(scope.get("query_string", b""), integer_parameters(handler))
+        await app(scope, receive, send)
+
+    return check
