@@ -135,10 +135,10 @@ async def dashboard(request: Req) -> Response[Any]:
 
 
 def _int(value: str | None, default: int) -> int:
-    try:
-        return max(1, int(value)) if value else default
-    except ValueError:
+    # ASCII digits only, at most a million (a 20-digit page overflowed the database's integers).
+    if not value or not (value.isascii() and value.isdigit()) or len(value) > 7:
         return default
+    return max(1, int(value))
 
 
 @get("/packages", include_in_schema=False)
