@@ -138,6 +138,39 @@ class Settings(BaseSettings):
         description="Folder where upstream documents are kept with their validators, shared "
         "by processes; unset: kept in memory only.",
     )
+    index_mode: Literal["enforce", "audit"] = Field(
+        default="enforce",
+        description="`enforce`: the index serves approved versions only; `audit`: it serves "
+        "everything upstream has and records what enforce would have refused.",
+    )
+    index_cache_dir: Path = Field(
+        default_factory=lambda: Path.cwd() / "foss-index-cache",
+        description="Folder where the index keeps the upstream files it served.",
+    )
+    index_cache_max_bytes: int = Field(
+        default=10 * 1024**3,
+        gt=0,
+        description="Size limit of FOSS_INDEX_CACHE_DIR; least recently used files go first.",
+    )
+    index_require_token: bool = Field(
+        default=False,
+        description="Index reads need an API token (pip: basic-auth password; npm: _authToken).",
+    )
+    index_request_on_block: bool = Field(
+        default=False,
+        description="A refused install with a submitter's token submits the version for review.",
+    )
+    index_page_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="Seconds an upstream project page or packument is used before the index "
+        "asks upstream again (with its validators); decisions apply at once regardless.",
+    )
+    public_url: str | None = Field(
+        default=None,
+        description="The registry's external base URL (e.g. https://foss.example.com); "
+        "absolute URLs are built from the request's Host when unset.",
+    )
     job_lease_seconds: int = 300
     job_max_attempts: int = 5
     worker_poll_seconds: float = 0.5

@@ -77,6 +77,14 @@ RATE_LIMITED = Counter(
 )
 
 
+INDEX_BLOCKED = Counter(
+    "foss_index_blocked_total",
+    "Index requests for a file of a version that is not approved, by ecosystem and mode "
+    "(enforce: refused; audit: served and recorded).",
+    ["ecosystem", "mode"],
+)
+
+
 def multiproc_dir() -> str | None:
     """The multi-process directory in force for this process, if any."""
     return os.environ.get(MULTIPROC_ENV) or None

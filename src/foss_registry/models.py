@@ -2,6 +2,7 @@
 
 from foss_registry.auth.models import api_tokens
 from foss_registry.db import metadata
+from foss_registry.index.models import index_blocked
 from foss_registry.jobs.models import jobs, worker_heartbeats
 from foss_registry.packages.models import package_versions
 from foss_registry.policy.models import policy_documents
@@ -13,6 +14,7 @@ __all__ = [
     "advisories",
     "advisory_packages",
     "api_tokens",
+    "index_blocked",
     "jobs",
     "metadata",
     "package_versions",

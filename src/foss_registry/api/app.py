@@ -21,7 +21,17 @@ from foss_registry.api.metrics import metrics_endpoint
 from foss_registry.api.middleware import auth_gate, cors_config, install_edge
 from foss_registry.api.openapi import ApiDocumentPlugin
 from foss_registry.api.params import strict_integers
-from foss_registry.api.v1 import check, export, licenses, packages, reviews, scans, tokens, vulndb
+from foss_registry.api.v1 import (
+    blocked,
+    check,
+    export,
+    licenses,
+    packages,
+    reviews,
+    scans,
+    tokens,
+    vulndb,
+)
 from foss_registry.auth.service import parse_static_tokens
 from foss_registry.config import Settings
 from foss_registry.db import make_engine
@@ -73,6 +83,12 @@ async def readyz(request: Request[Any, Any, Any]) -> Any:
     return {"status": "ready"} | result
 
 
+async def _close_index(app: Litestar) -> None:
+    index = getattr(app.state, "package_index", None)
+    if index is not None:
+        await index.aclose()
+
+
 def create_app(settings: Settings, engine: Engine | None = None) -> Litestar:
     """Build the ASGI app for the given settings (and engine, for tests)."""
     engine = engine or make_engine(settings.database_url)
@@ -101,6 +117,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Litestar:
             tokens.revoke_token,
             vulndb.vulndb_status,
             vulndb.failed_jobs,
+            blocked.blocked,
             licenses.list_all,
             licenses.compatibility,
             licenses.show,
@@ -151,6 +168,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Litestar:
         # Logging is set up once per process (foss_registry.logs), not by the framework.
         logging_config=None,
         debug=False,
+        on_shutdown=[_close_index],
     )
     app.state.ctx = ctx
     install_edge(app, settings)

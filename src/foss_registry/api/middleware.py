@@ -49,6 +49,7 @@ from litestar.exceptions import HTTPException
 
 from foss_registry import metrics
 from foss_registry.api.fast_reads import FastReads, SQLiteThreadReaders
+from foss_registry.api.index import PackageIndex
 from foss_registry.api.ratelimit import (
     HEADERS_STATE,
     KEY_STATE,
@@ -406,8 +407,9 @@ def install_edge(app: Any, settings: Settings) -> None:
     """Wrap a built Litestar app in the edge and (unless turned off) the rate limiter.
 
     Order, outermost first: edge (id, client address, headers, log, metrics),
-    rate limits, the SQLite fast reads (:mod:`foss_registry.api.fast_reads`), then
-    Litestar's own stack (CORS, error handling, routing).
+    rate limits, the approved-only index (:mod:`foss_registry.api.index`), the SQLite
+    fast reads (:mod:`foss_registry.api.fast_reads`), then Litestar's own stack (CORS,
+    error handling, routing).
     """
     handler = app.asgi_handler
     ctx = app.state.ctx
@@ -419,6 +421,9 @@ def install_edge(app: Any, settings: Settings) -> None:
             ctx.limiter,
             cors=app.cors_config is not None,
         )
+    # The approved-only index answers /simple/ and /npm/ itself (not rate limited: /api/ only).
+    handler = PackageIndex(handler, ctx)
+    app.state.package_index = handler
     if settings.rate_limits_enabled:
         handler = RateLimitMiddleware(handler, RateLimiter(settings), cors=app.cors_config)
     app.asgi_handler = EdgeMiddleware(handler, parse_trusted_proxies(settings.trusted_proxies))

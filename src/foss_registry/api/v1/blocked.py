@@ -1,0 +1,65 @@
+"""``GET /index/blocked`` (admin): index requests refused, or in audit mode served and recorded."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, get
+from litestar.params import Parameter
+
+from foss_registry.api.deps import acting_principal, context, require_key_present, run_db
+from foss_registry.db import write_transaction
+from foss_registry.index import gate
+
+
+class BlockedRequest(msgspec.Struct):
+    """One index request for a file of a version that is not approved."""
+
+    ecosystem: str
+    name: str
+    version: str
+    file: str
+    #: The version's status then: pending, rejected or ``not submitted``.
+    status: str
+    #: ``enforce`` (refused) or ``audit`` (served and recorded).
+    mode: str
+    at: str
+    client: str
+
+
+class BlockedList(msgspec.Struct):
+    """A page of blocked index requests, newest first."""
+
+    blocked: list[BlockedRequest]
+    total: int
+    limit: int
+    offset: int
+
+
+@get(
+    "/index/blocked",
+    summary="Blocked index requests (admin)",
+    tags=["admin"],
+    security=[{"apiKey": []}],
+    description=(
+        "Requests of pip, uv or npm through the approved-only index for a file of a version "
+        "that is not approved: refused in enforce mode, served and recorded in audit mode "
+        "(FOSS_INDEX_MODE). Newest first."
+    ),
+)
+async def blocked(
+    request: Request[Any, Any, Any],
+    limit: Annotated[int, Parameter(ge=1, le=1000, description="Max results (1-1000).")] = 100,
+    offset: Annotated[int, Parameter(ge=0, description="Pagination offset.")] = 0,
+) -> BlockedList:
+    """The recorded requests."""
+    ctx = context(request)
+    key = require_key_present(ctx, request)
+
+    def work() -> dict[str, Any]:
+        with write_transaction(ctx.engine) as conn:
+            acting_principal(ctx, conn, key, "admin")
+            return gate.list_blocked(conn, limit=limit, offset=offset)
+
+    return msgspec.convert(await run_db(request, work), BlockedList)
