@@ -8,6 +8,7 @@ from foss_registry.cli import (
     check,
     db,
     export,
+    index,
     licenses,
     packages,
     review,
@@ -36,6 +37,7 @@ app.add_typer(scans.app, name="scans")
 app.add_typer(licenses.app, name="licenses")
 app.command("check")(check.check)
 app.command("export")(export.export)
+app.add_typer(index.app, name="index")
 
 
 if __name__ == "__main__":  # pragma: no cover
