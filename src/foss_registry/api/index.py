@@ -52,7 +52,13 @@ from foss_registry.index import gate, npm, pypi
 from foss_registry.index.cache import CachedFile, FileCache
 from foss_registry.index.errors import BadUpstreamError, NotAcceptableError
 from foss_registry.packages.reads import Reader, sqlalchemy_reader, sqlite_reader
-from foss_registry.upstream import NpmUpstream, PyPIUpstream, UpstreamConfig, UpstreamHttp
+from foss_registry.upstream import (
+    NpmUpstream,
+    PyPIUpstream,
+    ResponseCache,
+    UpstreamConfig,
+    UpstreamHttp,
+)
 from foss_registry.upstream.http import NotFoundError as UpstreamNotFound
 from foss_registry.upstream.http import UpstreamError
 
@@ -180,6 +186,7 @@ class Upstreams:
     def __init__(self, ctx: AppContext) -> None:
         self.config = UpstreamConfig.from_settings(ctx.settings)
         self.seconds = ctx.settings.index_page_seconds
+        self.cache_dir = ctx.settings.upstream_cache_dir
         self._http: UpstreamHttp | None = None
         self._held: OrderedDict[tuple[str, str], _Held] = OrderedDict()
         self._inflight: dict[tuple[str, str], asyncio.Future[Any]] = {}
@@ -188,7 +195,9 @@ class Upstreams:
     def http(self) -> UpstreamHttp:
         """The process's HTTP client (made in the serving event loop)."""
         if self._http is None:
-            self._http = UpstreamHttp(self.config.limits)
+            self._http = UpstreamHttp(
+                self.config.limits, cache=ResponseCache(directory=self.cache_dir)
+            )
         return self._http
 
     def base(self, ecosystem: str) -> str:
