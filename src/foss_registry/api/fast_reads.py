@@ -92,12 +92,12 @@ class SQLiteThreadReaders:
                 self._all.append(raw)
         return raw
 
-    def list_json(self, params: dict[str, str], limit: int, offset: int) -> bytes:
-        """The encoded page of a list or search (raises domain errors like the service)."""
+    def list_page(self, params: dict[str, str | None], limit: int, offset: int) -> dict[str, Any]:
+        """A page of a list or search (raises domain errors like the service)."""
         raw = self._connection()
         raw.execute("BEGIN")
         try:
-            page = search.list_packages(
+            return search.list_packages(
                 reads.sqlite_reader(raw),
                 "sqlite",
                 search=params.get("search"),
@@ -108,7 +108,10 @@ class SQLiteThreadReaders:
             )
         finally:
             raw.execute("COMMIT")
-        return msgspec.json.encode(page)
+
+    def list_json(self, params: dict[str, str], limit: int, offset: int) -> bytes:
+        """The encoded page of a list or search (raises domain errors like the service)."""
+        return msgspec.json.encode(self.list_page(dict(params), limit, offset))
 
     def close(self) -> None:
         """Close every thread's connection."""

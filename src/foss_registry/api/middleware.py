@@ -260,6 +260,8 @@ class EdgeMiddleware:
         state = scope.setdefault("state", {})
         state["client_ip"] = client_ip
         state["request_id"] = request_id
+        # When the request arrived (the web pages report their time from it).
+        state["started"] = started
         https = scope.get("scheme") == "https"
         status = 500
         token = request_id_var.set(request_id)

@@ -188,6 +188,21 @@ def record(
     return _build(read, version_id, versions)
 
 
+def select_with_versions(
+    read: Reader, name: str, ecosystem: str | None, version: str | None
+) -> tuple[int, list[tuple[str, str]]]:
+    """The selected version's id and every ``(version, status)`` of its package, highest first.
+
+    With :func:`record_of`, what :func:`record` does, for callers that need the id too.
+    """
+    return _select(read, name, ecosystem, version)
+
+
+def record_of(read: Reader, version_id: int, versions: list[tuple[str, str]]) -> dict[str, Any]:
+    """The full record of a version selected by :func:`select_with_versions`."""
+    return _build(read, version_id, versions)
+
+
 def record_by_id(read: Reader, version_id: int) -> dict[str, Any]:
     """Return the full record of one version by its id."""
     row = read(_RECORD_SQL, {"id": version_id})[0]

@@ -9,7 +9,7 @@ escaped.
 from __future__ import annotations
 
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -35,8 +35,9 @@ PAGE_HEADERS = {
 }
 
 
+@lru_cache(maxsize=16384)
 def package_url(ecosystem: str, name: str, version: str | None = None) -> str:
-    """The page of a package (of one version when given)."""
+    """The page of a package (of one version when given; cached: lists repeat them)."""
     path = f"/packages/{quote(ecosystem, safe='')}/{quote(name, safe='/@:')}"
     return f"{path}?{urlencode({'version': version})}" if version else path
 

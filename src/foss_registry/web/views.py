@@ -8,17 +8,24 @@ and a license that differs.
 
 from __future__ import annotations
 
+import html
+import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
-from sqlalchemy import Connection
+from markupsafe import Markup
+from sqlalchemy import Connection, select
 
+from foss_registry import ecosystems
 from foss_registry.licenses import compatibility_of
-from foss_registry.packages import service as packages
+from foss_registry.packages import reads
+from foss_registry.packages.models import package_versions as pv
 from foss_registry.policy import service as policy
 from foss_registry.policy.rules import evaluate_license
 from foss_registry.scans import service as scans
 from foss_registry.vulns.open_findings import open_findings
+from foss_registry.web.render import package_url
 
 _SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3, "unknown": 4}
 
@@ -63,6 +70,8 @@ class PackageView:
     changes: Changes | None
     #: What an approval must acknowledge: open findings, and an errored scan.
     to_acknowledge: list[dict[str, Any]] = field(default_factory=list)
+    #: The list items of every version, built at once (a package may have thousands).
+    versions_html: Markup = field(default_factory=Markup)
 
 
 def _license_terms(
@@ -96,43 +105,73 @@ def _finding_ids(findings: list[dict[str, Any]]) -> set[str]:
     return ids
 
 
+_PLAIN_VERSION = re.compile(r"[A-Za-z0-9._-]+")
+
+
+def _versions_html(record: dict[str, Any], versions: list[tuple[str, str]]) -> Markup:
+    """The list items of every version, escaped, built in one pass (a template loop costs
+    a few milliseconds for a package with a thousand versions)."""
+    base = html.escape(package_url(record["ecosystem"], record["name"]))
+    here = record["version"]
+    items = []
+    for v, status in versions:
+        query = v if _PLAIN_VERSION.fullmatch(v) else quote(v, safe="")
+        text = html.escape(v)
+        # Statuses are the three fixed words.
+        if v == here:
+            items.append(
+                f'<li class="current"><a href="{base}?version={query}" aria-current="page">'
+                f'{text}</a> <span class="badge small {status}">{status}</span></li>'
+            )
+        else:
+            items.append(
+                f'<li><a href="{base}?version={query}">{text}</a> '
+                f'<span class="badge small {status}">{status}</span></li>'
+            )
+    return Markup("".join(items))
+
+
 def package_view(
     conn: Connection, ecosystem: str, name: str, version: str | None, *, stale_days: float
 ) -> PackageView:
     """Gather the package page of the selected version (raises NotFoundError when unknown)."""
-    version_id = packages.select_version_id(conn, name, ecosystem=ecosystem, version=version)
-    record = packages.get_record_by_id(conn, version_id)
+    read = reads.sqlalchemy_reader(conn)
+    # One read of the package's versions (a package may have thousands), reused below.
+    version_id, versions = reads.select_with_versions(read, name, ecosystem, version)
+    record = reads.record_of(read, version_id, versions)
     scan = scans.scan_report(conn, version_id, stale_days=stale_days)
     scan["vulnerabilities"].sort(
         key=lambda f: (not f.get("malicious"), _SEVERITY_ORDER.get(f.get("severity"), 5), f["id"])
     )
     status, reasons, terms = _license_terms(record["license"], conn)
     changes = None
-    approved = [
-        v["version"]
-        for v in record["versions"]
-        if v["status"] == "approved" and v["version"] != record["version"]
-    ]
-    if approved:
-        before_id = packages.select_version_id(
-            conn, record["name"], ecosystem=record["ecosystem"], version=approved[0]
-        )
-        before = packages.get_record_by_id(conn, before_id)
-        before_scan = scans.scan_report(conn, before_id)
-        known = _finding_ids(before_scan["vulnerabilities"])
+    approved = next((v for v, s in versions if s == "approved" and v != record["version"]), None)
+    if approved is not None:
+        # A point read by the unique key, not another read of every version.
+        eco = ecosystems.get(record["ecosystem"])
+        before_id, before_license = conn.execute(
+            select(pv.c.id, pv.c.license).where(
+                pv.c.ecosystem == eco.name,
+                pv.c.normalized_name == eco.normalize_name(record["name"]),
+                pv.c.canonical_version == eco.canonical_version(approved),
+            )
+        ).one()
+        before_scan = scans.latest_scan_row(conn, before_id)
+        known = _finding_ids(list(before_scan["findings"] or []) if before_scan else [])
         changes = Changes(
-            since=approved[0],
+            since=approved,
             new_findings=[
                 f
                 for f in scan["vulnerabilities"]
                 if not ({f["id"], *(f.get("aliases") or ())} & known)
             ],
-            license_before=before["license"],
+            license_before=before_license,
             license_now=record["license"],
         )
+    versions_html = _versions_html(record, versions)
     # What the review service asks an approval to acknowledge (DESIGN "Deciding with open
     # findings"): the open findings, and the scan itself when it ended in error.
     to_acknowledge = [dict(f) for f in open_findings(scan["vulnerabilities"])]
     if scan["status"] == "error":
         to_acknowledge.append({"id": "the scan error", "severity": None, "error": scan["reason"]})
-    return PackageView(record, scan, status, reasons, terms, changes, to_acknowledge)
+    return PackageView(record, scan, status, reasons, terms, changes, to_acknowledge, versions_html)

@@ -46,7 +46,22 @@ class Pages:
         self.page.wait_for_load_state("networkidle")
 
     def check(self, name: str) -> None:
-        """Run axe-core on the page (no serious or critical violation) and save screenshots."""
+        """Run axe-core on the page in light and dark (no serious or critical violation)
+        and save screenshots: desktop and phone, and desktop in dark."""
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        self._axe(name)
+        for label, viewport in VIEWPORTS.items():
+            self.page.set_viewport_size(viewport)
+            self.page.screenshot(path=str(SCREENSHOTS / f"{name}-{label}.png"), full_page=True)
+        self.page.set_viewport_size(VIEWPORTS["desktop"])
+        self.page.emulate_media(color_scheme="dark")
+        try:
+            self._axe(f"{name} (dark)")
+            self.page.screenshot(path=str(SCREENSHOTS / f"{name}-dark.png"), full_page=True)
+        finally:
+            self.page.emulate_media(color_scheme="light")
+
+    def _axe(self, name: str) -> None:
         from axe_playwright_python.sync_playwright import Axe
 
         results = Axe().run(self.page)
@@ -57,11 +72,6 @@ class Pages:
             if v["impact"] in ("serious", "critical")
         ]
         assert not bad, f"accessibility violations on {name}:\n" + "\n".join(bad)
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        for label, viewport in VIEWPORTS.items():
-            self.page.set_viewport_size(viewport)
-            self.page.screenshot(path=str(SCREENSHOTS / f"{name}-{label}.png"), full_page=True)
-        self.page.set_viewport_size(VIEWPORTS["desktop"])
 
     def close(self) -> None:
         """Close the context, and check that no request left the server's origin."""
