@@ -76,7 +76,7 @@ MAX_FILE_BYTES = 1024**3
 _CHUNK = 1024 * 1024
 #: Rendered answers kept per process (a page or packument per format and base URL).
 _RENDERED = 2048
-_NPM_JSON_TYPES = (npm.ABBREVIATED_TYPE, "application/json")
+_NPM_JSON_TYPES = ("application/json", npm.ABBREVIATED_TYPE)
 
 ROUTE_ROOT = "/simple/"
 ROUTE_PAGE = "/simple/{project}/"
@@ -617,7 +617,7 @@ class PackageIndex:
         accept = _header(scope, b"accept")
         if not accept:
             return "application/json"
-        best: tuple[float, int] | None = None
+        best: tuple[float, int, int] | None = None
         chosen = None
         for part in accept.split(","):
             fields = [f.strip() for f in part.split(";")]
@@ -632,7 +632,8 @@ class PackageIndex:
                         quality = 0.0
             for rank, offered in enumerate(_NPM_JSON_TYPES):
                 if quality > 0 and media in (offered, "*/*", "application/*"):
-                    score = (quality, -rank)
+                    # A type named outright beats a wildcard of the same quality.
+                    score = (quality, int(media == offered), -rank)
                     if best is None or score > best:
                         best, chosen = score, offered
                     break

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -224,3 +226,35 @@ def test_audit_mode_installs_and_records(
         assert trap.connections == 0
     finally:
         registry.server.stop()
+
+
+def test_paths_as_written_on_the_wire_never_escape_the_cache(
+    registry: Registry, fake: FakeUpstream
+) -> None:
+    registry.approve("pypi", "demo-pkg", "1.0.0")
+    assert httpx.get(f"{registry.url}/simple/demo-pkg/{WHEEL_1}").status_code == 200
+    parts = urlsplit(registry.url)
+    for raw in (
+        "/simple/demo-pkg/../../etc/passwd",
+        "/simple/../../../etc/passwd",
+        "/simple/demo-pkg/%2e%2e",
+        "/simple/demo-pkg/%2e%2e%2f%2e%2e%2fetc%2fpasswd",
+        "/npm/left-pad/-/../../../etc/passwd",
+        "/simple/" + "a" * 10_000 + "/",
+    ):
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+        conn.request("GET", raw)
+        response = conn.getresponse()
+        body = response.read()
+        conn.close()
+        # The edge resolves dot segments first (RFC 3986), so a traversal lands on another
+        # path of this server: a problem under /simple/, the pages' 404 elsewhere, or the
+        # index's own redirect to /simple/ for '/simple/demo-pkg/..'.
+        assert response.status in (301, 400, 404), (raw, response.status)
+        if response.status == 301:
+            assert response.getheader("location") == "/simple/"
+        content_type = response.getheader("content-type", "")
+        if response.status == 400:
+            assert content_type.startswith("application/problem+json"), (raw, content_type)
+        assert b"root:" not in body
+    assert [p.name for p in registry.cached_files()] == [WHEEL_1]
