@@ -29,6 +29,7 @@ from foss_registry.api.v1 import (
     packages,
     reviews,
     scans,
+    submissions,
     tokens,
     vulndb,
 )
@@ -107,6 +108,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Litestar:
             packages.list_packages,
             packages.get_package,
             packages.submit,
+            submissions.submit_many,
             reviews.decide,
             reviews.list_reviews,
             scans.get_scan,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -90,29 +90,84 @@ def lookup(client: Client, deps: Sequence[Dependency]) -> list[dict[str, Any]]:
     return results
 
 
+#: Submissions per ``POST /submissions`` request (the route takes up to 1,000).
+SUBMIT_BATCH = 250
+#: How many times a rate-limited batch waits for its ``Retry-After`` before giving up.
+SUBMIT_RATE_LIMIT_RETRIES = 5
+
+
+def submission(dep: Dependency, *, with_license: bool = True) -> dict[str, Any]:
+    """The submission of a dependency: what the lockfile knows about it."""
+    body: dict[str, Any] = {
+        "name": dep.name,
+        "version": dep.version,
+        "ecosystem": dep.ecosystem,
+        "justification": f"Submitted by `foss check` from {dep.source}.",
+    }
+    if dep.license and with_license:
+        body["license"] = dep.license
+    elif dep.license:
+        # Not an expression the registry accepts: kept verbatim for the reviewer.
+        body["justification"] += f" The lockfile declares the license {dep.license!r}."
+    if dep.resolved:
+        body["resolved"] = dep.resolved
+    if dep.integrity:
+        body["integrity"] = dep.integrity
+    return body
+
+
+def _license_refused(outcome: Mapping[str, Any]) -> bool:
+    problem = outcome.get("problem") or {}
+    return outcome.get("status") == 400 and any(
+        e.get("field") == "license" for e in problem.get("errors") or []
+    )
+
+
+def _post_batch(client: Client, bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    answer = client.post("/submissions", {"packages": bodies})
+    outcomes: list[dict[str, Any]] = answer["results"]
+    return outcomes
+
+
 def submit_missing(
     client: Client, deps: Sequence[Dependency], results: list[dict[str, Any]]
 ) -> None:
     """Submit every pinned dependency the registry does not know, then look them up again.
 
-    A version someone else submitted meanwhile (409) is fine. A refusal of one
-    submission (400, an invalid name) is noted on that dependency; a rate limit
-    that outlasts one wait leaves the rest unsubmitted with a note; a missing or
-    insufficient token stops the run (exit 3).
+    Each submission carries what the file knows (license, resolved URL,
+    integrity); they go in batches through ``POST /submissions``, under a
+    progress bar. A license the registry refuses (a lockfile's ``UNLICENSED``
+    say) is sent again without it, noted in the justification. A version
+    someone else submitted meanwhile (409) is fine; another refusal is noted on
+    that dependency. A rate limit is waited out as its ``Retry-After`` asks,
+    saying so on stderr, a few times before the rest is left unsubmitted with a
+    note; a missing or insufficient token stops the run (exit 3).
     """
     missing = [i for i, r in enumerate(results) if r["status"] == "unknown" and deps[i].pinned]
     refused: dict[int, str] = {}
+
+    def waiting(seconds: float) -> None:
+        err.print(
+            text(f"rate limited by the registry: waiting {seconds:.0f} s as its Retry-After asks"),
+            style="yellow",
+        )
+
+    client.rate_limit_retries = SUBMIT_RATE_LIMIT_RETRIES
+    client.on_rate_limit = waiting
     with delayed_progress("submitting unknown versions", len(missing)) as progress:
-        for position, i in enumerate(missing):
-            dep = deps[i]
-            body = {
-                "name": dep.name,
-                "version": dep.version,
-                "ecosystem": dep.ecosystem,
-                "justification": f"Submitted by `foss check` from {dep.source}.",
-            }
+        for start in range(0, len(missing), SUBMIT_BATCH):
+            chunk = missing[start : start + SUBMIT_BATCH]
             try:
-                client.post("/packages", body)
+                outcomes = _post_batch(client, [submission(deps[i]) for i in chunk])
+                again = [i for i, o in zip(chunk, outcomes, strict=True) if _license_refused(o)]
+                if again:
+                    retried = _post_batch(
+                        client, [submission(deps[i], with_license=False) for i in again]
+                    )
+                    by_index = dict(zip(chunk, outcomes, strict=True)) | dict(
+                        zip(again, retried, strict=True)
+                    )
+                    outcomes = [by_index[i] for i in chunk]
             except ApiError as exc:
                 if exc.status in (401, 403):
                     raise fail(
@@ -120,17 +175,23 @@ def submit_missing(
                         EXIT_SERVER,
                     ) from None
                 if exc.status == 429:
-                    # Still limited after waiting once: stop rather than wait per version.
-                    for j in missing[position:]:
+                    # Still limited after waiting: stop rather than wait on and on.
+                    for j in missing[start:]:
                         refused[j] = f"not submitted: {exc.detail}"
                     break
-                if exc.status != 409:
-                    refused[i] = f"not submitted: {exc.detail}"
-            progress.advance(progress.task_ids[0])
+                for j in chunk:
+                    refused[j] = f"not submitted: {exc.detail}"
+                progress.advance(progress.task_ids[0], len(chunk))
+                continue
+            for i, outcome in zip(chunk, outcomes, strict=True):
+                if outcome["status"] not in (201, 409):
+                    detail = (outcome.get("problem") or {}).get("detail") or "refused"
+                    refused[i] = f"not submitted: {detail}"
+            progress.advance(progress.task_ids[0], len(chunk))
     submitted = [i for i in missing if i not in refused]
     if submitted:
-        again = lookup(client, [deps[i] for i in submitted])
-        for i, result in zip(submitted, again, strict=True):
+        again_found = lookup(client, [deps[i] for i in submitted])
+        for i, result in zip(submitted, again_found, strict=True):
             if result["status"] != "unknown":
                 result["note"] = "submitted for review by this run"
             results[i] = result

@@ -14,7 +14,7 @@ treats a 409 as fine) catch :class:`ApiError` instead.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
@@ -92,6 +92,10 @@ class Client:
     def __init__(self, base_url: str, token: str | None = None, *, timeout: float = TIMEOUT):
         self.base_url = base_url.rstrip("/")
         self.token = token.strip() if token and token.strip() else None
+        #: How many times a 429 is retried after its ``Retry-After``.
+        self.rate_limit_retries = 1
+        #: Called with the seconds about to be waited for a 429's ``Retry-After``.
+        self.on_rate_limit: Callable[[float], None] | None = None
         self._http = httpx.Client(
             timeout=timeout,
             headers={
@@ -122,12 +126,13 @@ class Client:
         """Send a request and return the successful response.
 
         Raises ApiError for an error answer and Unreachable when no answer came.
-        A 429 is retried once after its ``Retry-After`` (at most a minute).
+        A 429 is retried after its ``Retry-After`` (at most a minute), once unless
+        ``rate_limit_retries`` says otherwise; ``on_rate_limit`` hears of each wait.
         """
         headers = {"X-API-Key": self.token} if send_token and self.token else {}
         query = {k: v for k, v in (params or {}).items() if v is not None}
         url = self.base_url + path
-        for attempt in range(2):
+        for attempt in range(self.rate_limit_retries + 1):
             try:
                 response = self._http.request(method, url, params=query, json=json, headers=headers)
             except httpx.TimeoutException:
@@ -138,9 +143,11 @@ class Client:
                 raise Unreachable(
                     f"cannot reach the registry at {self.base_url}: {_reason(exc)}"
                 ) from None
-            if response.status_code == 429 and attempt == 0:
+            if response.status_code == 429 and attempt < self.rate_limit_retries:
                 wait = _retry_after(response)
                 if wait is not None:
+                    if self.on_rate_limit is not None:
+                        self.on_rate_limit(wait)
                     time.sleep(wait)
                     continue
             break

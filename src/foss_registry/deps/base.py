@@ -11,7 +11,7 @@ import codecs
 import json
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,10 @@ class Dependency:
     scope (``@babel/core``). ``pinned`` is true exactly when ``version`` names one
     registry release; otherwise ``version`` is None and ``note`` says why.
     ``source`` is the path of the file the dependency was read from, as given
-    (an included requirements file is named by its own path).
+    (an included requirements file is named by its own path), and ``line`` the
+    line (from 1) where the file names it, where the format has lines.
+    ``license``, ``resolved`` and ``integrity`` are what the file declares, if
+    it does: ``--submit-missing`` sends them with the submission.
     """
 
     name: str
@@ -45,6 +48,11 @@ class Dependency:
     source: str
     pinned: bool
     note: str | None = None
+    # What the file says about the dependency besides naming it: not part of its identity.
+    line: int | None = field(default=None, compare=False)
+    license: str | None = field(default=None, compare=False)
+    resolved: str | None = field(default=None, compare=False)
+    integrity: str | None = field(default=None, compare=False)
 
 
 class DependencyFileError(InvalidInputError):
@@ -58,15 +66,28 @@ class DependencyFileError(InvalidInputError):
 
 
 def pinned(
-    name: str, version: str, ecosystem: str, source: Path, note: str | None = None
+    name: str,
+    version: str,
+    ecosystem: str,
+    source: Path,
+    note: str | None = None,
+    *,
+    line: int | None = None,
+    license: str | None = None,
+    resolved: str | None = None,
+    integrity: str | None = None,
 ) -> Dependency:
     """Return a dependency pinned to one registry release."""
-    return Dependency(name, version, ecosystem, str(source), True, note)
+    return Dependency(
+        name, version, ecosystem, str(source), True, note, line, license, resolved, integrity
+    )
 
 
-def unpinned(name: str, ecosystem: str, source: Path, note: str) -> Dependency:
+def unpinned(
+    name: str, ecosystem: str, source: Path, note: str, *, line: int | None = None
+) -> Dependency:
     """Return a dependency without a registry version; ``note`` says why."""
-    return Dependency(name, None, ecosystem, str(source), False, note)
+    return Dependency(name, None, ecosystem, str(source), False, note, line)
 
 
 def dedupe_key(dep: Dependency) -> tuple[str, str, str | None]:

@@ -79,11 +79,26 @@ def _packages(path: Path, packages: dict[str, Any]) -> list[Dependency]:
         ):
             # The common case by far; built directly to keep large lockfiles fast.
             out.append(
-                Dependency(name, version, "npm", source, True, "development" if dev else None)
+                Dependency(
+                    name,
+                    version,
+                    "npm",
+                    source,
+                    True,
+                    "development" if dev else None,
+                    None,
+                    _text(entry.get("license")),
+                    _text(resolved),
+                    _text(entry.get("integrity")),
+                )
             )
         else:
             out.append(_foreign(path, name, version, resolved))
     return out
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def _foreign(path: Path, name: str, version: object, resolved: object) -> Dependency:
@@ -121,7 +136,17 @@ def _tree(path: Path, dependencies: dict[str, Any]) -> list[Dependency]:
             if at > 0:
                 name, version = real[:at], real[at + 1 :]
         if isinstance(version, str) and version and not npm_non_registry(version):
-            out.append(pinned(name, version, "npm", path, dev))
+            out.append(
+                pinned(
+                    name,
+                    version,
+                    "npm",
+                    path,
+                    dev,
+                    resolved=_text(entry.get("resolved")),
+                    integrity=_text(entry.get("integrity")),
+                )
+            )
         else:
             out.append(_foreign(path, name, version, entry.get("resolved")))
         nested = entry.get("dependencies")

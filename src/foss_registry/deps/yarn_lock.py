@@ -97,10 +97,10 @@ def _dependency(path: Path, number: int, header: str, fields: dict[str, str]) ->
         if target.startswith(_BERRY_SKIP):
             return None
         if target.startswith("npm:") and version:
-            return pinned(name, version, "npm", path)
+            return pinned(name, version, "npm", path, line=number)
         stated = f" (version {version})" if version else ""
         note = f"resolved from {target}{stated}, not a registry release"
-        return unpinned(name, "npm", path, note)
+        return unpinned(name, "npm", path, note, line=number)
     if rng.startswith("npm:"):
         # An alias (``string-width-cjs@npm:string-width@^4.2.0``) installs the real package.
         name, rng = _split_spec(rng[4:])
@@ -110,7 +110,17 @@ def _dependency(path: Path, number: int, header: str, fields: dict[str, str]) ->
         where = fields.get("resolved") or rng
         stated = f" (version {version})" if version else ""
         note = f"resolved from {where}{stated}, not a registry release"
-        return unpinned(name, "npm", path, note)
+        return unpinned(name, "npm", path, note, line=number)
     if not version:
-        return unpinned(name, "npm", path, "no version in the lockfile")
-    return pinned(name, version, "npm", path)
+        return unpinned(name, "npm", path, "no version in the lockfile", line=number)
+    resolved = fields.get("resolved") or None
+    return pinned(
+        name,
+        version,
+        "npm",
+        path,
+        line=number,
+        # v1 appends the tarball's SHA-1 to the URL: ``...tgz#<sha1>``.
+        resolved=resolved.split("#", 1)[0] if resolved else None,
+        integrity=fields.get("integrity") or None,
+    )

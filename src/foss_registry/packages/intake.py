@@ -7,12 +7,14 @@ scan job are never forgotten.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Protocol
 
 from sqlalchemy import Connection
 
-from foss_registry.errors import FieldError, InvalidInputError
+from foss_registry.errors import DomainError, FieldError, InvalidInputError
 from foss_registry.packages import service as packages
 from foss_registry.scans import service as scans
 
@@ -67,6 +69,9 @@ def submit_package(conn: Connection, body: SubmissionFields, submitted_by: str) 
         homepage=body.homepage,
         repository=body.repository,
         justification=body.justification,
+        # Optional: not every edge sends them (DESIGN "Accepted submission fields").
+        resolved=getattr(body, "resolved", None),
+        integrity=getattr(body, "integrity", None),
     )
     # Validate identity first so an invalid name is reported before the license.
     packages.identify(submission.ecosystem, submission.name, submission.version)
@@ -78,3 +83,30 @@ def submit_package(conn: Connection, body: SubmissionFields, submitted_by: str) 
     # Built from what was inserted (nothing else changes a version in this
     # transaction), not read back.
     return stored.record
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    """What became of one submission of a batch: its record, or the error it met."""
+
+    record: dict[str, Any] | None = None
+    error: DomainError | None = None
+
+
+def submit_batch(
+    conn: Connection, bodies: Sequence[SubmissionFields], submitted_by: str
+) -> list[BatchOutcome]:
+    """Submit many versions in the caller's one transaction, each answered on its own.
+
+    Each goes through :func:`submit_package`, so the validation and the answers
+    are those of a single submission: an invalid one or a duplicate is answered
+    with its error and stores nothing (every check runs before the insert, and a
+    duplicate inserts no row), while the others are stored.
+    """
+    outcomes: list[BatchOutcome] = []
+    for body in bodies:
+        try:
+            outcomes.append(BatchOutcome(record=submit_package(conn, body, submitted_by)))
+        except DomainError as exc:
+            outcomes.append(BatchOutcome(error=exc))
+    return outcomes

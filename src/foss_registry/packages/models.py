@@ -37,6 +37,9 @@ package_versions = Table(
     Column("flags", json_type(), nullable=False, default=list),
     # Why the policy left the version pending (or decided it), shown to reviewers.
     Column("policy_reasons", json_type(), nullable=False, default=list),
+    # Where a lockfile resolved the version from, and its digest (``sha512-...``), if sent.
+    Column("resolved", String(2048)),
+    Column("integrity", String(256)),
     UniqueConstraint("ecosystem", "normalized_name", "canonical_version"),
     Index("ix_package_versions_name_order", "normalized_name", "sort_token", "id"),
     # The review queue: pending versions oldest first, overall and per ecosystem.

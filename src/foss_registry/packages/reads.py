@@ -123,6 +123,8 @@ RECORD_COLUMNS = (
     "purl",
     "flags",
     "policy_reasons",
+    "resolved",
+    "integrity",
 )
 _RECORD_SQL = f"SELECT {', '.join(RECORD_COLUMNS)} FROM package_versions WHERE id = :id"
 _REVIEWS_SQL = (
@@ -246,6 +248,8 @@ def record_from_row(
         "purl": row[16],
         "flags": _json_list(row[17]),
         "policy_reasons": _json_list(row[18]),
+        "resolved": row[19],
+        "integrity": row[20],
         "versions": [{"version": v, "status": s} for v, s in versions],
         "reviews": [
             {

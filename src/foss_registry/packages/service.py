@@ -43,6 +43,24 @@ class Submission:
     homepage: str | None = None
     repository: str | None = None
     justification: str | None = None
+    #: The URL a lockfile resolved the version from.
+    resolved: str | None = None
+    #: Its Subresource Integrity digest (``sha512-<base64>``), as lockfiles write it.
+    integrity: str | None = None
+
+
+#: An SRI digest as package-lock.json and yarn.lock write it.
+_INTEGRITY = re.compile(r"^(sha1|sha256|sha384|sha512)-[A-Za-z0-9+/]+={0,2}$")
+
+
+def _check_integrity(value: str | None) -> None:
+    if value is None or _INTEGRITY.match(value):
+        return
+    raise InvalidInputError(
+        f"The field 'integrity' must be a digest such as sha512-<base64>, got {value[:100]!r}.",
+        code="invalid_integrity",
+        errors=[FieldError("integrity", "must be <algorithm>-<base64>, e.g. sha512-...")],
+    )
 
 
 #: Fields of a submission that may hold several lines.
@@ -153,6 +171,8 @@ _INSERT_COLUMNS = (
     "submitted_at",
     "flags",
     "policy_reasons",
+    "resolved",
+    "integrity",
 )
 # A duplicate (ecosystem, normalised name, canonical version) inserts nothing and
 # returns no row: no IntegrityError, so no savepoint is needed around it.
@@ -175,6 +195,8 @@ def submit(
         _check_text(field, getattr(sub, field))
     check_url("homepage", sub.homepage)
     check_url("repository", sub.repository)
+    check_url("resolved", sub.resolved)
+    _check_integrity(sub.integrity)
     eco, display, normalized, canonical = identify(sub.ecosystem, sub.name, sub.version)
     version = sub.version.strip()
     siblings = plain_sql(
@@ -200,6 +222,8 @@ def submit(
         "submitted_at": sql_timestamp(conn, utcnow()),
         "flags": "[]",
         "policy_reasons": "[]",
+        "resolved": sub.resolved,
+        "integrity": sub.integrity,
     }
     inserted = plain_sql(conn, _INSERT_SQL, values)
     if not inserted:

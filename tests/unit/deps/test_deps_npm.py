@@ -143,3 +143,33 @@ def test_lockfile_of_100000_entries_is_refused(tmp_path: Path) -> None:
     assert caught.value.detail == (
         f"{path}: more than 50,000 dependencies (the limit is 50,000)"
     )
+
+
+def test_npm_lockfiles_carry_what_they_know_for_submissions(deps_fixtures: Path) -> None:
+    lock = {d.name: d for d in parse_file(deps_fixtures / "npm-v3" / "package-lock.json")}
+    express = lock["express"]
+    assert express.resolved == "https://registry.example.test/express/-/express-4.18.3.tgz"
+    assert express.integrity is not None and express.integrity.startswith("sha512-6VyCij")
+    yarn = [d for d in parse_file(deps_fixtures / "yarn-v1" / "yarn.lock") if d.name == "debug"]
+    first = yarn[0]
+    # The tarball's SHA-1 after '#' is left out of the URL; the line is the block's header.
+    assert first.resolved == "https://registry.example.test/debug/-/debug-4.3.4.tgz"
+    assert first.integrity is not None and first.integrity.startswith("sha512-PRWFHu")
+    assert first.line == 33
+
+
+def test_package_lock_license_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "package-lock.json"
+    path.write_text(
+        json.dumps(
+            {
+                "lockfileVersion": 3,
+                "packages": {
+                    "": {"name": "app", "license": "UNLICENSED"},
+                    "node_modules/ms": {"version": "2.1.3", "license": "MIT"},
+                },
+            }
+        )
+    )
+    (ms,) = parse_file(path)
+    assert (ms.name, ms.license) == ("ms", "MIT")

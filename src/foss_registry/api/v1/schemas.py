@@ -29,6 +29,10 @@ class PackageSubmission(Struct, forbid_unknown_fields=True):
     repository: Url | None = None
     justification: LongText | None = None
     submitted_by: Annotated[str, Meta(max_length=255)] | None = None
+    #: The URL a lockfile resolved the version from.
+    resolved: Url | None = None
+    #: Its integrity digest as lockfiles write it (``sha512-<base64>``).
+    integrity: Annotated[str, Meta(max_length=256)] | None = None
 
 
 class ReviewDecision(Struct, forbid_unknown_fields=True):
@@ -109,6 +113,8 @@ class PackageRecord(Struct):
     policy_reasons: list[str]
     versions: list[VersionStatus]
     reviews: list[ReviewEntry]
+    resolved: str | None = None
+    integrity: str | None = None
 
 
 class ReviewResult(Struct):
