@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from html import escape
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
@@ -48,6 +49,7 @@ _SDIST_SUFFIXES = (".tar.gz", ".zip", ".tar.bz2", ".tar.xz", ".tgz", ".tar", ".e
 HASH_PREFERENCE = ("sha256", "sha384", "sha512", "sha224", "sha1", "md5")
 
 
+@lru_cache(maxsize=4096)
 def project_name(raw: str) -> str:
     """Return the PEP 503 normalised form of a project name from a URL, or raise 400."""
     if not _PROJECT.match(raw):
@@ -223,6 +225,7 @@ def approved_files(page: ProjectPage, approved: Collection[str]) -> list[DistFil
     return [f for f in page.files if f.version is not None and f.version in approved]
 
 
+@lru_cache(maxsize=256)
 def negotiate(accept: str | None) -> str:
     """Pick the answer's content type from an ``Accept`` header (PEP 691), or raise 406."""
     if not accept or not accept.strip():
