@@ -145,13 +145,17 @@ def main() -> None:
                 static_dir,
             )
             seconds = args.seconds
-            wrk(f"{registry.url}/api/v1/packages/bench-pkg?ecosystem=pypi", seconds=2)
-            detail = wrk(
-                f"{registry.url}/api/v1/packages/bench-pkg?ecosystem=pypi", seconds=seconds
-            )
+            detail_url = f"{registry.url}/api/v1/packages/bench-pkg?ecosystem=pypi"
+            wrk(detail_url, seconds=2)
             wrk(page_url, seconds=2, headers=accept)
-            page = wrk(page_url, seconds=seconds, headers=accept)
-            print("\nproject page (wrk -t2 -c32, one server process, SQLite)")
+            details, pages = [], []
+            for _ in range(args.rounds):
+                details.append(wrk(detail_url, seconds=seconds))
+                pages.append(wrk(page_url, seconds=seconds, headers=accept))
+            detail, page = median(details), median(pages)
+            print(
+                f"\nproject page (wrk -t2 -c32, one server process, SQLite, median of {args.rounds})"
+            )
             print(HEADER)
             print(row("GET /api/v1/packages/{name} (baseline)", detail))
             print(row("GET /simple/{project}/ (PEP 691 JSON)", page, detail))
