@@ -49,6 +49,16 @@ def _check_address_free(host: str, port: int) -> None:
         raise fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
 
+def _index_line(cfg: Any) -> str:
+    """What the approved-only index serves, and from which upstreams (never their URLs)."""
+    pypi = "configured" if cfg.upstream_pypi else "not configured (FOSS_UPSTREAM_PYPI)"
+    npm = "configured" if cfg.upstream_npm else "not configured (FOSS_UPSTREAM_NPM)"
+    return (
+        f"approved-only index in {cfg.index_mode} mode: /simple/ (PyPI upstream {pypi}), "
+        f"/npm/ (npm upstream {npm})"
+    )
+
+
 def _announce(message: str) -> None:
     """Tell the operator something at start: on the console, or as a log line in JSON mode."""
     if settings().log_format == "json":
@@ -129,6 +139,7 @@ def serve(
             f"FOSS Registry listening on http://{host}:{port} "
             f"(database {_redacted(cfg.database_url)}, {workers} API process(es))"
         )
+        _announce(_index_line(cfg))
         from foss_registry.logs import granian_log_config
 
         server = Granian(

@@ -208,6 +208,10 @@ def test_audit_mode_installs_and_records(
 ) -> None:
     registry = start_registry(tmp_path, database_url, engine, fake, FOSS_INDEX_MODE="audit")
     try:
+        assert "approved-only index in audit mode: /simple/ (PyPI upstream configured)" in (
+            registry.server.log()
+        )
+        assert fake.url not in registry.server.log()
         got = pip(
             registry, trap, tmp_path, "install", "--no-deps", "--target", "t", "demo-pkg==2.0.0"
         )
