@@ -2,6 +2,7 @@
 
 from foss_registry.auth.models import api_tokens
 from foss_registry.db import metadata
+from foss_registry.enrichment.models import upstream_records
 from foss_registry.index.models import index_blocked
 from foss_registry.jobs.models import jobs, worker_heartbeats
 from foss_registry.packages.models import package_versions
@@ -21,6 +22,7 @@ __all__ = [
     "policy_documents",
     "reviews",
     "scans",
+    "upstream_records",
     "vulndb_ecosystems",
     "worker_heartbeats",
 ]

@@ -24,6 +24,7 @@ from foss_registry.api.params import strict_integers
 from foss_registry.api.v1 import (
     blocked,
     check,
+    enrich,
     export,
     licenses,
     packages,
@@ -120,6 +121,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Litestar:
             vulndb.vulndb_status,
             vulndb.failed_jobs,
             blocked.blocked,
+            enrich.enrich,
             licenses.list_all,
             licenses.compatibility,
             licenses.show,

@@ -42,6 +42,7 @@ from sqlalchemy import Connection, Text, func, or_, select, type_coerce
 
 from foss_registry import ecosystems
 from foss_registry.checks.gate import REGISTRY_STATUSES, GateOptions, is_failure, verdict
+from foss_registry.enrichment.models import upstream_records
 from foss_registry.errors import DomainError
 from foss_registry.packages.models import package_versions as pv
 from foss_registry.policy import rules
@@ -284,6 +285,34 @@ def _acknowledged(conn: Connection, version_ids: Sequence[int]) -> dict[int, lis
     return found
 
 
+def _block_signals(conn: Connection, version_ids: Sequence[int]) -> dict[int, list[str]]:
+    """The ``block``-level risk signals of each version that has some, as ``code: message``."""
+    found: dict[int, list[str]] = {}
+    ids = sorted(set(version_ids))
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        rows = conn.execute(
+            select(upstream_records.c.version_id, upstream_records.c.signals).where(
+                upstream_records.c.version_id.in_(chunk)
+            )
+        )
+        for row in rows:
+            signals = json.loads(row.signals) if isinstance(row.signals, str) else row.signals
+            blocking = [
+                f"{s['code']}: {s['message']}" for s in signals or [] if s.get("level") == "block"
+            ]
+            if blocking:
+                found[row.version_id] = blocking
+    return found
+
+
+def _note(flags: list[str], blocking: list[str]) -> str | None:
+    parts = [f"flagged for review: {', '.join(flags)}"] if flags else []
+    if blocking:
+        parts.append("block-level signals: " + "; ".join(blocking))
+    return "; ".join(parts) or None
+
+
 def _flags(raw: Any) -> list[str]:
     """Return a version's flags from the raw column value (text on SQLite, a list elsewhere)."""
     if isinstance(raw, str):
@@ -336,6 +365,7 @@ def check(
             if row.status == "approved" and row.id in latest and latest[row.id].findings
         ],
     )
+    blocked = _block_signals(conn, found_ids)
     license_status = _license_judge(policy)
 
     results: list[dict[str, Any]] = []
@@ -375,7 +405,7 @@ def check(
                 "severity": counts,
                 "license": row.license,
                 "license_status": license_status(row.license),
-                "note": f"flagged for review: {', '.join(flags)}" if flags else None,
+                "note": _note(flags, blocked.get(row.id, [])),
                 "flags": flags,
                 "findings": []
                 if scan is None

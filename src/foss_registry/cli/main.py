@@ -7,10 +7,12 @@ import typer
 from foss_registry.cli import (
     check,
     db,
+    enrich,
     export,
     index,
     licenses,
     packages,
+    popular,
     review,
     scans,
     serve,
@@ -30,6 +32,8 @@ app.command("worker")(serve.worker)
 app.add_typer(db.app, name="db")
 app.add_typer(token.app, name="token")
 app.add_typer(vulndb.app, name="vulndb")
+app.command("enrich")(enrich.enrich)
+app.add_typer(popular.app, name="popular")
 # Client commands: they talk to a registry only through its REST API.
 app.add_typer(packages.app, name="packages")
 app.add_typer(review.app, name="review")

@@ -142,12 +142,61 @@ def print_record(record: dict[str, Any]) -> None:
     for v in record.get("versions", []):
         versions.add_row(text(v["version"]), status_text(v["status"]))
     console.print(versions)
+    print_upstream(console, record)
     if record.get("reviews"):
         history = Table("decision", "by", "at", "comment", title="reviews", title_justify="left")
         for r in record["reviews"]:
             comment = r.get("comment") or "; ".join(r.get("reasons") or [])
             history.add_row(status_text(r["decision"]), text(r["by"]), text(r["at"]), text(comment))
         console.print(history)
+
+
+_LEVEL_STYLES = {"block": "bold red", "review": "yellow", "info": "dim"}
+
+
+def print_upstream(console: Any, record: dict[str, Any]) -> None:
+    """Print what the upstream registry says (``upstream``) and the risk signals."""
+    up = record.get("upstream") or {}
+    status = up.get("status", "pending")
+    pairs: list[tuple[str, Any]] = [("status", status)]
+    if up.get("reason"):
+        pairs.append(("reason", up["reason"]))
+    if status == "ok":
+        license_text = up.get("license") or up.get("license_raw")
+        if up.get("license_from_upstream"):
+            license_text = f"{license_text} (used: none was submitted)"
+        deps = up.get("dependencies") or []
+        pairs += [
+            ("source", up.get("source")),
+            ("fetched", up.get("fetched_at")),
+            ("license", license_text),
+            ("released", up.get("released_at")),
+            ("yanked", (up.get("yanked_reason") or "yes") if up.get("yanked") else None),
+            ("deprecated", up.get("deprecated")),
+            ("homepage", up.get("homepage")),
+            ("repository", up.get("repository")),
+            ("install scripts", "; ".join(
+                f"{s['name']}: {s['command']}" for s in up.get("install_scripts") or []
+            ) or None),
+            ("files", ", ".join(f["filename"] for f in up.get("files") or []) or None),
+            ("dependencies", ", ".join(
+                f"{d['name']} {d['requirement']}".strip() + ("" if d["scope"] == "runtime"
+                                                            else f" ({d['scope']})")
+                for d in deps[:20]
+            ) + (f" … and {len(deps) - 20} more" if len(deps) > 20 else "") or None),
+        ]
+    elif up.get("source"):
+        pairs.append(("source", up.get("source")))
+    console.print(key_values("upstream", pairs))
+    signals = record.get("signals") or []
+    if signals:
+        table = Table("level", "signal", "message", title="signals", title_justify="left")
+        for signal in signals:
+            style = _LEVEL_STYLES.get(signal["level"])
+            table.add_row(
+                text(signal["level"], style), text(signal["code"]), text(signal["message"])
+            )
+        console.print(table)
 
 
 def _by_at(by: str | None, at: str | None) -> str | None:

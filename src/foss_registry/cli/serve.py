@@ -59,6 +59,21 @@ def _index_line(cfg: Any) -> str:
     )
 
 
+def _upstreams_line(cfg: Any) -> str:
+    """Which upstream registries enrichment reads (never their URLs: they may hold credentials)."""
+    from foss_registry.upstream import UpstreamConfig
+
+    upstreams = UpstreamConfig.from_settings(cfg)
+    parts = [
+        f"{eco} configured" if url else f"{eco} not configured (FOSS_UPSTREAM_{eco.upper()} unset)"
+        for eco, url in upstreams.urls.items()
+    ]
+    line = "upstream registries for enrichment: " + ", ".join(parts)
+    if upstreams.not_configured():
+        line += "; versions of an ecosystem not configured are recorded not_configured"
+    return line
+
+
 def _announce(message: str) -> None:
     """Tell the operator something at start: on the console, or as a log line in JSON mode."""
     if settings().log_format == "json":
@@ -140,6 +155,7 @@ def serve(
             f"(database {_redacted(cfg.database_url)}, {workers} API process(es))"
         )
         _announce(_index_line(cfg))
+        _announce(_upstreams_line(cfg))
         from foss_registry.logs import granian_log_config
 
         server = Granian(

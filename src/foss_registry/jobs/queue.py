@@ -34,21 +34,28 @@ class Job:
 
 _ENQUEUE_SQL = (
     "INSERT INTO jobs (kind, payload, status, attempts, max_attempts, run_after, created_at) "
-    "VALUES (:kind, :payload, 'queued', 0, :max_attempts, :now, :now) RETURNING id"
+    "VALUES (:kind, :payload, 'queued', 0, :max_attempts, :run_after, :now) RETURNING id"
 )
 
 
 def enqueue(
-    conn: Connection, kind: str, payload: dict[str, Any], *, max_attempts: int | None = None
+    conn: Connection,
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    max_attempts: int | None = None,
+    delay_seconds: float = 0,
 ) -> int:
     """Add a job to the queue in the caller's transaction and return its id.
 
-    ``max_attempts`` defaults to ``FOSS_JOB_MAX_ATTEMPTS``.
+    ``max_attempts`` defaults to ``FOSS_JOB_MAX_ATTEMPTS``; a job with
+    ``delay_seconds`` is not claimed before that time has passed.
     """
     if max_attempts is None:
         max_attempts = get_settings().job_max_attempts
     # Plain SQL: every submission enqueues a scan, and compiling the statement
     # would cost more than running it.
+    now = utcnow()
     rows = plain_sql(
         conn,
         _ENQUEUE_SQL,
@@ -56,7 +63,8 @@ def enqueue(
             "kind": kind,
             "payload": dump_json(payload),
             "max_attempts": max_attempts,
-            "now": sql_timestamp(conn, utcnow()),
+            "now": sql_timestamp(conn, now),
+            "run_after": sql_timestamp(conn, now + timedelta(seconds=delay_seconds)),
         },
     )
     return int(rows[0][0])

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection
 
+from foss_registry.enrichment import service as enrichment
 from foss_registry.errors import DomainError, FieldError, InvalidInputError
 from foss_registry.packages import service as packages
 from foss_registry.scans import service as scans
@@ -80,6 +81,8 @@ def submit_package(conn: Connection, body: SubmissionFields, submitted_by: str) 
         conn, submission, submitted_by=submitted_by, license_expression=expression
     )
     scans.request_scan(conn, stored.id, trigger="submission")
+    # What the upstream registry says comes later, from a job: never slows intake.
+    enrichment.request_enrichment(conn, stored.id)
     # Built from what was inserted (nothing else changes a version in this
     # transaction), not read back.
     return stored.record

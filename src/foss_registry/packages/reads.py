@@ -131,6 +131,26 @@ _REVIEWS_SQL = (
     'SELECT decision, "by", at, comment, reasons, scan_status, acknowledged FROM reviews '
     "WHERE version_id = :id ORDER BY id"
 )
+_UPSTREAM_SQL = "SELECT status, facts, signals FROM upstream_records WHERE version_id = :id"
+#: Every field of a record's ``upstream`` object, as it is before any enrichment.
+_UPSTREAM_FIELDS: dict[str, Any] = {
+    "status": "pending",
+    "source": None,
+    "fetched_at": None,
+    "license": None,
+    "license_raw": None,
+    "released_at": None,
+    "yanked": False,
+    "yanked_reason": None,
+    "deprecated": None,
+    "homepage": None,
+    "repository": None,
+    "dependencies": [],
+    "install_scripts": [],
+    "files": [],
+    "reason": None,
+    "license_from_upstream": False,
+}
 
 
 def _select(
@@ -214,20 +234,50 @@ def record_by_id(read: Reader, version_id: int) -> dict[str, Any]:
 def _build(read: Reader, version_id: int, versions: list[tuple[str, str]]) -> dict[str, Any]:
     row = read(_RECORD_SQL, {"id": version_id})[0]
     history = read(_REVIEWS_SQL, {"id": version_id})
-    return record_from_row(row, versions, history)
+    upstream = read(_UPSTREAM_SQL, {"id": version_id})
+    return record_from_row(row, versions, history, upstream[0] if upstream else None)
+
+
+def _json_object(value: Any) -> dict[str, Any]:
+    if isinstance(value, str | bytes):
+        return dict(json.loads(value))
+    return dict(value or {})
+
+
+def upstream_fields(
+    ecosystem: str, upstream: Sequence[Any] | None
+) -> tuple[dict[str, Any], list[Any]]:
+    """A record's ``upstream`` object and ``signals`` list from its ``upstream_records`` row.
+
+    Without a row (not enriched yet) every field is empty and the status is
+    ``pending`` where the ecosystem's upstream is configured, else ``not_configured``.
+    """
+    if upstream is None:
+        from foss_registry.config import get_settings
+
+        configured = getattr(get_settings(), f"upstream_{ecosystem}", None)
+        return _UPSTREAM_FIELDS | {"status": "pending" if configured else "not_configured"}, []
+    facts = _UPSTREAM_FIELDS | _json_object(upstream[1])
+    facts["status"] = upstream[0]
+    return facts, _json_list(upstream[2])
 
 
 def record_from_row(
-    row: Sequence[Any], versions: list[tuple[str, str]], history: Sequence[Sequence[Any]]
+    row: Sequence[Any],
+    versions: list[tuple[str, str]],
+    history: Sequence[Sequence[Any]],
+    upstream: Sequence[Any] | None = None,
 ) -> dict[str, Any]:
     """Build a version's record from its row, its package's versions and its reviews.
 
     ``row`` holds :data:`RECORD_COLUMNS`; ``versions`` every ``(version,
     status)`` of the package, highest first; ``history`` the review rows
-    (``_REVIEWS_SQL``), oldest first. The one place the record's shape is
+    (``_REVIEWS_SQL``), oldest first; ``upstream`` its ``upstream_records``
+    row (``_UPSTREAM_SQL``) if any. The one place the record's shape is
     written down: the submission path builds the record of the row it has just
     inserted with it too.
     """
+    upstream_object, signals = upstream_fields(row[2], upstream)
     return {
         "name": row[0],
         "version": row[1],
@@ -263,4 +313,6 @@ def record_from_row(
             }
             for r in history
         ],
+        "upstream": upstream_object,
+        "signals": signals,
     }

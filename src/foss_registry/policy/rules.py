@@ -20,7 +20,7 @@ approve; anything else stays pending with the reasons why.
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
@@ -43,6 +43,7 @@ from foss_registry.licenses.expressions import (
     parse_term,
     render,
 )
+from foss_registry.signals.rules import Signal
 
 #: The reason DESIGN names for a version submitted without a license.
 NO_LICENSE_REASON = "no license declared"
@@ -444,12 +445,24 @@ def _scan_reason(scan: ScanSummary) -> str:
     return "the version has not been scanned"
 
 
+def _enrichment_reason(status: str, reason: str | None) -> str | None:
+    if status == "pending":
+        return "the upstream registry's facts are not in yet; auto-approve waits for them"
+    if status == "unavailable":
+        why = f" ({reason})" if reason else ""
+        return f"the upstream registry could not be asked{why}; auto-approve waits for it"
+    return None
+
+
 def decide(
     license_eval: LicenseEvaluation,
     scan: ScanSummary,
     auto_approve: bool,
     *,
     decided_by_person: bool = False,
+    signals: Sequence[Signal] = (),
+    enrichment: str = "not_configured",
+    enrichment_reason: str | None = None,
 ) -> PolicyDecision:
     """The automatic decision for a version.
 
@@ -460,12 +473,20 @@ def decide(
     reason. ``auto_approve`` never acts on a scan that is not ``passed``. When a
     person has already decided (``decided_by_person``), the policy decides
     nothing and only returns flags for what it would have rejected.
+
+    Signals act by their level: ``block`` rejects like a malicious finding,
+    ``review`` keeps the version pending with the signal's message.
+    ``auto_approve`` never acts while the enrichment (its status in
+    ``enrichment``) is ``pending`` or ``unavailable``.
     """
+    blocking = tuple(f"{s.code}: {s.message}" for s in signals if s.level == "block")
     if scan.malicious_ids:
         reason = f"malicious release: {', '.join(scan.malicious_ids)}"
         if decided_by_person:
             return PolicyDecision(None, (reason,), (FLAG_MALICIOUS,))
         return PolicyDecision(Decision.REJECT, (reason,), (FLAG_MALICIOUS,))
+    if blocking and not decided_by_person:
+        return PolicyDecision(Decision.REJECT, blocking)
     if license_eval.status is Status.REJECTED:
         decisive = license_eval.decisive_terms or license_eval.terms
         names = ", ".join(t.term for t in decisive) or (license_eval.expression or "")
@@ -486,6 +507,10 @@ def decide(
         pending.append(f"the license needs a reviewer ({names}: restricted by policy)")
     if scan.status is not ScanStatus.PASSED:
         pending.append(_scan_reason(scan))
+    pending.extend(f"{s.code}: {s.message}" for s in signals if s.level == "review")
+    waiting = _enrichment_reason(enrichment, enrichment_reason)
+    if waiting is not None:
+        pending.append(waiting)
     if not auto_approve:
         pending.append("auto-approve is off; a reviewer decides")
     if pending:

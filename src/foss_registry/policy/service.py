@@ -5,13 +5,13 @@ API, else the file named by ``FOSS_POLICY_FILE``, else the packaged default.
 It is read from the database on every use (no process-local cache that another
 server process's change would leave stale). A policy document is the policy
 file's content as data: ``{"auto_approve": bool, "categories": {...},
-"licenses": {...}}``.
+"licenses": {...}, "signals": {...}}``.
 """
 
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -22,6 +22,12 @@ from sqlalchemy import Connection, select, update
 
 from foss_registry.config import get_settings
 from foss_registry.db import utcnow
+from foss_registry.enrichment.service import (
+    ENRICH_JOB,
+    complete_enrichment,
+    prepare_enrichment,
+)
+from foss_registry.enrichment.service import state as enrichment_state
 from foss_registry.errors import FieldError, InvalidInputError
 from foss_registry.jobs import queue
 from foss_registry.jobs.worker import register
@@ -41,6 +47,7 @@ from foss_registry.reviews.service import (
     record_decision,
 )
 from foss_registry.scans.models import scans
+from foss_registry.signals.rules import SignalPolicy
 
 REEVALUATE_JOB = "policy-reevaluate"
 FLAG_NEW_VULNERABILITY = "new_vulnerability"
@@ -55,12 +62,14 @@ class PolicyInForce:
     source: str
     updated_at: datetime | None = None
     updated_by: str | None = None
+    signals: SignalPolicy = field(default_factory=SignalPolicy)
 
     def to_dict(self) -> dict[str, Any]:
         """The API shape of ``GET /policy``."""
         return {
             "auto_approve": self.auto_approve,
             **self.policy.to_dict(),
+            "signals": self.signals.to_dict(),
             "source": self.source,
             "updated_at": self.updated_at.strftime("%Y-%m-%dT%H:%M:%SZ")
             if self.updated_at
@@ -69,25 +78,26 @@ class PolicyInForce:
         }
 
 
-def parse_document(data: Any, *, source: str) -> tuple[LicensePolicy, bool]:
-    """Validate a policy document into (policy, auto_approve); 400 on any problem."""
+def parse_document(data: Any, *, source: str) -> tuple[LicensePolicy, bool, SignalPolicy]:
+    """Validate a policy document into (policy, auto_approve, signals); 400 on any problem."""
     if not isinstance(data, dict):
         raise InvalidInputError(
             f"The policy in {source} must be a table/object.", code="invalid_policy"
         )
     rest = dict(data)
     auto = rest.pop("auto_approve", False)
+    signals = SignalPolicy.from_dict(rest.pop("signals", None), source=source)
     if not isinstance(auto, bool):
         raise InvalidInputError(
             f"auto_approve in {source} must be true or false.",
             code="invalid_policy",
             errors=[FieldError("auto_approve", "must be a boolean")],
         )
-    return LicensePolicy.from_dict(rest, source=source), auto
+    return LicensePolicy.from_dict(rest, source=source), auto, signals
 
 
 @cache
-def _load_file(path: str, mtime: float) -> tuple[LicensePolicy, bool]:
+def _load_file(path: str, mtime: float) -> tuple[LicensePolicy, bool, SignalPolicy]:
     # Keyed by modification time so an edited file is read again.
     text = Path(path).read_text(encoding="utf-8")
     try:
@@ -100,7 +110,7 @@ def _load_file(path: str, mtime: float) -> tuple[LicensePolicy, bool]:
     return parse_document(data, source=path)
 
 
-def file_policy(path: Path) -> tuple[LicensePolicy, bool]:
+def file_policy(path: Path) -> tuple[LicensePolicy, bool, SignalPolicy]:
     """Read a policy file (TOML, or YAML by extension); 400-style error if invalid."""
     if not path.is_file():
         raise InvalidInputError(f"The policy file {path} does not exist.", code="invalid_policy")
@@ -113,21 +123,21 @@ def current_policy(conn: Connection) -> PolicyInForce:
         select(policy_documents).order_by(policy_documents.c.id.desc()).limit(1)
     ).first()
     if row is not None and row.document is not None:
-        policy, auto = parse_document(row.document, source="the stored policy")
-        return PolicyInForce(policy, auto, "api", row.created_at, row.created_by)
+        policy, auto, signals = parse_document(row.document, source="the stored policy")
+        return PolicyInForce(policy, auto, "api", row.created_at, row.created_by, signals)
     path = get_settings().policy_file
     if path is not None:
-        policy, auto = file_policy(Path(path))
-        return PolicyInForce(policy, auto, f"file:{path}")
+        policy, auto, signals = file_policy(Path(path))
+        return PolicyInForce(policy, auto, f"file:{path}", signals=signals)
     return PolicyInForce(default_policy(), False, "default")
 
 
 def set_policy(conn: Connection, document: dict[str, Any] | None, *, by: str) -> PolicyInForce:
     """Store a new policy document (None reverts to file/default) and queue re-evaluation."""
     if document is not None:
-        policy, auto = parse_document(document, source="the request body")
+        policy, auto, signals = parse_document(document, source="the request body")
         # Store the normalised form, so ids read back as the policy understood them.
-        document = {"auto_approve": auto, **policy.to_dict()}
+        document = {"auto_approve": auto, **policy.to_dict(), "signals": signals.to_dict()}
     conn.execute(
         policy_documents.insert().values(document=document, created_by=by, created_at=utcnow())
     )
@@ -175,7 +185,16 @@ def apply_policy(conn: Connection, version_id: int, in_force: PolicyInForce | No
     ).all()
     people = [h for h in history if h.by != POLICY_ACTOR]
     by_person = bool(people)
-    outcome = decide(evaluation, scan, in_force.auto_approve, decided_by_person=by_person)
+    enrichment, enrichment_reason, signals = enrichment_state(conn, version_id)
+    outcome = decide(
+        evaluation,
+        scan,
+        in_force.auto_approve,
+        decided_by_person=by_person,
+        signals=signals,
+        enrichment=enrichment,
+        enrichment_reason=enrichment_reason,
+    )
     flags = set(version.flags or [])
     if by_person:
         flags.update(outcome.flags)
@@ -203,6 +222,15 @@ def apply_policy(conn: Connection, version_id: int, in_force: PolicyInForce | No
         reasons=reasons,
         scan_status=scan.status,
     )
+
+
+@register(ENRICH_JOB, prepare=prepare_enrichment)
+def run_enrichment(conn: Connection, payload: dict[str, Any]) -> None:
+    """Store what the upstream said and the signals, then let the policy decide."""
+    in_force = current_policy(conn)
+    version_id = complete_enrichment(conn, payload, in_force.signals)
+    if version_id is not None:
+        apply_policy(conn, version_id, in_force)
 
 
 @register(REEVALUATE_JOB)

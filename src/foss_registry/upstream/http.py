@@ -192,6 +192,8 @@ def _same_origin(a: str, b: str) -> bool:
 def _describe(exc: Exception) -> str:
     if isinstance(exc, httpx.ConnectError):
         return "connection refused or failed"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return "the connection closed without a complete answer"
     if isinstance(exc, httpx.TimeoutException | TimeoutError):
         return "timed out"
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

@@ -97,4 +97,5 @@ def test_one_duplicate_and_one_invalid_among_concurrent_submissions(
             == len(created)
             == 11
         )
-        assert conn.execute(select(func.count()).select_from(jobs)).scalar() == 11
+        # One scan and one enrichment queued per stored submission, none for the refused ones.
+        assert conn.execute(select(func.count()).select_from(jobs)).scalar() == 22

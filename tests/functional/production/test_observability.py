@@ -78,14 +78,15 @@ def test_metrics_count_requests_by_route_template_and_report_the_queue(
         in text
         or ("foss_http_request_duration_seconds_bucket" in text)
     )
-    assert 'foss_job_queue_depth{status="queued"} 1.0' in before
+    # The submission's scan and its enrichment.
+    assert 'foss_job_queue_depth{status="queued"} 2.0' in before
     assert any(line.startswith("foss_job_queue_oldest_age_seconds ") for line in before)
     assert "foss_database_up 1.0" in before
 
     # A scan run by a worker shows up as a scan duration.
-    assert Worker(engine).run_until_idle() == 1
+    assert Worker(engine).run_until_idle() == 2
     after = metric_lines(client)
-    assert 'foss_job_queue_depth{status="done"} 1.0' in after
+    assert 'foss_job_queue_depth{status="done"} 2.0' in after
     assert any(
         line.startswith('foss_job_duration_seconds_count{kind="scan",outcome="done"}')
         for line in after

@@ -59,7 +59,7 @@ def test_done_means_real_advisories_malware_and_a_clean_version(
     pending = scan(client, "flask", version="2.3.1")
     assert pending["status"] == "pending" and pending["scan_date"] is None
 
-    assert run_jobs(engine) == 5
+    assert run_jobs(engine) == 10  # a scan and an enrichment per submission
 
     flask = scan(client, "flask", version="2.3.1")
     assert flask["status"] == "failed"

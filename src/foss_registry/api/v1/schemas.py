@@ -89,6 +89,62 @@ class ReviewEntry(Struct):
     acknowledged: list[str] = []
 
 
+class UpstreamDependency(Struct):
+    """A dependency as upstream declares it; ``scope`` runtime, optional, dev or test."""
+
+    name: str
+    requirement: str
+    scope: str
+
+
+class InstallScriptInfo(Struct):
+    """A command the package manager runs at install (``name`` e.g. ``postinstall``)."""
+
+    name: str
+    command: str
+
+
+class UpstreamFileInfo(Struct, omit_defaults=True):
+    """A file of the version upstream: ``kind`` wheel, sdist, tarball, jar or pom."""
+
+    filename: str
+    kind: str
+    sha256: str | None = None
+    integrity: str | None = None
+
+
+class UpstreamInfo(Struct):
+    """What the ecosystem's registry says about the version (DESIGN "Details of the upstream
+    record"); ``status`` ok, not_found, unavailable, not_configured or pending."""
+
+    status: str
+    source: str | None
+    fetched_at: str | None
+    license: str | None
+    license_raw: str | None
+    released_at: str | None
+    yanked: bool
+    yanked_reason: str | None
+    deprecated: str | None
+    homepage: str | None
+    repository: str | None
+    dependencies: list[UpstreamDependency]
+    install_scripts: list[InstallScriptInfo]
+    files: list[UpstreamFileInfo]
+    #: Why the upstream was unavailable or what it did not know, else null.
+    reason: str | None
+    #: True when no license was submitted and upstream's is the version's license.
+    license_from_upstream: bool
+
+
+class SignalInfo(Struct):
+    """A risk signal: ``code``, ``level`` (info, review, block) and a message for a reviewer."""
+
+    code: str
+    level: str
+    message: str
+
+
 class PackageRecord(Struct):
     """The full record of one package version."""
 
@@ -113,6 +169,8 @@ class PackageRecord(Struct):
     policy_reasons: list[str]
     versions: list[VersionStatus]
     reviews: list[ReviewEntry]
+    upstream: UpstreamInfo
+    signals: list[SignalInfo]
     resolved: str | None = None
     integrity: str | None = None
 
@@ -269,6 +327,24 @@ class PolicyDocument(Struct, forbid_unknown_fields=True):
     auto_approve: bool = False
     categories: dict[str, str] = msgspec.field(default_factory=dict)
     licenses: dict[str, str] = msgspec.field(default_factory=dict)
+    #: The flat ``[signals]`` table: ``min_release_age_days`` and a level per signal code.
+    signals: dict[str, str | float] = msgspec.field(default_factory=dict)
+
+
+class EnrichRequest(Struct, forbid_unknown_fields=True):
+    """Body of ``POST /enrich``: one version, or every version of the name without ``version``."""
+
+    ecosystem: str
+    name: str
+    version: str | None = None
+
+
+class EnrichResult(Struct):
+    """Answer of ``POST /enrich``: the versions whose enrichment was queued."""
+
+    ecosystem: str
+    name: str
+    queued: list[str]
 
 
 class PolicyInForce(Struct):
@@ -277,6 +353,7 @@ class PolicyInForce(Struct):
     auto_approve: bool
     categories: dict[str, str]
     licenses: dict[str, str]
+    signals: dict[str, str | float]
     source: str
     updated_at: str | None
     updated_by: str | None

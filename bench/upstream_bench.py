@@ -1,0 +1,174 @@
+"""Benchmark of enrichment: typosquat checks, intake with enrichment on, 1,000 enrichments.
+
+1. Typosquat: one name against 10,000 known names (the shipped PyPI and npm
+   lists in one index), per check, against a loop of edit distances over the
+   same names (the baseline).
+2. Intake: ``POST /packages`` per second with ``wrk -c32`` against ``foss serve``
+   (its job worker running) without an upstream, then with the fake upstream on
+   loopback configured, in the same invocation: the ratio must stay >= 0.8.
+3. 1,000 enrichments against the fake upstream: by the job worker (one job
+   after another, as after submissions) and by ``foss enrich`` (concurrent).
+
+Run: ``.venv/bin/python -m bench.upstream_bench [--seconds 10]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.common import HEADER, row, start, wrk
+from tests.fakes.upstream import FakeUpstream
+
+from foss_registry.signals.popular import popular_names
+from foss_registry.signals.typosquat import TyposquatIndex, one_edit, swapped_pair
+
+TOKEN = "foss_bench-token-not-secret"
+LUA_POST = """
+local counter = 0
+setup = function(thread)
+  thread:set("tid", tostring(math.random(1, 1000000000)))
+end
+request = function()
+  counter = counter + 1
+  local body = '{{"name":"new-{run}-' .. tid .. '-' .. counter .. '","version":"1.0.0","ecosystem":"pypi","license":"MIT"}}'
+  return wrk.format("POST", "/api/v1/packages",
+    {{["Content-Type"] = "application/json", ["X-API-Key"] = "{token}"}}, body)
+end
+"""
+
+
+def typosquat_bench() -> None:
+    names = list(popular_names("pypi")) + list(popular_names("npm"))
+    index = TyposquatIndex("npm").add(names, "popular")
+    candidates = [n[:-1] + "x" for n in names[:5000]] + [n + "s" for n in names[5000:]]
+    started = time.perf_counter()
+    hits = sum(index.check(c) is not None for c in candidates)
+    per_check = (time.perf_counter() - started) / len(candidates)
+    loop_sample = candidates[:20]
+    started = time.perf_counter()
+    for c in loop_sample:
+        any(one_edit(c, n) or swapped_pair(c, n) for n in names)
+    per_loop = (time.perf_counter() - started) / len(loop_sample)
+    print(f"typosquat: {len(index):,} known names, {len(candidates):,} checks, {hits:,} matches")
+    print(f"  index:            {per_check * 1e6:8.1f} us per check")
+    print(f"  loop (baseline):  {per_loop * 1e6:8.1f} us per check  ({per_loop / per_check:,.0f} times slower)")
+
+
+def _serve(work: Path, db: Path, extra: dict[str, str]) -> object:
+    from bench.common import free_port
+
+    port = free_port()
+    env = {
+        "FOSS_DATABASE_URL": f"sqlite:///{db}",
+        "FOSS_API_TOKENS": f"bench:submitter:{TOKEN}",
+        "FOSS_RATE_LIMITS_ENABLED": "false",
+        "FOSS_LOG_LEVEL": "WARNING",
+        "FOSS_UPSTREAM_PYPI": "",
+        "FOSS_UPSTREAM_NPM": "",
+        "FOSS_UPSTREAM_MAVEN": "",
+    } | extra
+    cmd = [sys.executable, "-m", "foss_registry.cli.main", "serve", "--port", str(port)]
+    return start(cmd, env, port, "/healthz", work)
+
+
+def _count(db: Path, sql: str) -> int:
+    with sqlite3.connect(db) as conn:
+        return int(conn.execute(sql).fetchone()[0])
+
+
+def intake_bench(fake: FakeUpstream, seconds: int) -> None:
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="foss-upstream-bench-") as tmp:
+        work = Path(tmp)
+        for label, extra in (("off", {}), ("on", {"FOSS_UPSTREAM_PYPI": fake.pypi_url})):
+            db = work / f"{label}.db"
+            server = _serve(work, db, extra)
+            try:
+                script = work / f"{label}.lua"
+                script.write_text(LUA_POST.format(run=secrets.token_hex(4), token=TOKEN))
+                wrk(server.url, seconds=2, script=script)  # type: ignore[attr-defined]
+                results[label] = wrk(server.url, seconds=seconds, script=script)  # type: ignore[attr-defined]
+                enriched = _count(db, "SELECT count(*) FROM upstream_records")
+                stored = _count(db, "SELECT count(*) FROM package_versions")
+            finally:
+                server.stop()  # type: ignore[attr-defined]
+            print(f"  enrichment {label}: {stored:,} stored, {enriched:,} enriched while the load ran")
+    print(HEADER)
+    print(row("POST /packages, enrichment off", results["off"]))
+    print(row("POST /packages, enrichment on (fake upstream)", results["on"], results["off"]))
+
+
+def enrichment_bench(fake: FakeUpstream, count: int) -> None:
+    from foss_registry import storage
+    from foss_registry.config import get_settings
+    from foss_registry.db import make_engine, write_transaction
+    from foss_registry.jobs.worker import Worker
+    with tempfile.TemporaryDirectory(prefix="foss-enrich-bench-") as tmp:
+        db = Path(tmp) / "enrich.db"
+        os.environ["FOSS_DATABASE_URL"] = f"sqlite:///{db}"
+        os.environ["FOSS_UPSTREAM_PYPI"] = fake.pypi_url
+        get_settings.cache_clear()
+        engine = make_engine(f"sqlite:///{db}")
+        storage.upgrade(engine)
+        _submit_many(engine, count)
+        with write_transaction(engine) as conn:  # only the enrich jobs: the scans are not timed
+            conn.exec_driver_sql("DELETE FROM jobs WHERE kind != 'enrich'")
+        worker = Worker(engine)
+        started = time.perf_counter()
+        done = worker.run_until_idle()
+        by_jobs = time.perf_counter() - started
+        ok = _count(db, "SELECT count(*) FROM upstream_records WHERE status = 'ok'")
+        print(f"  {done:,} enrich jobs by one worker: {by_jobs:.1f} s ({ok:,} ok)")
+        env = os.environ.copy()
+        started = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "foss_registry.cli.main", "enrich", "--ecosystem", "pypi"],
+            env=env, check=True, capture_output=True,
+        )
+        by_command = time.perf_counter() - started
+        print(f"  foss enrich --ecosystem pypi ({count:,} versions, process start included): {by_command:.1f} s")
+        engine.dispose()
+
+
+def _submit_many(engine: object, count: int) -> None:
+    from foss_registry.db import write_transaction
+
+    try:
+        from foss_registry.intake.service import submit_package  # after the move to intake/
+    except ImportError:
+        from foss_registry.packages.intake import submit_package  # type: ignore[no-redef]
+    from foss_registry.packages.service import Submission
+
+    with write_transaction(engine) as conn:  # type: ignore[arg-type]
+        for i in range(count):
+            body = Submission(name=f"bench-{i}", version="1.0.0", ecosystem="pypi", license="MIT")
+            submit_package(conn, body, "bench")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--enrichments", type=int, default=1000)
+    args = parser.parse_args()
+    typosquat_bench()
+    with FakeUpstream() as fake:
+        # Every project the benchmark submits exists upstream with a wheel and its metadata.
+        fake.add_pypi("bench-template", "1.0.0", license_expression="MIT",
+                      project_urls={"Source": "https://git.example.internal/bench"})
+        fake.fallback_project = "bench-template"
+        print(f"\nintake, wrk -t2 -c32 -d{args.seconds}s on loopback, 1 API process and its job worker")
+        intake_bench(fake, args.seconds)
+        print(f"\n{args.enrichments:,} enrichments against the fake upstream on loopback")
+        enrichment_bench(fake, args.enrichments)
+
+
+if __name__ == "__main__":
+    main()

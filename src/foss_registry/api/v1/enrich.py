@@ -1,0 +1,52 @@
+"""``POST /enrich`` (admin): ask the upstream registry again about one version or all of a name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, post
+from sqlalchemy import Connection
+
+from foss_registry.api.deps import (
+    acting_principal,
+    context,
+    decode_body,
+    require_key_present,
+    run_write,
+)
+from foss_registry.api.v1.schemas import EnrichRequest, EnrichResult
+from foss_registry.enrichment import service as enrichment
+
+
+@post(
+    "/enrich",
+    summary="Enrich again from the upstream registry (admin)",
+    tags=["admin"],
+    status_code=202,
+    security=[{"apiKey": []}],
+    description=(
+        "Queues the enrichment of the named version, or of every version of the name "
+        "when `version` is left out; names may hold `/`. The results show as `upstream` "
+        "and `signals` in `GET /packages/{name}` once the job has run."
+    ),
+)
+async def enrich(request: Request[Any, Any, Any]) -> Response[EnrichResult]:
+    """Queue enrichments; 202 with the versions queued."""
+    ctx = context(request)
+    key = require_key_present(ctx, request)
+    body = await decode_body(request, EnrichRequest)
+
+    def work(conn: Connection) -> dict[str, Any]:
+        acting_principal(ctx, conn, key, "admin")
+        versions = enrichment.select_versions(conn, body.ecosystem, body.name, body.version)
+        for version_id, _ in versions:
+            enrichment.request_enrichment(conn, version_id)
+        return {
+            "ecosystem": body.ecosystem.strip().lower(),
+            "name": body.name,
+            "queued": [version for _, version in versions],
+        }
+
+    result = await run_write(request, work)
+    return Response(msgspec.convert(result, EnrichResult), status_code=202)

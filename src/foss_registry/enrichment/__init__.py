@@ -1,0 +1,1 @@
+"""Enrichment: what the ecosystem's own registry says about a submitted version, and its signals."""

@@ -1,0 +1,421 @@
+"""Enrich a version with its upstream registry's facts, turn them into signals, store both.
+
+Fetching (:func:`fetch`) happens outside any transaction and never raises: the
+outcome is ``ok``, ``not_found``, ``unavailable`` (with a reason) or
+``not_configured``. Storing (:func:`store`) runs in the job's transaction: it
+normalises upstream's license (and uses it when none was submitted), checks
+the name for typosquatting, computes the signals with the policy's levels,
+and replaces the version's ``upstream_records`` row. An ``unavailable``
+outcome schedules a later retry as a new job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from sqlalchemy import Connection, Engine, func, select
+
+from foss_registry.config import get_settings
+from foss_registry.db import dump_json, plain_sql, read_connection, sql_timestamp, utcnow
+from foss_registry.enrichment.models import upstream_records
+from foss_registry.errors import NotFoundError
+from foss_registry.jobs import queue
+from foss_registry.licenses.expressions import normalize_declared
+from foss_registry.packages.models import package_versions as pv
+from foss_registry.signals import rules
+from foss_registry.signals.popular import popular_names
+from foss_registry.signals.typosquat import TyposquatIndex
+from foss_registry.upstream import NotFoundError as UpstreamNotFound
+from foss_registry.upstream import (
+    UnavailableError,
+    UpstreamConfig,
+    UpstreamFacts,
+    reader,
+)
+from foss_registry.upstream.background import shared
+
+log = logging.getLogger("foss_registry.enrichment")
+
+ENRICH_JOB = "enrich"
+#: A whole enrichment (every request it needs) gets no longer than this.
+DEADLINE_SECONDS = 25.0
+#: Later tries after an ``unavailable`` outcome, and the wait before each.
+RETRY_DELAYS = (60, 300, 1800, 7200, 43200)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What asking the upstream gave."""
+
+    status: str
+    source: str | None = None
+    reason: str | None = None
+    facts: UpstreamFacts | None = None
+
+
+def config() -> UpstreamConfig:
+    """The upstreams of this process's settings (read per use: tests and workers change them)."""
+    return UpstreamConfig.from_settings(get_settings())
+
+
+def request_enrichment(conn: Connection, version_id: int, *, delay_seconds: float = 0) -> None:
+    """Queue the enrichment of a version in the caller's transaction."""
+    queue.enqueue(conn, ENRICH_JOB, {"version_id": version_id}, delay_seconds=delay_seconds)
+
+
+async def fetch_async(
+    upstreams: UpstreamConfig, http: Any, ecosystem: str, name: str, version: str
+) -> Outcome:
+    """Ask the configured upstream about one version; never raises."""
+    base = upstreams.url(ecosystem)
+    if base is None:
+        return Outcome("not_configured", reason=f"FOSS_UPSTREAM_{ecosystem.upper()} is not set")
+    upstream = reader(ecosystem, base, http)
+    try:
+        async with asyncio.timeout(DEADLINE_SECONDS):
+            facts = await upstream.facts(name, version)
+    except UpstreamNotFound as exc:
+        return Outcome("not_found", exc.url or base, exc.reason)
+    except UnavailableError as exc:
+        return Outcome("unavailable", exc.url or base, exc.reason)
+    except TimeoutError:
+        return Outcome("unavailable", base, f"no answer within {DEADLINE_SECONDS:g} s")
+    except Exception as exc:  # a reader's bug or an answer it cannot handle
+        log.exception("enrichment of %s %s %s failed", ecosystem, name, version)
+        return Outcome("unavailable", base, f"the answer could not be read: {exc}"[:500])
+    return Outcome("ok", facts.source, None, facts)
+
+
+def fetch(
+    ecosystem: str, name: str, version: str, upstreams: UpstreamConfig | None = None
+) -> Outcome:
+    """:func:`fetch_async` for synchronous callers, on the process's background client."""
+    upstreams = upstreams or config()
+    if upstreams.url(ecosystem) is None:
+        return Outcome("not_configured", reason=f"FOSS_UPSTREAM_{ecosystem.upper()} is not set")
+    cache_dir = get_settings().upstream_cache_dir
+    client = shared(upstreams.limits, str(cache_dir) if cache_dir else None)
+    try:
+        return client.call(
+            lambda: fetch_async(upstreams, client.http, ecosystem, name, version),
+            timeout=DEADLINE_SECONDS + 5,
+        )
+    except TimeoutError:  # the deadline inside did not fire: never hold a job longer
+        return Outcome("unavailable", upstreams.url(ecosystem), "no answer in time")
+
+
+def version_identity(conn: Connection, version_id: int) -> tuple[str, str, str] | None:
+    """(ecosystem, name, version) of a stored version, None when it is gone."""
+    row = conn.execute(
+        select(pv.c.ecosystem, pv.c.name, pv.c.version).where(pv.c.id == version_id)
+    ).first()
+    return (row.ecosystem, row.name, row.version) if row is not None else None
+
+
+def prepare_enrichment(engine: Engine, payload: dict[str, Any]) -> dict[str, Any]:
+    """The enrich job's network part, outside any transaction: ``{"outcome": Outcome}``."""
+    with read_connection(engine) as conn:
+        identity = version_identity(conn, int(payload["version_id"]))
+    if identity is None:
+        return {"outcome": None}
+    return {"outcome": fetch(*identity)}
+
+
+def complete_enrichment(
+    conn: Connection, payload: dict[str, Any], signal_policy: rules.SignalPolicy
+) -> int | None:
+    """The enrich job's storing part; returns the version id (None if the version is gone)."""
+    outcome = payload.get("outcome")
+    version_id = int(payload["version_id"])
+    if outcome is None:
+        # Prepared elsewhere (a job claimed without its preparer): ask now.
+        identity = version_identity(conn, version_id)
+        if identity is None:
+            return None
+        outcome = fetch(*identity)
+    store(conn, version_id, outcome, signal_policy)
+    return version_id
+
+
+# --- typosquatting ----------------------------------------------------------------------
+
+_INDEX_LOCK = threading.Lock()
+_POPULAR: dict[str, TyposquatIndex] = {}
+_APPROVED: dict[str, tuple[Any, TyposquatIndex]] = {}
+
+
+def popular_index(ecosystem: str) -> TyposquatIndex:
+    """The index of an ecosystem's shipped popular names (built once per process)."""
+    with _INDEX_LOCK:
+        index = _POPULAR.get(ecosystem)
+        if index is None:
+            index = TyposquatIndex(ecosystem).add(popular_names(ecosystem), "popular")
+            _POPULAR[ecosystem] = index
+        return index
+
+
+def approved_index(conn: Connection, ecosystem: str) -> TyposquatIndex:
+    """The index of the catalogue's approved names, rebuilt when approvals change."""
+    approved = (pv.c.ecosystem == ecosystem) & (pv.c.status == "approved")
+    fingerprint = tuple(
+        conn.execute(select(func.count(), func.max(pv.c.approved_at)).where(approved)).one()
+    )
+    with _INDEX_LOCK:
+        cached = _APPROVED.get(ecosystem)
+        if cached is not None and cached[0] == fingerprint:
+            return cached[1]
+    names = conn.execute(select(pv.c.name).where(approved).distinct()).scalars().all()
+    index = TyposquatIndex(ecosystem).add(names, "approved")
+    with _INDEX_LOCK:
+        _APPROVED[ecosystem] = (fingerprint, index)
+    return index
+
+
+def typosquat_message(conn: Connection, ecosystem: str, name: str) -> str | None:
+    """The typosquat signal's message for a name, None when it imitates nothing known."""
+    popular = popular_index(ecosystem)
+    approved = approved_index(conn, ecosystem)
+    if name in popular or name in approved:
+        return None
+    match = popular.check(name) or approved.check(name)
+    return match.message(name) if match else None
+
+
+# --- storing ------------------------------------------------------------------------------
+
+_EMPTY_FACTS: dict[str, Any] = {
+    "source": None,
+    "fetched_at": None,
+    "license": None,
+    "license_raw": None,
+    "released_at": None,
+    "yanked": False,
+    "yanked_reason": None,
+    "deprecated": None,
+    "homepage": None,
+    "repository": None,
+    "dependencies": [],
+    "install_scripts": [],
+    "files": [],
+}
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value is not None else None
+
+
+def upstream_view(
+    outcome: Outcome, fetched_at: datetime, license_from_upstream: bool
+) -> dict[str, Any]:
+    """The ``upstream`` object of a record, every field present."""
+    view = dict(_EMPTY_FACTS)
+    view.update(status=outcome.status, source=outcome.source, fetched_at=_iso(fetched_at))
+    view["reason"] = outcome.reason
+    facts = outcome.facts
+    if facts is not None:
+        declared = normalize_declared(facts.license_raw) if facts.license_raw else None
+        view.update(
+            license=declared.expression if declared and declared.known else None,
+            license_raw=facts.license_raw,
+            released_at=_iso(facts.released_at),
+            yanked=facts.yanked,
+            yanked_reason=facts.yanked_reason,
+            deprecated=facts.deprecated,
+            homepage=facts.homepage,
+            repository=facts.repository,
+            dependencies=msgspec.to_builtins(facts.dependencies),
+            install_scripts=msgspec.to_builtins(facts.install_scripts),
+            files=[
+                {"filename": f.filename, "kind": f.kind}
+                | ({"sha256": f.sha256} if f.sha256 else {})
+                | ({"integrity": f.integrity} if f.integrity else {})
+                for f in facts.files
+            ],
+        )
+    view["license_from_upstream"] = license_from_upstream
+    return view
+
+
+def _submitted_license(conn: Connection, version_id: int, current: str | None) -> str | None:
+    """The license the submitter gave: the column, unless an earlier enrichment filled it."""
+    row = conn.execute(
+        select(upstream_records.c.facts).where(upstream_records.c.version_id == version_id)
+    ).first()
+    if row is not None and isinstance(row.facts, dict) and row.facts.get("license_from_upstream"):
+        return None
+    return current
+
+
+_UPSERT_COLUMNS = (
+    "version_id", "status", "reason", "source", "fetched_at", "facts", "signals", "failures"
+)
+
+
+def store(
+    conn: Connection,
+    version_id: int,
+    outcome: Outcome,
+    signal_policy: rules.SignalPolicy,
+    *,
+    now: datetime | None = None,
+) -> list[rules.Signal]:
+    """Store an outcome and the signals it gives; schedule a retry when unavailable.
+
+    Returns the signals. A version without a submitted license takes upstream's
+    (normalised, else verbatim, which the policy counts as unknown).
+    """
+    now = now or utcnow()
+    row = conn.execute(
+        select(
+            pv.c.ecosystem, pv.c.name, pv.c.version, pv.c.license, pv.c.repository
+        ).where(pv.c.id == version_id)
+    ).first()
+    if row is None:
+        return []
+    previous = conn.execute(
+        select(upstream_records.c.failures).where(upstream_records.c.version_id == version_id)
+    ).scalar()
+    submitted = _submitted_license(conn, version_id, row.license)
+    facts = outcome.facts
+    raw_license = facts.license_raw.strip() if facts and facts.license_raw else None
+    from_upstream = submitted is None and raw_license is not None
+    view = upstream_view(outcome, now, from_upstream)
+    if from_upstream:
+        used = view["license"] or raw_license
+        if used != row.license:
+            conn.execute(pv.update().where(pv.c.id == version_id).values(license=used))
+    version_facts = rules.VersionFacts(
+        ecosystem=row.ecosystem,
+        name=row.name,
+        version=row.version,
+        status=outcome.status,
+        submitted_license=submitted,
+        upstream_license_raw=raw_license,
+        upstream_license=view["license"],
+        license_from_upstream=from_upstream,
+        released_at=facts.released_at if facts else None,
+        yanked=view["yanked"],
+        yanked_reason=view["yanked_reason"],
+        deprecated=view["deprecated"],
+        install_scripts=tuple((s.name, s.command) for s in facts.install_scripts) if facts else (),
+        file_kinds=tuple(f.kind for f in facts.files) if facts else (),
+        repository=view["repository"],
+        submitted_repository=row.repository,
+        typosquat=typosquat_message(conn, row.ecosystem, row.name),
+        source=outcome.source,
+    )
+    signals = rules.compute(version_facts, signal_policy, now)
+    failures = (int(previous or 0) + 1) if outcome.status == "unavailable" else 0
+    conn.execute(upstream_records.delete().where(upstream_records.c.version_id == version_id))
+    plain_sql(
+        conn,
+        f"INSERT INTO upstream_records ({', '.join(_UPSERT_COLUMNS)}) "
+        f"VALUES ({', '.join(':' + c for c in _UPSERT_COLUMNS)}) RETURNING version_id",
+        {
+            "version_id": version_id,
+            "status": outcome.status,
+            "reason": outcome.reason,
+            "source": outcome.source,
+            "fetched_at": sql_timestamp(conn, now),
+            "facts": dump_json(view),
+            "signals": dump_json([s.to_dict() for s in signals]),
+            "failures": failures,
+        },
+    )
+    if outcome.status == "unavailable" and failures <= len(RETRY_DELAYS):
+        request_enrichment(conn, version_id, delay_seconds=RETRY_DELAYS[failures - 1])
+    return signals
+
+
+def state(conn: Connection, version_id: int) -> tuple[str, str | None, list[rules.Signal]]:
+    """The enrichment status of a version, the reason, and its stored signals.
+
+    Without a row: ``pending`` when its ecosystem's upstream is configured (the
+    job is queued), else ``not_configured``.
+    """
+    row = conn.execute(
+        select(upstream_records.c.status, upstream_records.c.reason, upstream_records.c.signals)
+        .where(upstream_records.c.version_id == version_id)
+    ).first()
+    if row is None:
+        ecosystem = conn.execute(select(pv.c.ecosystem).where(pv.c.id == version_id)).scalar()
+        configured = ecosystem is not None and config().url(str(ecosystem)) is not None
+        return ("pending" if configured else "not_configured"), None, []
+    signals = [rules.Signal(s["code"], s["level"], s["message"]) for s in row.signals or []]
+    return row.status, row.reason, signals
+
+
+
+def select_versions(
+    conn: Connection, ecosystem: str, name: str, version: str | None = None
+) -> list[tuple[int, str]]:
+    """(id, version) of the versions to enrich: the one named, else every version of the name.
+
+    Raises the domain's 400 for an unknown ecosystem or an invalid name, 404
+    for a package or version the registry does not hold.
+    """
+    from foss_registry.packages import service as packages
+
+    if version is not None:
+        version_id = packages.select_version_id(conn, name, ecosystem=ecosystem, version=version)
+        row = conn.execute(select(pv.c.version).where(pv.c.id == version_id)).scalar_one()
+        return [(version_id, str(row))]
+    eco, _, normalized, _ = packages.identify(ecosystem, name, "1.0.0")
+    rows = conn.execute(
+        select(pv.c.id, pv.c.version)
+        .where(pv.c.ecosystem == eco.name, pv.c.normalized_name == normalized)
+        .order_by(pv.c.id)
+    ).all()
+    if not rows:
+        raise NotFoundError(
+            f"No package named {name!r} is in the registry in {eco.name}.",
+            code="package_not_found",
+        )
+    return [(int(r.id), str(r.version)) for r in rows]
+
+
+def all_versions(conn: Connection, ecosystem: str | None = None) -> list[tuple[int, str]]:
+    """(id, version) of every stored version, of one ecosystem or all, oldest first."""
+    query = select(pv.c.id, pv.c.version).order_by(pv.c.id)
+    if ecosystem is not None:
+        from foss_registry import ecosystems
+
+        query = query.where(pv.c.ecosystem == ecosystems.get(ecosystem).name)
+    return [(int(r.id), str(r.version)) for r in conn.execute(query)]
+
+
+def fetch_many(
+    engine: Engine,
+    version_ids: list[int],
+    *,
+    concurrency: int = 8,
+    progress: Callable[[int], None] | None = None,
+) -> list[tuple[int, Outcome]]:
+    """Ask the upstreams about many versions at once (``concurrency`` requests in flight)."""
+    with read_connection(engine) as conn:
+        identities = [(vid, version_identity(conn, vid)) for vid in version_ids]
+    upstreams = config()
+    cache_dir = get_settings().upstream_cache_dir
+    client = shared(upstreams.limits, str(cache_dir) if cache_dir else None)
+    limit = asyncio.Semaphore(concurrency)
+
+    async def one(version_id: int, identity: tuple[str, str, str]) -> tuple[int, Outcome]:
+        async with limit:
+            outcome = await fetch_async(upstreams, client.http, *identity)
+        if progress is not None:
+            progress(1)
+        return version_id, outcome
+
+    async def every() -> list[tuple[int, Outcome]]:
+        return list(
+            await asyncio.gather(*(one(vid, ident) for vid, ident in identities if ident))
+        )
+
+    return client.call(every)
