@@ -100,6 +100,35 @@ def _validation_errors(exc: ValidationException) -> list[FieldError]:
     return errors
 
 
+def _missing_parameters(request: Request[Any, Any, Any]) -> list[FieldError]:
+    """Every required query, header or cookie parameter the request lacks.
+
+    Litestar names only the first one it misses, in a sentence and not in ``errors``.
+    """
+    try:
+        model = request.route_handler.create_kwargs_model(dict.fromkeys(request.path_params))
+    except Exception:  # no route matched: nothing to name
+        return []
+    given = {
+        "query": set(request.query_params),
+        "header": {name.lower() for name in request.headers},
+        "cookie": set(request.cookies),
+    }
+    expected = [
+        *model.expected_query_params,
+        *model.expected_header_params,
+        *model.expected_cookie_params,
+    ]
+    return [
+        FieldError(param.field_alias, f"required {kind} parameter, not given")
+        for param in sorted(expected, key=lambda p: p.field_alias)
+        if param.is_required
+        and (kind := param.param_type.value)
+        and (param.field_alias.lower() if kind == "header" else param.field_alias)
+        not in given[kind]
+    ]
+
+
 def handle_domain_error(_request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
     """Translate a domain error raised by a service."""
     return problem_response(exc.status, exc.detail, exc.code, exc.errors, extra=exc.extra)
@@ -121,7 +150,7 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
     """Translate Litestar's own HTTP errors into the one format."""
     status = exc.status_code
     if isinstance(exc, ValidationException):
-        errors = _validation_errors(exc)
+        errors = _validation_errors(exc) or _missing_parameters(request)
         parts = [f"{e.field}: {e.message[:1].lower()}{e.message[1:]}" for e in errors]
         detail = (
             "Invalid parameter " + "; ".join(parts).replace("`", "") + "."

@@ -83,7 +83,10 @@ def _problem_detail(response: httpx.Response) -> tuple[str, str | None]:
         code = body.get("code")
         return body["detail"], code if isinstance(code, str) else None
     reason = response.reason_phrase or "error"
-    return f"the server answered {response.status_code} {reason}", None
+    return (
+        f"the server answered {response.status_code} {reason}, not in the API's format; "
+        "FOSS_API_URL should be the API's base URL, ending in /api/v1"
+    ), None
 
 
 class Client:
@@ -217,10 +220,11 @@ def connect(api_url: str | None, token: str | None) -> Client:
 
 @contextmanager
 def api_errors() -> Iterator[None]:
-    """End the command with the error's one line and exit code 3."""
+    """End the command with the error's one line: exit code 2 when the server refused what
+    the user gave as invalid (400, a usage error), else 3."""
     try:
         yield
     except ApiError as exc:
-        raise fail(escape(exc.detail), EXIT_SERVER) from None
+        raise fail(escape(exc.detail), EXIT_USAGE if exc.status == 400 else EXIT_SERVER) from None
     except Unreachable as exc:
         raise fail(escape(str(exc)), EXIT_SERVER) from None

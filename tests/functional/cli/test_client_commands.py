@@ -54,9 +54,18 @@ def test_api_errors_are_one_line_with_exit_code_3(registry: Registry) -> None:
     missing = registry.foss("packages", "show", "no-such-package")
     assert missing.code == 3
     assert missing.stderr.strip() == "error: No package named 'no-such-package' is in the registry."
+
+
+def test_input_the_server_refuses_as_invalid_is_a_usage_error(registry: Registry) -> None:
     bad_filter = registry.foss("packages", "list", "--ecosystem", "cargo")
-    assert bad_filter.code == 3
+    assert bad_filter.code == 2
     assert "Unknown ecosystem 'cargo'" in bad_filter.stderr
+    unknown_license = registry.foss("licenses", "check", "--outbound", "MIT", "Foo-License")
+    assert unknown_license.code == 2, unknown_license.stderr
+    lines = unknown_license.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Foo-License" in lines[0]
+    bad_outbound = registry.foss("licenses", "check", "--outbound", "Nope-1.0", "MIT")
+    assert bad_outbound.code == 2, bad_outbound.stderr
 
 
 def test_submit_needs_a_token_and_records_the_submitter(
@@ -94,7 +103,7 @@ def test_submit_needs_a_token_and_records_the_submitter(
     invalid = registry.foss(
         "packages", "submit", "requests", "not-a-version", "-e", "pypi", token=tokens["submitter"]
     )
-    assert invalid.code == 3 and "PEP 440" in invalid.stderr
+    assert invalid.code == 2 and "PEP 440" in invalid.stderr
 
     # --token overrides FOSS_API_TOKEN.
     overridden = run_foss(
