@@ -105,8 +105,10 @@ def _missing_parameters(request: Request[Any, Any, Any]) -> list[FieldError]:
 
     Litestar names only the first one it misses, in a sentence and not in ``errors``.
     """
+    # Only the path parameters' names matter to the model.
+    path_parameters: dict[str, Any] = dict.fromkeys(request.path_params)
     try:
-        model = request.route_handler.create_kwargs_model(dict.fromkeys(request.path_params))
+        model = request.route_handler.create_kwargs_model(path_parameters)
     except Exception:  # no route matched: nothing to name
         return []
     given = {
