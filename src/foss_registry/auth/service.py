@@ -180,15 +180,19 @@ class StaticToken:
     name: str
     role: str
     token_hash: str
+    #: The secret's display prefix; None when only its hash is configured.
+    prefix: str | None = None
 
 
 def parse_static_tokens(spec: str) -> dict[str, StaticToken]:
     """Parse ``name:role:token`` or ``name:role:sha256:<hex>`` entries, comma-separated.
 
     Returns them indexed by hash. Raises InvalidInputError naming the entry's
-    position (never its secret) when one is malformed.
+    position (never its secret) when one is malformed, or when two entries have
+    the same secret or the same name (one secret must mean one name and role).
     """
     tokens: dict[str, StaticToken] = {}
+    positions: dict[str, int] = {}
     for position, entry in enumerate((e.strip() for e in spec.split(",")), start=1):
         if not entry:
             continue
@@ -206,10 +210,45 @@ def parse_static_tokens(spec: str) -> dict[str, StaticToken]:
                 raise InvalidInputError(
                     f"FOSS_API_TOKENS entry {position}: sha256: must be followed by 64 hex digits."
                 )
+            prefix = None
         else:
             digest = hash_token(secret)
-        tokens[digest] = StaticToken(name=_validate_name(name), role=role, token_hash=digest)
+            prefix = secret[:_DISPLAY_PREFIX_LEN]
+        name = _validate_name(name)
+        if digest in tokens:
+            raise InvalidInputError(
+                f"FOSS_API_TOKENS entries {positions[digest]} and {position} have the same "
+                f"secret (as {tokens[digest].name!r} and {name!r}); give each entry its own "
+                "token (`foss token generate` makes one)."
+            )
+        named = next((t for t in tokens.values() if t.name == name), None)
+        if named is not None:
+            raise InvalidInputError(
+                f"FOSS_API_TOKENS entries {positions[named.token_hash]} and {position} are "
+                f"both named {name!r}; token names are unique."
+            )
+        tokens[digest] = StaticToken(name=name, role=role, token_hash=digest, prefix=prefix)
+        positions[digest] = position
     return tokens
+
+
+def static_token_rows(static_tokens: dict[str, StaticToken]) -> list[dict[str, Any]]:
+    """The public fields of the ``FOSS_API_TOKENS`` tokens, in the shape of a stored token's,
+    with ``static`` true (they have no id or dates, and are revoked by editing the setting)."""
+    return [
+        {
+            "id": None,
+            "name": token.name,
+            "role": token.role,
+            "prefix": token.prefix,
+            "created_at": None,
+            "expires_at": None,
+            "last_used_at": None,
+            "revoked_at": None,
+            "static": True,
+        }
+        for token in static_tokens.values()
+    ]
 
 
 def static_principal(secret: str, static_tokens: dict[str, StaticToken]) -> Principal | None:

@@ -7,6 +7,7 @@ top of a command module.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,7 +25,9 @@ if TYPE_CHECKING:
 
 #: Human messages go to stderr so stdout stays clean for values (`T=$(foss token create ...)`).
 err = Console(stderr=True, soft_wrap=True)
-out = Console()
+#: Tables of the server-side commands: as wide as the terminal, or 200 columns in a pipe
+#: (Rich's default of 80 there cut columns short).
+out = Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 200)
 
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1

@@ -75,7 +75,9 @@ def backup(
         raise fail("the backup must go to another file than the database itself")
     if target.exists() and not force:
         raise fail(f"{target} exists; pass --force to replace it")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.parent.is_dir():
+        # A mistyped folder would otherwise be created, and the copy go where nobody looks.
+        raise fail(f"no folder {target.parent}; create it first (mkdir -p {target.parent})")
     partial = target.with_name(f".{target.name}.partial")
     partial.unlink(missing_ok=True)
     src = sqlite3.connect(source, timeout=30)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from foss_registry.cli.common import engine, err, fail, ready_engine, settings
+from foss_registry.cli.common import domain_errors, engine, err, fail, ready_engine, settings
 
 if TYPE_CHECKING:
     from foss_registry.jobs.worker import Worker
@@ -129,6 +129,11 @@ def serve(
                 f"refusing to listen on {host} with authentication off; "
                 "use a loopback address or pass --insecure-public"
             )
+    # A bad FOSS_API_TOKENS is refused here, once, not by each API process as it starts.
+    from foss_registry.auth.service import parse_static_tokens
+
+    with domain_errors():
+        parse_static_tokens(cfg.api_tokens)
     _check_address_free(host, port)
     ready_engine(_announce).dispose()
     # Child API processes read their settings from the environment like this one.

@@ -7,7 +7,8 @@ from datetime import timedelta
 import typer
 from rich.table import Table
 
-from foss_registry.cli.common import domain_errors, engine, err, out
+from foss_registry.cli.common import domain_errors, engine, err, settings
+from foss_registry.cli.output import print_json, stdout_console, text
 
 app = typer.Typer(help="Manage API tokens directly in the server's database.", no_args_is_help=True)
 
@@ -35,27 +36,39 @@ def create(
 
 
 @app.command("list")
-def list_() -> None:
-    """List tokens: name, role, prefix, dates and revocation; never a secret."""
+def list_(
+    as_json: bool = typer.Option(False, "--json", help="Print the tokens as JSON."),
+) -> None:
+    """List tokens, stored and static (FOSS_API_TOKENS): name, role, prefix, dates and
+    revocation; never a secret."""
     from foss_registry.auth import service as auth
     from foss_registry.db import write_transaction
     from foss_registry.packages.service import iso
 
+    with domain_errors():
+        static = auth.static_token_rows(auth.parse_static_tokens(settings().api_tokens))
     with write_transaction(engine()) as conn:
-        rows = auth.list_tokens(conn)
-    table = Table("id", "name", "role", "prefix", "created", "expires", "last used", "revoked")
+        rows = [dict(row, static=False) for row in auth.list_tokens(conn)] + static
+    dates = ("created_at", "expires_at", "last_used_at", "revoked_at")
+    if as_json:
+        print_json([{k: iso(v) if k in dates else v for k, v in row.items()} for row in rows])
+        return
+    table = Table(
+        "id", "name", "role", "kind", "prefix", "created", "expires", "last used", "revoked"
+    )
     for r in rows:
         table.add_row(
-            str(r["id"]),
-            r["name"],
-            r["role"],
-            r["prefix"],
-            iso(r["created_at"]) or "",
-            iso(r["expires_at"]) or "never",
-            iso(r["last_used_at"]) or "never",
-            iso(r["revoked_at"]) or "",
+            text(r["id"]),
+            text(r["name"]),
+            text(r["role"]),
+            text("static" if r["static"] else "stored"),
+            text(r["prefix"]),
+            text(iso(r["created_at"])),
+            text("" if r["static"] else iso(r["expires_at"]) or "never"),
+            text("" if r["static"] else iso(r["last_used_at"]) or "never"),
+            text(iso(r["revoked_at"])),
         )
-    out.print(table)
+    stdout_console().print(table)
 
 
 @app.command()

@@ -50,6 +50,7 @@ def test_backup_copies_a_database_being_written_consistently(tmp_path: Path) -> 
     thread = threading.Thread(target=writer)
     thread.start()
     try:
+        (tmp_path / "backups").mkdir()
         target = tmp_path / "backups" / "copy.db"
         env = os.environ | {"FOSS_DATABASE_URL": url}
         done = subprocess.run(
@@ -106,3 +107,24 @@ def test_backup_of_postgresql_points_to_pg_dump(tmp_path: Path) -> None:
         timeout=60,
     )
     assert done.returncode == 2 and "pg_dump" in done.stderr
+
+
+def test_backup_into_a_folder_that_does_not_exist_is_refused(tmp_path: Path) -> None:
+    source = tmp_path / "live.db"
+    engine = make_engine(f"sqlite:///{source}")
+    storage.upgrade(engine)
+    engine.dispose()
+    target = tmp_path / "nonexistent" / "dir" / "x.db"
+    done = subprocess.run(
+        [*foss_command(), "db", "backup", str(target)],
+        env=os.environ | {"FOSS_DATABASE_URL": f"sqlite:///{source}"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        f"error: no folder {target.parent}; create it first (mkdir -p {target.parent})"
+    )
+    # Nothing was created on the way.
+    assert not (tmp_path / "nonexistent").exists()
