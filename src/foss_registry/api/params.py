@@ -67,13 +67,16 @@ def check_integer_spelling(query_string: bytes, names: frozenset[str]) -> None:
     if not names or not query_string:
         return
     text = query_string.decode("latin-1")
-    for key, value in parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="replace"):
-        if key in names and not _DIGITS.fullmatch(value):
-            raise InvalidInputError(
-                f"Invalid parameter {key}: {value[:40]!r} is not an integer; write it in "
-                "ASCII digits (0-9) without a sign, exponent, decimals or leading zeros.",
-                errors=[FieldError(key, "must be an integer written in ASCII digits")],
-            )
+    pairs = parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="replace")
+    # Every bad one is named, not only the first.
+    bad = [(key, value) for key, value in pairs if key in names and not _DIGITS.fullmatch(value)]
+    if bad:
+        listed = "; ".join(f"{key}: {value[:40]!r} is not an integer" for key, value in bad)
+        raise InvalidInputError(
+            f"Invalid parameter {listed}; write {'it' if len(bad) == 1 else 'them'} in "
+            "ASCII digits (0-9) without a sign, exponent, decimals or leading zeros.",
+            errors=[FieldError(k, "must be an integer written in ASCII digits") for k, _ in bad],
+        )
 
 
 def strict_integers(app: Any) -> Any:
