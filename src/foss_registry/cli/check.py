@@ -19,6 +19,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from foss_registry import __version__
 from foss_registry.checks.gate import (
     MAX_CHECK_BODY_BYTES,
     MAX_CHECK_DEPENDENCIES,
@@ -29,6 +30,7 @@ from foss_registry.checks.gate import (
     tally,
     verdict,
 )
+from foss_registry.checks.sarif import sarif
 from foss_registry.cli.client import (
     ApiError,
     ApiUrlOption,
@@ -49,7 +51,6 @@ from foss_registry.cli.output import (
     check_table,
     delayed_progress,
     junit,
-    sarif,
     stdout_console,
     text,
 )
@@ -208,6 +209,7 @@ def judge(
         row = dict(result)
         row["verdict"] = verdict(result, pinned=dep.pinned, options=options)
         row["source"] = dep.source
+        row["line"] = dep.line
         if not dep.pinned:
             row["note"] = dep.note or "no version pinned"
         elif dep.note and row.get("note"):
@@ -339,7 +341,8 @@ def check(
         if fmt == "json":
             body = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
         elif fmt == "sarif":
-            body = json.dumps(sarif(rows, options), indent=2, ensure_ascii=False) + "\n"
+            document_sarif = sarif(rows, options, tool_version=__version__)
+            body = json.dumps(document_sarif, indent=2, ensure_ascii=False) + "\n"
         else:
             body = junit(rows, options)
         if output is not None:

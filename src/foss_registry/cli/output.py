@@ -23,14 +23,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from foss_registry import __version__
-from foss_registry.checks.gate import (
-    BLOCKING_SEVERITIES,
-    VERDICTS,
-    GateOptions,
-    is_failure,
-    unacknowledged,
-)
+from foss_registry.checks.gate import BLOCKING_SEVERITIES, VERDICTS, GateOptions, is_failure
+from foss_registry.checks.sarif import describe
 from foss_registry.cli.common import err
 
 #: Width of tables when stdout is not a terminal (CI logs, pipes): no wrapping of names.
@@ -210,111 +204,6 @@ def findings_text(r: Mapping[str, Any]) -> Text:
     return cell
 
 
-_RULES = {
-    "rejected": ("The registry rejected this version.", "Use the nearest approved version."),
-    "unknown": (
-        "This version is not in the registry.",
-        "Submit it for review (`foss check --submit-missing`) or use the nearest approved one.",
-    ),
-    "unpinned": (
-        "The dependency has no pinned version, so it cannot be checked.",
-        "Pin it to an approved version.",
-    ),
-    "vulnerable": (
-        "The version has findings nobody acknowledged (at high or above, or at the chosen "
-        "severity) or is flagged new_vulnerability or malicious.",
-        "Upgrade to a version without the findings, or have a reviewer decide again.",
-    ),
-    "pending": ("This version awaits a reviewer's decision.", "Wait for the review."),
-}
-
-
-def _message(r: Mapping[str, Any]) -> str:
-    version = r.get("version") or "(no version)"
-    what = f"{r['ecosystem']} package {r['name']} {version}"
-    parts = [f"{what}: {r['verdict']}"]
-    if r.get("note"):
-        parts.append(str(r["note"]))
-    if r.get("status") == "approved":
-        open_ = [f"{f.get('id')} ({f.get('severity')})" for f in unacknowledged(r)]
-        if open_:
-            parts.append("approved, but not acknowledged: " + ", ".join(open_))
-    if r.get("nearest_approved"):
-        parts.append(f"nearest approved version: {r['nearest_approved']}")
-    if r.get("worst_severity"):
-        parts.append(f"worst severity: {r['worst_severity']}")
-    return "; ".join(parts) + "."
-
-
-def sarif(results: Sequence[Mapping[str, Any]], options: GateOptions) -> dict[str, Any]:
-    """Return a SARIF 2.1.0 log with one result per dependency that is not approved.
-
-    Failures are ``error``; pending versions allowed by ``--allow-pending`` are
-    ``warning``. Each result points at the dependency file it came from.
-    """
-    rules = [
-        {
-            "id": f"foss/{name}",
-            "name": f"Dependency{name.capitalize()}",
-            "shortDescription": {"text": short},
-            "help": {"text": f"{short} {fix}"},
-        }
-        for name, (short, fix) in _RULES.items()
-    ]
-    index = {rule["id"]: i for i, rule in enumerate(rules)}
-    out: list[dict[str, Any]] = []
-    for r in results:
-        if r["verdict"] == "approved":
-            continue
-        rule_id = f"foss/{r['verdict']}"
-        version = r.get("version") or ""
-        out.append(
-            {
-                "ruleId": rule_id,
-                "ruleIndex": index[rule_id],
-                "level": "error" if is_failure(r["verdict"], options) else "warning",
-                "message": {"text": _message(r)},
-                "locations": [
-                    {
-                        "physicalLocation": {
-                            "artifactLocation": {"uri": _uri(str(r.get("source") or ""))},
-                            "region": {"startLine": 1},
-                        }
-                    }
-                ],
-                "partialFingerprints": {"dependency/v1": f"{r['ecosystem']}/{r['name']}@{version}"},
-            }
-        )
-    return {
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [
-            {
-                "tool": {
-                    "driver": {
-                        "name": "foss check",
-                        "semanticVersion": __version__,
-                        "rules": rules,
-                    }
-                },
-                "results": out,
-            }
-        ],
-    }
-
-
-def _uri(path: str) -> str:
-    """Return a file as a SARIF URI reference: relative to the working directory when inside it.
-
-    Code-scanning dashboards resolve results against the repository root, where CI runs.
-    """
-    if os.path.isabs(path):
-        relative = os.path.relpath(path)
-        if not relative.startswith(".."):
-            path = relative
-    return path.replace(os.sep, "/").removeprefix("./") or "."
-
-
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
@@ -342,12 +231,12 @@ def junit(results: Sequence[Mapping[str, Any]], options: GateOptions) -> str:
             name=_xml(f"{r['name']}=={r.get('version') or '*'}"),
         )
         if is_failure(r["verdict"], options):
-            message = _xml(_message(r))
+            message = _xml(describe(r))
             failure = ET.SubElement(case, "failure", message=message, type=r["verdict"])
             failure.text = message
         elif r["verdict"] != "approved":
             out = ET.SubElement(case, "system-out")
-            out.text = _xml(_message(r))
+            out.text = _xml(describe(r))
     root = ET.Element(
         "testsuites", name="foss check", tests=str(len(results)), failures=str(failures), errors="0"
     )

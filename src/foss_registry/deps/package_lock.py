@@ -11,7 +11,9 @@ the nested ``dependencies`` tree, which is walked instead.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -48,13 +50,43 @@ def parse(path: Path, text: str, skipped: list[str]) -> list[Dependency]:
     packages = doc.get("packages")
     if packages is not None:
         expect(isinstance(packages, dict), path, '"packages" must be a JSON object')
-        return _packages(path, packages)
+        return _packages(path, packages, _key_lines(text, packages))
     dependencies = doc.get("dependencies") or {}
     expect(isinstance(dependencies, dict), path, '"dependencies" must be a JSON object')
     return _tree(path, dependencies)
 
 
-def _packages(path: Path, packages: dict[str, Any]) -> list[Dependency]:
+# A key of the ``packages`` map as written: ``"[<folder>/]node_modules/<path>": {`` (a key
+# written with escapes is not found, and then no dependency of the file gets a line).
+_PACKAGE_KEY = re.compile(r'"([^"\\\n]*node_modules/[^"\\\n]*)"\s*:\s*\{')
+
+
+def _key_lines(text: str, packages: dict[str, Any]) -> dict[str, int]:
+    """The line where each ``node_modules/...`` key of ``packages`` is written.
+
+    A position-keeping pass over the text ``json.loads`` accepted: every
+    ``"...node_modules/...": {`` outside a string value (inside one its quotes
+    would be escaped) is a key of the ``packages`` map, the only object keyed
+    by install folders. The lines are kept only when the keys found are
+    exactly the map's, each once; otherwise the dependencies get none.
+    """
+    lines: dict[str, int] = {}
+    line, previous = 1, 0
+    for match in _PACKAGE_KEY.finditer(text):
+        start = match.start()
+        if start and text[start - 1] == "\\":
+            continue
+        line += text.count("\n", previous, start)
+        previous = start
+        key = match.group(1)
+        if key in lines:
+            return {}
+        lines[key] = line
+    wanted = {k for k in packages if _MARK in k}
+    return lines if set(lines) == wanted else {}
+
+
+def _packages(path: Path, packages: dict[str, Any], lines: dict[str, int]) -> list[Dependency]:
     out: list[Dependency] = []
     source = str(path)
     for key, entry in packages.items():
@@ -86,14 +118,14 @@ def _packages(path: Path, packages: dict[str, Any]) -> list[Dependency]:
                     source,
                     True,
                     "development" if dev else None,
-                    None,
+                    lines.get(key),
                     _text(entry.get("license")),
                     _text(resolved),
                     _text(entry.get("integrity")),
                 )
             )
         else:
-            out.append(_foreign(path, name, version, resolved))
+            out.append(replace(_foreign(path, name, version, resolved), line=lines.get(key)))
     return out
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from pathlib import Path
 
 from foss_registry.deps.base import Dependency, DependencyFileError, one_line, pinned, unpinned
@@ -59,12 +60,43 @@ def parse(path: Path, text: str, skipped: list[str]) -> list[Dependency]:
         group, artifact, version = (_text(dep, t) for t in ("groupId", "artifactId", "version"))
         if group and artifact and version:
             managed[f"{_resolve(group, props)}:{_resolve(artifact, props)}"] = version
+    lines = _dependency_lines(text, root)
     out: list[Dependency] = []
     for dep, profile in _declared(root):
         result = _dependency(path, dep, profile, props, managed, skipped)
         if result is not None:
-            out.append(result)
+            out.append(replace(result, line=lines.get(dep)))
     return out
+
+
+# Comments are blanked (newlines kept) before looking for tags: one may hold a <dependency>.
+_COMMENT = re.compile(r"<!--.*?-->", re.S)
+_DEPENDENCY_TAG = re.compile(r"<(?:[\w.-]+:)?dependency[\s/>]")
+
+
+def _dependency_lines(text: str, root: ET.Element) -> dict[ET.Element, int]:
+    """The line of each ``<dependency>`` element (ElementTree keeps no positions).
+
+    The tags are found in the text, comments and CDATA aside, in document
+    order, which is the order ``root.iter()`` visits the elements; when the
+    counts differ (something unusual in the file) no lines are given.
+    """
+    visible = _COMMENT.sub(lambda m: "\n" * m.group(0).count("\n"), text)
+    visible = _CDATA.sub(lambda m: "\n" * m.group(0).count("\n"), visible)
+    elements = [e for e in root.iter() if isinstance(e.tag, str) and _local(e.tag) == "dependency"]
+    starts = [m.start() for m in _DEPENDENCY_TAG.finditer(visible)]
+    if len(starts) != len(elements):
+        return {}
+    lines: dict[ET.Element, int] = {}
+    line, previous = 1, 0
+    for element, start in zip(elements, starts, strict=True):
+        line += visible.count("\n", previous, start)
+        previous = start
+        lines[element] = line
+    return lines
+
+
+_CDATA = re.compile(r"<!\[CDATA\[.*?\]\]>", re.S)
 
 
 def _local(tag: str) -> str:

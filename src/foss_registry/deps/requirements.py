@@ -10,6 +10,7 @@ read: nothing in them is a dependency.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -109,32 +110,48 @@ def _parse(
     skipped: list[str],
 ) -> None:
     for number, line in _logical_lines(text):
-        where = f"{path} line {number}"
-        if line.startswith("-"):
-            option = _OPTION_WITH_ARG.match(line)
-            if option is None:
-                # --index-url, --find-links, --require-hashes, ...: not dependencies.
-                continue
-            flag, arg = option.group(1), option.group(2).strip()
-            if flag in ("-r", "--requirement"):
-                _include(path, where, arg, stack, out, skipped)
-            elif flag in ("-e", "--editable"):
-                _direct(path, where, arg, "editable install", out, skipped)
-            continue
-        spec = line
-        cut = _LINE_OPTION.search(spec)
-        if cut is not None:
-            spec = spec[: cut.start()].strip()
-        if _looks_like_location(spec):
-            _direct(path, where, spec, "direct URL or path", out, skipped)
-            continue
-        try:
-            req = Requirement(spec)
-        except InvalidRequirement as exc:
-            raise DependencyFileError(
-                f"{where}: invalid requirement {spec!r}: {one_line(str(exc))}"
-            ) from None
-        out.append(_from_requirement(req, path))
+        before = len(out)
+        _parse_line(path, number, line, stack, out, skipped)
+        # What this line named is at this line (an included file's at their own lines).
+        for index in range(before, len(out)):
+            if out[index].line is None:
+                out[index] = replace(out[index], line=number)
+
+
+def _parse_line(
+    path: Path,
+    number: int,
+    line: str,
+    stack: tuple[Path, ...],
+    out: list[Dependency],
+    skipped: list[str],
+) -> None:
+    where = f"{path} line {number}"
+    if line.startswith("-"):
+        option = _OPTION_WITH_ARG.match(line)
+        if option is None:
+            # --index-url, --find-links, --require-hashes, ...: not dependencies.
+            return
+        flag, arg = option.group(1), option.group(2).strip()
+        if flag in ("-r", "--requirement"):
+            _include(path, where, arg, stack, out, skipped)
+        elif flag in ("-e", "--editable"):
+            _direct(path, where, arg, "editable install", out, skipped)
+        return
+    spec = line
+    cut = _LINE_OPTION.search(spec)
+    if cut is not None:
+        spec = spec[: cut.start()].strip()
+    if _looks_like_location(spec):
+        _direct(path, where, spec, "direct URL or path", out, skipped)
+        return
+    try:
+        req = Requirement(spec)
+    except InvalidRequirement as exc:
+        raise DependencyFileError(
+            f"{where}: invalid requirement {spec!r}: {one_line(str(exc))}"
+        ) from None
+    out.append(_from_requirement(req, path))
 
 
 def _include(

@@ -184,6 +184,8 @@ def test_sarif_report(registry: Registry, engine: Engine, tmp_path: Path) -> Non
     location = rejected["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
     # Relative to the working directory, as code-scanning dashboards resolve it.
     assert location == "requirements.txt"
+    # At the dependency's own line.
+    assert rejected["locations"][0]["physicalLocation"]["region"]["startLine"] == 3
 
 
 def test_junit_report(registry: Registry, engine: Engine, tmp_path: Path) -> None:
