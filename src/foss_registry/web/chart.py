@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from foss_registry.overview.service import DayDecisions
 
-WIDTH = 720
-HEIGHT = 220
+WIDTH = 960
+HEIGHT = 240
 _LEFT = 40
 _BOTTOM = 28
 _TOP = 12

@@ -179,6 +179,18 @@ def test_browse_submit_review_and_sign_out_in_a_browser(pages: Any, tokens: dict
     submitter.goto("/submit")
     expect(submitter.page).to_have_url(re.compile(r"/login"))
 
+    # The dashboard counts the decision once its figures are refreshed in the background.
+    deadline = time.monotonic() + 30
+    while True:
+        anonymous.goto("/")
+        summary = anonymous.page.locator("#chart-desc").text_content() or ""
+        if summary.startswith("1 approved") or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    expect(anonymous.page.locator("#chart-desc")).to_contain_text("1 approved and 0 rejected")
+    expect(anonymous.page.locator(".tile").first).to_contain_text("1 approved, 0 rejected")
+    anonymous.check("dashboard-decided")
+
     for secret in tokens.values():
         assert secret not in server.log()
 
