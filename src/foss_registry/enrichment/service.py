@@ -12,6 +12,7 @@ outcome schedules a later retry as a new job.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import threading
 from collections.abc import Callable
@@ -20,11 +21,10 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, select
 
 from foss_registry.config import get_settings
 from foss_registry.db import dump_json, plain_sql, read_connection, sql_timestamp, utcnow
-from foss_registry.enrichment.models import upstream_records
 from foss_registry.errors import NotFoundError
 from foss_registry.jobs import queue
 from foss_registry.licenses.expressions import normalize_declared
@@ -161,12 +161,16 @@ def popular_index(ecosystem: str) -> TyposquatIndex:
         return index
 
 
+_APPROVED_SQL = (
+    "SELECT count(*), max(approved_at) FROM package_versions "
+    "WHERE ecosystem = :ecosystem AND status = 'approved'"
+)
+
+
 def approved_index(conn: Connection, ecosystem: str) -> TyposquatIndex:
     """The index of the catalogue's approved names, rebuilt when approvals change."""
     approved = (pv.c.ecosystem == ecosystem) & (pv.c.status == "approved")
-    fingerprint = tuple(
-        conn.execute(select(func.count(), func.max(pv.c.approved_at)).where(approved)).one()
-    )
+    fingerprint = tuple(plain_sql(conn, _APPROVED_SQL, {"ecosystem": ecosystem})[0])
     with _INDEX_LOCK:
         cached = _APPROVED.get(ecosystem)
         if cached is not None and cached[0] == fingerprint:
@@ -243,19 +247,22 @@ def upstream_view(
     return view
 
 
-def _submitted_license(conn: Connection, version_id: int, current: str | None) -> str | None:
-    """The license the submitter gave: the column, unless an earlier enrichment filled it."""
-    row = conn.execute(
-        select(upstream_records.c.facts).where(upstream_records.c.version_id == version_id)
-    ).first()
-    if row is not None and isinstance(row.facts, dict) and row.facts.get("license_from_upstream"):
-        return None
-    return current
-
-
 _UPSERT_COLUMNS = (
     "version_id", "status", "reason", "source", "fetched_at", "facts", "signals", "failures"
 )
+_UPSERT_SQL = (
+    f"INSERT INTO upstream_records ({', '.join(_UPSERT_COLUMNS)}) "
+    f"VALUES ({', '.join(':' + c for c in _UPSERT_COLUMNS)}) "
+    "ON CONFLICT (version_id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in _UPSERT_COLUMNS[1:])
+    + " RETURNING version_id"
+)
+_VERSION_SQL = (
+    "SELECT pv.ecosystem, pv.name, pv.version, pv.license, pv.repository, ur.failures, ur.facts "
+    "FROM package_versions pv LEFT JOIN upstream_records ur ON ur.version_id = pv.id "
+    "WHERE pv.id = :id"
+)
+_SET_LICENSE_SQL = "UPDATE package_versions SET license = :license WHERE id = :id RETURNING id"
 
 
 def store(
@@ -272,29 +279,30 @@ def store(
     (normalised, else verbatim, which the policy counts as unknown).
     """
     now = now or utcnow()
-    row = conn.execute(
-        select(
-            pv.c.ecosystem, pv.c.name, pv.c.version, pv.c.license, pv.c.repository
-        ).where(pv.c.id == version_id)
-    ).first()
-    if row is None:
+    # Plain SQL: one enrichment per submission, and compiling statements costs more
+    # than running them.
+    rows = plain_sql(conn, _VERSION_SQL, {"id": version_id})
+    if not rows:
         return []
-    previous = conn.execute(
-        select(upstream_records.c.failures).where(upstream_records.c.version_id == version_id)
-    ).scalar()
-    submitted = _submitted_license(conn, version_id, row.license)
+    ecosystem, name, version, current_license, repository, failures, stored = rows[0]
+    stored_facts = json.loads(stored) if isinstance(stored, str | bytes) else stored
+    # The license the submitter gave: the column, unless an earlier enrichment filled it.
+    earlier_from_upstream = isinstance(stored_facts, dict) and stored_facts.get(
+        "license_from_upstream"
+    )
+    submitted = None if earlier_from_upstream else current_license
     facts = outcome.facts
     raw_license = facts.license_raw.strip() if facts and facts.license_raw else None
     from_upstream = submitted is None and raw_license is not None
     view = upstream_view(outcome, now, from_upstream)
     if from_upstream:
         used = view["license"] or raw_license
-        if used != row.license:
-            conn.execute(pv.update().where(pv.c.id == version_id).values(license=used))
+        if used != current_license:
+            plain_sql(conn, _SET_LICENSE_SQL, {"id": version_id, "license": used})
     version_facts = rules.VersionFacts(
-        ecosystem=row.ecosystem,
-        name=row.name,
-        version=row.version,
+        ecosystem=ecosystem,
+        name=name,
+        version=version,
         status=outcome.status,
         submitted_license=submitted,
         upstream_license_raw=raw_license,
@@ -307,17 +315,15 @@ def store(
         install_scripts=tuple((s.name, s.command) for s in facts.install_scripts) if facts else (),
         file_kinds=tuple(f.kind for f in facts.files) if facts else (),
         repository=view["repository"],
-        submitted_repository=row.repository,
-        typosquat=typosquat_message(conn, row.ecosystem, row.name),
+        submitted_repository=repository,
+        typosquat=typosquat_message(conn, ecosystem, name),
         source=outcome.source,
     )
     signals = rules.compute(version_facts, signal_policy, now)
-    failures = (int(previous or 0) + 1) if outcome.status == "unavailable" else 0
-    conn.execute(upstream_records.delete().where(upstream_records.c.version_id == version_id))
+    failures = (int(failures or 0) + 1) if outcome.status == "unavailable" else 0
     plain_sql(
         conn,
-        f"INSERT INTO upstream_records ({', '.join(_UPSERT_COLUMNS)}) "
-        f"VALUES ({', '.join(':' + c for c in _UPSERT_COLUMNS)}) RETURNING version_id",
+        _UPSERT_SQL,
         {
             "version_id": version_id,
             "status": outcome.status,
@@ -334,23 +340,28 @@ def store(
     return signals
 
 
+_STATE_SQL = (
+    "SELECT pv.ecosystem, ur.status, ur.reason, ur.signals "
+    "FROM package_versions pv LEFT JOIN upstream_records ur ON ur.version_id = pv.id "
+    "WHERE pv.id = :id"
+)
+
+
 def state(conn: Connection, version_id: int) -> tuple[str, str | None, list[rules.Signal]]:
     """The enrichment status of a version, the reason, and its stored signals.
 
     Without a row: ``pending`` when its ecosystem's upstream is configured (the
     job is queued), else ``not_configured``.
     """
-    row = conn.execute(
-        select(upstream_records.c.status, upstream_records.c.reason, upstream_records.c.signals)
-        .where(upstream_records.c.version_id == version_id)
-    ).first()
-    if row is None:
-        ecosystem = conn.execute(select(pv.c.ecosystem).where(pv.c.id == version_id)).scalar()
-        configured = ecosystem is not None and config().url(str(ecosystem)) is not None
+    rows = plain_sql(conn, _STATE_SQL, {"id": version_id})
+    if not rows:
+        return "not_configured", None, []
+    ecosystem, status, reason, stored = rows[0]
+    if status is None:
+        configured = config().url(str(ecosystem)) is not None
         return ("pending" if configured else "not_configured"), None, []
-    signals = [rules.Signal(s["code"], s["level"], s["message"]) for s in row.signals or []]
-    return row.status, row.reason, signals
-
+    signals = json.loads(stored) if isinstance(stored, str | bytes) else stored
+    return status, reason, [rules.Signal(s["code"], s["level"], s["message"]) for s in signals]
 
 
 def select_versions(
