@@ -75,30 +75,40 @@ def _identity(path: Path) -> Path:
 
 
 def _logical_lines(text: str) -> list[tuple[int, str]]:
-    """Join ``\\``-continued lines and strip comments; keep the first line's number."""
-    lines: list[tuple[int, str]] = []
+    """Join ``\\``-continued lines and strip comments; keep the first line's number.
+
+    pip's own rules (``req_file.join_lines``): a line continues when its very
+    last character is a backslash (one followed by a space does not continue);
+    the backslashes at both ends of a continued line are dropped and the next
+    line is appended as it is, its indentation included; a comment-only line
+    never continues and ends a continuation; a backslash on the last line
+    continues into nothing. Comments are stripped after joining.
+    """
+    joined: list[tuple[int, str]] = []
     buf: list[str] = []
     start = 0
-    for number, raw in enumerate(text.splitlines(), start=1):
-        if not buf:
-            start = number
-        line = raw.rstrip()
-        # As in pip: a comment-only line never continues, even if it ends in a backslash,
-        # and gets a leading space so that it is still stripped once joined.
+    for number, line in enumerate(text.splitlines(), start=1):
         whole_comment = _COMMENT.match(line) is not None
         if line.endswith("\\") and not whole_comment:
-            buf.append(line[:-1])
+            if not buf:
+                start = number
+            buf.append(line.strip("\\"))
             continue
-        buf.append(" " + line if whole_comment else line)
-        joined = _COMMENT.sub("", "".join(buf)).strip()
-        buf = []
-        if joined:
-            lines.append((start, joined))
+        if whole_comment:
+            # A leading space so that the comment is still stripped once joined.
+            line = " " + line
+        if buf:
+            joined.append((start, "".join([*buf, line])))
+            buf = []
+        else:
+            joined.append((number, line))
     if buf:
-        # A backslash on the last line continues into nothing; pip keeps the line.
-        joined = _COMMENT.sub("", "".join(buf)).strip()
-        if joined:
-            lines.append((start, joined))
+        joined.append((start, "".join(buf)))
+    lines = []
+    for number, line in joined:
+        text_line = _COMMENT.sub("", line).strip()
+        if text_line:
+            lines.append((number, text_line))
     return lines
 
 

@@ -207,23 +207,46 @@ def _null_sign(items: ItemList) -> int:
     return _compare(items, None)
 
 
+#: The end of a version's token: a missing item at every later position.
+_END = "CD"
+
+
 def _token_atoms(items: ItemList, out: list[str]) -> None:
     """Append the token atoms of a list's items to out.
 
     Each atom starts with a class letter ordered like the items it stands for at
-    one position, with the end of the version ("C") placed where a missing item
-    falls: qualifiers below a release ("A") < sub-lists that sort below a
-    missing item ("B") < end ("C") < other qualifiers ("D") < other sub-lists
-    ("E") < numbers ("F"). A sub-list is the last item of its parent, so its
-    items simply follow and the one "C" at the very end closes every list.
+    one position, with the end of the version placed where a missing item falls:
+    qualifiers below a release ("A") < sub-lists that sort below a missing item
+    ("B") < a missing item ("C") < other qualifiers ("D") < other sub-lists ("E")
+    < numbers ("F"). A sub-list is the last item of its parent, so its items
+    simply follow and the one end at the very end closes every list.
+
+    A null item (``0``, a release qualifier) left inside a list because
+    something follows it compares as equal to a missing item, so Maven goes on
+    to what follows; its atom depends on that rest. A ``0`` before a rest
+    that sorts below a missing item (``3.7.0.rc.3``) is a "C" like the end's
+    first letter, and the end's "D" then sorts above the rest's "A" or "B"
+    (3.7.0.rc.3 < 3.7.0); before a rest above a missing item it is a number
+    (1.0.1 > 1.sp). A release qualifier sorts between "A" qualifiers and "B"
+    sub-lists ("A~") before a rest below a missing item, and between the end
+    and "D" ("Cz") before a rest above it. Where Maven's own order is not
+    transitive (``1.0.alpha`` < ``1`` < ``1.sp`` < ``1.0.alpha``) no token can
+    follow every pair; these choices keep the common forms right.
     """
-    for item in items:
+    for index, item in enumerate(items):
         if isinstance(item, int):
-            out.append("F" + encode_int(item))
+            if item == 0:
+                rest_sign = _null_sign(ItemList(items[index + 1 :]))
+                out.append("C" if rest_sign < 0 else "F" + encode_int(0))
+            else:
+                out.append("F" + encode_int(item))
         elif isinstance(item, str):
             rank, unknown = _qualifier_key(item)
             if rank < _RELEASE:
                 out.append(f"A{rank}")
+            elif rank == _RELEASE:
+                rest_sign = _null_sign(ItemList(items[index + 1 :]))
+                out.append("A~" if rest_sign < 0 else "Cz")
             elif rank < len(_QUALIFIERS):
                 out.append(f"D{rank}")
             else:
@@ -276,7 +299,7 @@ class MavenVersion:
         """
         out: list[str] = []
         _token_atoms(self.items, out)
-        out.append("C")
+        out.append(_END)
         return "".join(out)
 
 

@@ -37,6 +37,8 @@ _SEMVER = re.compile(
 )
 # node-semver's clean() drops any run of leading "=" and "v".
 _PREFIX = re.compile(r"^[=v]+")
+#: node-semver refuses a major, minor or patch above JavaScript's largest safe integer.
+MAX_SAFE_INTEGER = 2**53 - 1
 
 PreKey = tuple[int, int, str]
 SortKey = tuple[int, int, int, int, tuple[PreKey, ...]]
@@ -91,12 +93,14 @@ def parse_semver(version: str) -> SemVer:
             "e.g. '1.2.3' or '2.0.0-rc.1'."
         )
     pre = match.group("pre")
-    return SemVer(
-        int(match.group("major")),
-        int(match.group("minor")),
-        int(match.group("patch")),
-        tuple(pre.split(".")) if pre else (),
-    )
+    numbers = [int(match.group(part)) for part in ("major", "minor", "patch")]
+    if max(numbers) > MAX_SAFE_INTEGER:
+        raise version_error(
+            f"The npm version {shown(text)} has a number above {MAX_SAFE_INTEGER:,} "
+            "(2^53-1), which npm refuses."
+        )
+    major, minor, patch = numbers
+    return SemVer(major, minor, patch, tuple(pre.split(".")) if pre else ())
 
 
 class Npm(Ecosystem):

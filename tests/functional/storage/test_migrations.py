@@ -42,3 +42,40 @@ def test_upgrade_is_idempotent(engine: Engine) -> None:
     before = storage.current_revision(engine)
     storage.upgrade(engine)
     assert storage.current_revision(engine) == before == storage.head_revision()
+
+
+def test_maven_sort_tokens_are_written_again_by_migration_0012(engine: Engine) -> None:
+    from alembic import command
+    from sqlalchemy import text
+
+    from foss_registry.db import write_transaction
+    from foss_registry.ecosystems.maven import parse_version
+    from foss_registry.storage import _alembic_config
+
+    versions = ["3.7.0.rc.3", "3.7.0", "3.5.0.Beta-1", "3.5.0-Final", "1.0.0"]
+    with write_transaction(engine) as conn:
+        for n, version in enumerate(versions):
+            conn.execute(
+                text(
+                    "INSERT INTO package_versions (ecosystem, name, normalized_name, version, "
+                    "canonical_version, sort_token, purl, status, submitted_by, submitted_at, "
+                    "flags, policy_reasons) VALUES ('maven', 'g:a', 'g:a', :v, :c, :t, 'pkg', "
+                    "'pending', 'x', CURRENT_TIMESTAMP, '[]', '[]')"
+                ),
+                {"v": version, "c": f"c{n}", "t": "stale"},
+            )
+    config = _alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0011")
+        command.upgrade(config, "head")
+    with engine.connect() as conn:
+        stored = dict(conn.execute(text("SELECT version, sort_token FROM package_versions")).all())
+    assert stored == {v: parse_version(v).token for v in versions}
+    assert sorted(versions, key=stored.__getitem__) == [
+        "1.0.0",
+        "3.5.0.Beta-1",
+        "3.5.0-Final",
+        "3.7.0.rc.3",
+        "3.7.0",
+    ]

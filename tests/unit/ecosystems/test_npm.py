@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from packageurl import PackageURL
 
 from foss_registry.ecosystems import InvalidNameError, InvalidVersionError
@@ -112,7 +114,7 @@ def test_normalize_name_keeps_case() -> None:
         ("1.0.0-beta+exp.sha.5114f85", "1.0.0-beta"),
         ("1.0.0-x-y-z.--", "1.0.0-x-y-z.--"),
         ("1.0.0-0A.is.legal", "1.0.0-0A.is.legal"),
-        ("99999999999999999999.0.0", "99999999999999999999.0.0"),
+        ("9007199254740991.0.0", "9007199254740991.0.0"),
     ],
 )
 def test_canonical_version(version: str, canonical: str) -> None:
@@ -210,7 +212,7 @@ def test_ordering_numbers_and_identifiers() -> None:
             "2.9.0",
             "2.10.0",
             "10.0.0",
-            "99999999999999999999.0.0",
+            "9007199254740991.0.0",
         ],
     )
 
@@ -247,3 +249,26 @@ def test_purl_matches_packageurl_for_lower_case_names(name: str, version: str) -
     assert npm.purl(name, version) == expected.to_string()
     parsed = PackageURL.from_string(npm.purl(name, version))
     assert (parsed.namespace or "", parsed.name, parsed.version) == (namespace, short, version)
+
+
+@given(
+    parts=st.lists(
+        st.one_of(st.integers(0, 99), st.integers(2**53 - 3, 2**64)), min_size=3, max_size=3
+    ),
+    prerelease=st.sampled_from(["", "-rc.1", "-9007199254740993"]),
+)
+def test_numbers_above_javascripts_safe_integers_are_refused_as_node_semver_does(
+    parts: list[int], prerelease: str
+) -> None:
+    from foss_registry.ecosystems.npm import MAX_SAFE_INTEGER
+
+    version = ".".join(map(str, parts)) + prerelease
+    if max(parts) > MAX_SAFE_INTEGER:
+        with pytest.raises(InvalidVersionError, match="2\\^53-1"):
+            npm.canonical_version(version)
+    else:
+        # node-semver keeps a large numeric pre-release identifier (compared as text there).
+        assert npm.canonical_version(version) == version
+    assert npm.canonical_version(f"{MAX_SAFE_INTEGER}.0.0") == f"{MAX_SAFE_INTEGER}.0.0"
+    with pytest.raises(InvalidVersionError):
+        npm.canonical_version(f"1.{MAX_SAFE_INTEGER + 1}.0")

@@ -108,6 +108,7 @@ def test_pypi_canonical_is_stable(version: str) -> None:
 
 # --- npm -------------------------------------------------------------------
 
+npm_numbers = st.one_of(st.integers(0, 3), st.integers(0, 12), st.integers(10**12, 2**53 - 1))
 prerelease_ids = st.one_of(
     st.sampled_from(["alpha", "beta", "rc", "a", "A", "Z", "x-y", "-", "--", "a1", "alpha1", "0a"]),
     st.integers(0, 12).map(str),
@@ -120,7 +121,8 @@ prerelease_ids = st.one_of(
 def _semver_versions(draw: st.DrawFn) -> str:
     """A SemVer 2.0 version with optional ``v``/``=`` prefix, pre-release and build."""
     out = draw(st.sampled_from(["", "", "v", "=", "=v"]))
-    out += ".".join(str(draw(numbers)) for _ in range(3))
+    # npm refuses a major, minor or patch above 2^53-1 (as node-semver does).
+    out += ".".join(str(draw(npm_numbers)) for _ in range(3))
     ids = draw(st.lists(prerelease_ids, max_size=4))
     if ids:
         out += "-" + ".".join(ids)
