@@ -1,10 +1,11 @@
-"""Upstream reads for synchronous callers (the job worker, commands) on one background loop.
+"""Upstream reads for synchronous callers (the job worker, commands): one event loop per thread.
 
 A job runs in a worker thread with no event loop. Rather than start a loop and
-a client per job (a new TLS context and new connections each time), one daemon
-thread per process runs an event loop with a long-lived :class:`UpstreamHttp`
-(its connections and its response cache kept between jobs); callers hand it
-coroutines and wait for the answer.
+a client per job (a new TLS context and new connections each time), each
+thread keeps its own event loop with a long-lived :class:`UpstreamHttp` and
+runs the coroutines of its jobs on it, without handing them to another thread.
+The response cache (validators and bodies) is shared by every thread of the
+process, so a second enrichment revalidates whichever thread runs it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable, Coroutine
-from concurrent.futures import Future
+from pathlib import Path
 from typing import Any, TypeVar
 
 from foss_registry.upstream.http import HttpLimits, ResponseCache, UpstreamHttp
@@ -20,61 +21,51 @@ from foss_registry.upstream.http import HttpLimits, ResponseCache, UpstreamHttp
 T = TypeVar("T")
 
 
-class BackgroundHttp:
-    """An event loop in a daemon thread with one :class:`UpstreamHttp`."""
+class LoopClient:
+    """An event loop owned by one thread, with one :class:`UpstreamHttp` on it."""
 
     def __init__(self, limits: HttpLimits, cache: ResponseCache) -> None:
-        self.limits = limits
-        self.cache = cache
-        self._loop = asyncio.new_event_loop()
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="foss-upstream", daemon=True)
-        self._thread.start()
-        self._ready.wait()
-        self.http: UpstreamHttp = self.call(self._make)
+        self.loop = asyncio.new_event_loop()
+        self.http: UpstreamHttp = self.loop.run_until_complete(self._make(limits, cache))
 
-    async def _make(self) -> UpstreamHttp:
-        return UpstreamHttp(self.limits, cache=self.cache)
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        self._loop.call_soon(self._ready.set)
-        self._loop.run_forever()
+    @staticmethod
+    async def _make(limits: HttpLimits, cache: ResponseCache) -> UpstreamHttp:
+        return UpstreamHttp(limits, cache=cache)
 
     def call(
         self, factory: Callable[[], Coroutine[Any, Any, T]], timeout: float | None = None
     ) -> T:
-        """Run ``factory()`` on the loop and wait for its result (or its exception)."""
-        future: Future[T] = asyncio.run_coroutine_threadsafe(factory(), self._loop)
-        return future.result(timeout)
+        """Run ``factory()`` on this thread's loop; ``TimeoutError`` past ``timeout`` seconds."""
 
-    def submit(self, factory: Callable[[], Coroutine[Any, Any, T]]) -> Future[T]:
-        """Start ``factory()`` on the loop; return a future of its result."""
-        return asyncio.run_coroutine_threadsafe(factory(), self._loop)
+        async def bounded() -> T:
+            async with asyncio.timeout(timeout):
+                return await factory()
+
+        return self.loop.run_until_complete(bounded())
 
     def close(self) -> None:
-        """Close the client and stop the loop."""
-        if not self._loop.is_running():
-            return
-        try:
-            self.call(self.http.aclose, timeout=5)
-        finally:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(timeout=5)
+        """Close the client and the loop."""
+        if not self.loop.is_closed():
+            self.loop.run_until_complete(self.http.aclose())
+            self.loop.close()
 
 
 _LOCK = threading.Lock()
-_SHARED: dict[tuple[HttpLimits, str], BackgroundHttp] = {}
+_CACHES: dict[str, ResponseCache] = {}
+_LOCAL = threading.local()
 
 
-def shared(limits: HttpLimits, cache_dir: str | None = None) -> BackgroundHttp:
-    """The process's background client for these limits (one per distinct setting)."""
-    from pathlib import Path
-
+def shared(limits: HttpLimits, cache_dir: str | None = None) -> LoopClient:
+    """This thread's client for these limits, over the process's response cache."""
     key = (limits, cache_dir or "")
-    with _LOCK:
-        client = _SHARED.get(key)
-        if client is None:
-            cache = ResponseCache(directory=Path(cache_dir) if cache_dir else None)
-            client = _SHARED[key] = BackgroundHttp(limits, cache)
-        return client
+    clients: dict[tuple[HttpLimits, str], LoopClient] = getattr(_LOCAL, "clients", None) or {}
+    _LOCAL.clients = clients
+    client = clients.get(key)
+    if client is None:
+        with _LOCK:
+            cache = _CACHES.get(key[1])
+            if cache is None:
+                cache = ResponseCache(directory=Path(cache_dir) if cache_dir else None)
+                _CACHES[key[1]] = cache
+        client = clients[key] = LoopClient(limits, cache)
+    return client
