@@ -152,6 +152,10 @@ def main() -> None:
                     "catalogue, filters, page 100",
                     "/packages?ecosystem=pypi&status=pending&page=100",
                 ),
+                (
+                    "JSON list, same filters and offset",
+                    "/api/v1/packages?ecosystem=pypi&status=pending&limit=50&offset=4950",
+                ),
                 ("package (4 versions, reviewer)", f"/packages/pypi/{name}"),
                 ("package (1,000 versions)", f"/packages/pypi/{BIG}"),
                 ("review queue", "/reviews"),
