@@ -34,7 +34,7 @@ from foss_registry.packages.models import STATUSES
 from foss_registry.reviews import service as reviews
 from foss_registry.web.chart import decisions_chart
 from foss_registry.web.figures import cache_of
-from foss_registry.web.render import STATIC, package_url, render
+from foss_registry.web.render import STATIC, catalogue_rows, package_url, render
 from foss_registry.web.session import Viewer, apply_cookie, csrf_valid, ensure_session, viewer_of
 from foss_registry.web.views import package_view
 
@@ -209,6 +209,7 @@ async def catalogue(request: Req) -> Response[Any]:
         status=400 if errors else 200,
         query=query,
         result=result,
+        rows=catalogue_rows(result["packages"]),
         page=page,
         pages=pages,
         prev_link=page_link(page - 1) if page > 1 else None,

@@ -8,6 +8,7 @@ escaped.
 
 from __future__ import annotations
 
+import html
 from datetime import datetime
 from functools import cache, lru_cache
 from pathlib import Path
@@ -16,6 +17,7 @@ from urllib.parse import quote, urlencode
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import MediaType, Response
+from markupsafe import Markup
 
 from foss_registry import __version__
 from foss_registry.db import utcnow
@@ -40,6 +42,23 @@ def package_url(ecosystem: str, name: str, version: str | None = None) -> str:
     """The page of a package (of one version when given; cached: lists repeat them)."""
     path = f"/packages/{quote(ecosystem, safe='')}/{quote(name, safe='/@:')}"
     return f"{path}?{urlencode({'version': version})}" if version else path
+
+
+def catalogue_rows(versions: list[dict[str, Any]]) -> Markup:
+    """The catalogue's table rows, escaped, in one pass (a template loop cost as much as the
+    search itself)."""
+    rows = []
+    for p in versions:
+        url = html.escape(package_url(p["ecosystem"], p["name"], p["version"]))
+        status = html.escape(p["status"])
+        rows.append(
+            f'<tr><td><a href="{url}">{html.escape(p["name"])}</a></td>'
+            f'<td class="mono">{html.escape(p["version"])}</td>'
+            f"<td>{html.escape(p['ecosystem'])}</td>"
+            f'<td><span class="badge {status}">{status}</span></td>'
+            f'<td class="mono">{html.escape(p["license"] or "—")}</td></tr>'
+        )
+    return Markup("".join(rows))
 
 
 def age(value: datetime | str | None, now: datetime | None = None) -> str:
