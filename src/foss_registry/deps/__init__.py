@@ -121,7 +121,9 @@ def parse_file(path: PathLike, *, skipped: list[str] | None = None) -> list[Depe
     return unique
 
 
-def parse_files(paths: Iterable[PathLike], *, skipped: list[str] | None = None) -> list[Dependency]:
+def parse_files(
+    paths: Iterable[PathLike], *, skipped: list[str] | None = None
+) -> list[Dependency]:
     """Return the dependencies of several files, concatenated and deduplicated.
 
     A dependency found in two files is kept once, as the first file gives it.

@@ -150,7 +150,8 @@ def read_text(path: Path) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise DependencyFileError(
-            f"{path}: is not UTF-8 text (bad byte at offset {exc.start}); is it a binary file?"
+            f"{path}: is not UTF-8 text (bad byte at offset {exc.start}); "
+            "is it a binary file?"
         ) from None
 
 
@@ -189,19 +190,8 @@ def expect(cond: bool, path: Path, what: str) -> None:
         raise DependencyFileError(f"{path}: {what}")
 
 
-_NON_REGISTRY_PREFIXES = (
-    "git+",
-    "git:",
-    "git@",
-    "github:",
-    "gitlab:",
-    "bitbucket:",
-    "file:",
-    "link:",
-    "portal:",
-    "http:",
-    "https:",
-)
+_NON_REGISTRY_PREFIXES = ("git+", "git:", "git@", "github:", "gitlab:", "bitbucket:", "file:",
+                          "link:", "portal:", "http:", "https:")
 
 
 def npm_non_registry(spec: str) -> bool:

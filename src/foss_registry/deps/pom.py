@@ -165,7 +165,8 @@ def _declared(root: ET.Element) -> list[tuple[ET.Element, str | None]]:
     for profile in _children(_child(root, "profiles"), "profile"):
         profile_id = _text(profile, "id") or "(no id)"
         found.extend(
-            (dep, profile_id) for dep in _children(_child(profile, "dependencies"), "dependency")
+            (dep, profile_id)
+            for dep in _children(_child(profile, "dependencies"), "dependency")
         )
     return found
 

@@ -246,5 +246,7 @@ def _from_requirement(req: Requirement, path: Path) -> Dependency:
     if exact:
         return pinned(req.name, exact[0].version, "pypi", path, "; ".join(notes) or None)
     constraint = str(req.specifier)
-    notes.insert(0, f"not pinned ({constraint})" if constraint else "not pinned (no version given)")
+    notes.insert(
+        0, f"not pinned ({constraint})" if constraint else "not pinned (no version given)"
+    )
     return unpinned(req.name, "pypi", path, "; ".join(notes))

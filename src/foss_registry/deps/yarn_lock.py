@@ -84,7 +84,9 @@ def _split_spec(spec: str) -> tuple[str, str]:
     return spec[:at], spec[at + 1 :]
 
 
-def _dependency(path: Path, number: int, header: str, fields: dict[str, str]) -> Dependency | None:
+def _dependency(
+    path: Path, number: int, header: str, fields: dict[str, str]
+) -> Dependency | None:
     if header.strip('"') == "__metadata":
         return None
     first = header.split(",", 1)[0].strip().strip('"')

@@ -25,7 +25,9 @@ def get(name: str) -> Ecosystem:
     """Return the ecosystem for an API name (case-insensitive)."""
     eco = _REGISTRY.get(name.strip().lower()) if isinstance(name, str) else None
     if eco is None:
-        raise UnknownEcosystemError(f"Unknown ecosystem {name!r}; use one of: {', '.join(NAMES)}.")
+        raise UnknownEcosystemError(
+            f"Unknown ecosystem {name!r}; use one of: {', '.join(NAMES)}."
+        )
     return eco
 
 

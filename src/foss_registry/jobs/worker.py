@@ -45,8 +45,6 @@ def _observe(kind: str, outcome: str, seconds: float) -> None:
     from foss_registry import metrics
 
     metrics.JOB_DURATION.labels(kind, outcome).observe(seconds)
-
-
 _PREPARERS: dict[str, Preparer] = {}
 
 

@@ -395,7 +395,9 @@ class UpstreamHttp:
             except httpx.HTTPError as exc:
                 raise UnavailableError(_describe(exc), url=url) from exc
         tries = self.limits.retries + 1
-        raise UnavailableError(f"{last} ({tries} attempt{'s' if tries > 1 else ''})", url=url)
+        raise UnavailableError(
+            f"{last} ({tries} attempt{'s' if tries > 1 else ''})", url=url
+        )
 
 
 class _Retryable(UnavailableError):

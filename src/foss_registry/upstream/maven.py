@@ -80,7 +80,9 @@ def facts_from_pom(
             return None
         return _PROPERTY.sub(lambda m: properties.get(m.group(1), m.group(0)), value)
 
-    licenses = [name for lic in root.iterfind("licenses/license") if (name := _text(lic, "name"))]
+    licenses = [
+        name for lic in root.iterfind("licenses/license") if (name := _text(lic, "name"))
+    ]
     deps = []
     for dep in root.iterfind("dependencies/dependency"):
         dep_group, dep_artifact = _text(dep, "groupId"), _text(dep, "artifactId")

@@ -44,7 +44,10 @@ def _license(meta: dict[str, Any]) -> str | None:
         return value.strip()
     legacy = meta.get("licenses")
     if isinstance(legacy, list):
-        types = [item.get("type") if isinstance(item, dict) else item for item in legacy]
+        types = [
+            item.get("type") if isinstance(item, dict) else item
+            for item in legacy
+        ]
         names = [t.strip() for t in types if isinstance(t, str) and t.strip()]
         if names:
             return " OR ".join(names)

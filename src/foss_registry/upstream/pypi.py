@@ -172,14 +172,8 @@ def facts_from_metadata(
     )
     repository = next((urls[k] for k in urls if k in _REPOSITORY_LABELS), None)
     deps = [d for d in map(_dependency, raw.get("requires_dist") or []) if d is not None]
-    return _facts(
-        source,
-        files,
-        license_raw=_license_text(dict(raw)),
-        homepage=homepage,
-        repository=repository,
-        dependencies=deps,
-    )
+    return _facts(source, files, license_raw=_license_text(dict(raw)), homepage=homepage,
+                  repository=repository, dependencies=deps)
 
 
 def _facts(source: str, files: list[dict[str, Any]], **known: Any) -> UpstreamFacts:
@@ -221,10 +215,8 @@ def _metadata_in_sdist(body: bytes, filename: str) -> bytes | None:
         return None
     with tarfile.open(fileobj=io.BytesIO(body), mode="r:gz") as archive:
         for member in archive:
-            if (
-                member.isfile()
-                and member.name.count("/") == 1
-                and member.name.endswith("/PKG-INFO")
+            if member.isfile() and member.name.count("/") == 1 and member.name.endswith(
+                "/PKG-INFO"
             ):
                 handle = archive.extractfile(member)
                 if handle is None or member.size > 4 * 1024 * 1024:
