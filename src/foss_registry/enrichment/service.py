@@ -364,6 +364,24 @@ def state(conn: Connection, version_id: int) -> tuple[str, str | None, list[rule
     return status, reason, [rules.Signal(s["code"], s["level"], s["message"]) for s in signals]
 
 
+def relevel_signals(
+    conn: Connection,
+    version_id: int,
+    signals: list[rules.Signal],
+    signal_policy: rules.SignalPolicy,
+) -> list[rules.Signal]:
+    """The signals with the levels ``signal_policy`` gives; stored again when they changed."""
+    leveled = [rules.Signal(s.code, signal_policy.level(s.code), s.message) for s in signals]
+    if leveled != signals:
+        plain_sql(
+            conn,
+            "UPDATE upstream_records SET signals = :signals WHERE version_id = :id "
+            "RETURNING version_id",
+            {"id": version_id, "signals": dump_json([s.to_dict() for s in leveled])},
+        )
+    return leveled
+
+
 def select_versions(
     conn: Connection, ecosystem: str, name: str, version: str | None = None
 ) -> list[tuple[int, str]]:

@@ -26,6 +26,7 @@ from foss_registry.enrichment.service import (
     ENRICH_JOB,
     complete_enrichment,
     prepare_enrichment,
+    relevel_signals,
 )
 from foss_registry.enrichment.service import state as enrichment_state
 from foss_registry.errors import FieldError, InvalidInputError
@@ -186,6 +187,8 @@ def apply_policy(conn: Connection, version_id: int, in_force: PolicyInForce | No
     people = [h for h in history if h.by != POLICY_ACTOR]
     by_person = bool(people)
     enrichment, enrichment_reason, signals = enrichment_state(conn, version_id)
+    # The levels of the policy in force, also for signals stored under an earlier one.
+    signals = relevel_signals(conn, version_id, signals, in_force.signals)
     outcome = decide(
         evaluation,
         scan,

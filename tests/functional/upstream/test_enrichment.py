@@ -369,3 +369,16 @@ def test_invalid_signals_table_is_a_400(client, tokens) -> None:
     assert response.status_code == 400
     fields = {e["field"] for e in response.json()["errors"]}
     assert fields == {"signals.typosquat", "signals.made_up", "signals.min_release_age_days"}
+
+
+def test_a_policy_change_relevels_stored_signals(client, engine, tokens, fake, pypi_advisories) -> None:
+    fake.add_pypi("reqeusts", "1.0", license_expression="MIT")
+    submit(client, tokens["submitter"], name="reqeusts", version="1.0", ecosystem="pypi", license="MIT")
+    run_jobs(engine)
+    rec = record(client, "reqeusts", "pypi")
+    assert rec["status"] == "pending" and codes(rec)["typosquat"] == "review"
+    set_policy(client, tokens, typosquat="block")
+    run_jobs(engine)  # the re-evaluation the policy change queued
+    rec = record(client, "reqeusts", "pypi")
+    assert codes(rec)["typosquat"] == "block"
+    assert rec["status"] == "rejected" and history(rec) == [("reject", "policy")]
