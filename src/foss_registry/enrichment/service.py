@@ -32,6 +32,7 @@ from foss_registry.packages.models import package_versions as pv
 from foss_registry.signals import rules
 from foss_registry.signals.popular import popular_names
 from foss_registry.signals.typosquat import TyposquatIndex
+from foss_registry.upstream import ECOSYSTEMS as UPSTREAM_ECOSYSTEMS
 from foss_registry.upstream import NotFoundError as UpstreamNotFound
 from foss_registry.upstream import (
     UnavailableError,
@@ -70,13 +71,19 @@ def request_enrichment(conn: Connection, version_id: int, *, delay_seconds: floa
     queue.enqueue(conn, ENRICH_JOB, {"version_id": version_id}, delay_seconds=delay_seconds)
 
 
+def _not_configured(ecosystem: str) -> Outcome:
+    if ecosystem not in UPSTREAM_ECOSYSTEMS:
+        return Outcome("not_configured", reason=f"no upstream registry is read for {ecosystem}")
+    return Outcome("not_configured", reason=f"FOSS_UPSTREAM_{ecosystem.upper()} is not set")
+
+
 async def fetch_async(
     upstreams: UpstreamConfig, http: Any, ecosystem: str, name: str, version: str
 ) -> Outcome:
     """Ask the configured upstream about one version; never raises."""
     base = upstreams.url(ecosystem)
     if base is None:
-        return Outcome("not_configured", reason=f"FOSS_UPSTREAM_{ecosystem.upper()} is not set")
+        return _not_configured(ecosystem)
     upstream = reader(ecosystem, base, http)
     try:
         async with asyncio.timeout(DEADLINE_SECONDS):
@@ -99,7 +106,7 @@ def fetch(
     """:func:`fetch_async` for synchronous callers, on the process's background client."""
     upstreams = upstreams or config()
     if upstreams.url(ecosystem) is None:
-        return Outcome("not_configured", reason=f"FOSS_UPSTREAM_{ecosystem.upper()} is not set")
+        return _not_configured(ecosystem)
     cache_dir = get_settings().upstream_cache_dir
     client = shared(upstreams.limits, str(cache_dir) if cache_dir else None)
     try:

@@ -382,3 +382,12 @@ def test_a_policy_change_relevels_stored_signals(client, engine, tokens, fake, p
     rec = record(client, "reqeusts", "pypi")
     assert codes(rec)["typosquat"] == "block"
     assert rec["status"] == "rejected" and history(rec) == [("reject", "policy")]
+
+
+def test_docker_images_are_not_configured(client, engine, tokens, fake) -> None:
+    response = submit(client, tokens["submitter"], name="library/nginx", version="1.25.3", ecosystem="docker", license="BSD-2-Clause")
+    assert response.json()["upstream"]["status"] == "not_configured"
+    run_jobs(engine)
+    up = record(client, "nginx", "docker")["upstream"]
+    assert up["status"] == "not_configured"
+    assert up["reason"] == "no upstream registry is read for docker"
