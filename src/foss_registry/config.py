@@ -174,6 +174,21 @@ class Settings(BaseSettings):
     job_lease_seconds: int = 300
     job_max_attempts: int = 5
     worker_poll_seconds: float = 0.5
+    webhooks_allow_private: bool = Field(
+        default=False,
+        description="Let webhooks call loopback, private and link-local addresses (tests, "
+        "a receiver on the same host); refused by default at creation and at delivery.",
+    )
+    webhooks_timeout_seconds: float = Field(
+        default=5.0, gt=0, le=60, description="Seconds a webhook receiver has to answer."
+    )
+    webhooks_max_attempts: int = Field(
+        default=12,
+        ge=1,
+        le=30,
+        description="Attempts of one webhook delivery before it is given up (backoff from 2 s, "
+        "doubling, capped at one hour).",
+    )
 
     @field_validator("database_url")
     @classmethod

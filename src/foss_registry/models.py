@@ -8,13 +8,22 @@ from foss_registry.jobs.models import jobs, worker_heartbeats
 from foss_registry.packages.models import package_versions
 from foss_registry.policy.models import policy_documents
 from foss_registry.reviews.models import reviews
+from foss_registry.rules.models import approval_rules
 from foss_registry.scans.models import scans
+from foss_registry.triage.models import triage
 from foss_registry.vulns.models import advisories, advisory_packages, vulndb_ecosystems
+from foss_registry.webhooks.models import (
+    webhook_attempts,
+    webhook_deliveries,
+    webhook_events,
+    webhooks,
+)
 
 __all__ = [
     "advisories",
     "advisory_packages",
     "api_tokens",
+    "approval_rules",
     "index_blocked",
     "jobs",
     "metadata",
@@ -22,7 +31,12 @@ __all__ = [
     "policy_documents",
     "reviews",
     "scans",
+    "triage",
     "upstream_records",
     "vulndb_ecosystems",
+    "webhook_attempts",
+    "webhook_deliveries",
+    "webhook_events",
+    "webhooks",
     "worker_heartbeats",
 ]

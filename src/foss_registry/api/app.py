@@ -29,10 +29,13 @@ from foss_registry.api.v1 import (
     licenses,
     packages,
     reviews,
+    rules,
     scans,
     submissions,
     tokens,
+    triage,
     vulndb,
+    webhooks,
 )
 from foss_registry.auth.service import parse_static_tokens
 from foss_registry.config import Settings
@@ -128,6 +131,18 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Litestar:
             licenses.show_policy,
             licenses.replace_policy,
             licenses.reset_policy,
+            rules.create_rule,
+            rules.list_rules,
+            rules.end_rule,
+            triage.create_triage,
+            triage.list_triage,
+            triage.end_triage,
+            triage.export_openvex,
+            webhooks.create_webhook,
+            webhooks.list_webhooks,
+            webhooks.get_webhook,
+            webhooks.delete_webhook,
+            webhooks.list_deliveries,
         ],
     )
     openapi = OpenAPIConfig(

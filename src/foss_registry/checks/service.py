@@ -42,6 +42,7 @@ from sqlalchemy import Connection, Text, func, or_, select, type_coerce
 
 from foss_registry import ecosystems
 from foss_registry.checks.gate import REGISTRY_STATUSES, GateOptions, is_failure, verdict
+from foss_registry.config import get_settings
 from foss_registry.enrichment.models import upstream_records
 from foss_registry.errors import DomainError
 from foss_registry.packages.models import package_versions as pv
@@ -50,6 +51,9 @@ from foss_registry.policy.service import current_policy
 from foss_registry.reviews.models import reviews
 from foss_registry.scans.models import scans
 from foss_registry.scans.service import empty_counts
+from foss_registry.triage import matching
+from foss_registry.triage import service as triage
+from foss_registry.triage.openvex import VexStatement, product_key
 from foss_registry.vulns.open_findings import finding_ids, is_triaged
 from foss_registry.vulns.severity import worst_level
 
@@ -313,6 +317,56 @@ def _note(flags: list[str], blocking: list[str]) -> str | None:
     return "; ".join(parts) or None
 
 
+def _vex_decisions(
+    statements: Sequence[VexStatement], ecosystem: str, normalized: str, canonical: str
+) -> list[matching.Decision]:
+    """The statements of a VEX file about one version, as decisions (one per name or alias)."""
+    out = []
+    for statement in statements:
+        keys = [product_key(p) for p in statement.products]
+        if not any(
+            k is not None
+            and (k.ecosystem, k.normalized_name) == (ecosystem, normalized)
+            and k.canonical_version in (None, canonical)
+            for k in keys
+        ):
+            continue
+        for name in (statement.vulnerability, *statement.aliases):
+            out.append(
+                matching.Decision(
+                    0, name, statement.status, statement.justification, None, None, "vex"
+                )
+            )
+    return out
+
+
+def _judged_scans(
+    conn: Connection,
+    exact: dict[tuple[str, str, str], Any],
+    latest: dict[int, Any],
+    vex: Sequence[VexStatement],
+) -> dict[int, matching.TriagedScan]:
+    """The scans a live triage decision or a VEX statement covers, judged without them.
+
+    Each finding then shows its ``triage``; the other scans are used as stored.
+    """
+    live = triage.live_for_packages(conn, {(e, n) for e, n, _ in exact})
+    threshold = get_settings().scan_fail_severity
+    judged: dict[int, matching.TriagedScan] = {}
+    for (eco, normalized, canonical), row in exact.items():
+        scan = latest.get(row.id)
+        if scan is None or not scan.findings:
+            continue
+        found = triage.decisions_for(live.get((eco, normalized), []), row.version)
+        if vex:
+            found += _vex_decisions(vex, eco, normalized, canonical)
+        if found:
+            judged[row.id] = matching.apply(
+                list(scan.findings), found, status=scan.status, reason=None, threshold=threshold
+            )
+    return judged
+
+
 def _flags(raw: Any) -> list[str]:
     """Return a version's flags from the raw column value (text on SQLite, a list elsewhere)."""
     if isinstance(raw, str):
@@ -339,11 +393,17 @@ def _unknown(item: CheckItem, note: str | None, nearest: str | None) -> dict[str
 
 
 def check(
-    conn: Connection, items: Sequence[CheckItem], policy: rules.LicensePolicy
+    conn: Connection,
+    items: Sequence[CheckItem],
+    policy: rules.LicensePolicy,
+    vex: Sequence[VexStatement] = (),
 ) -> dict[str, Any]:
     """Look up every item and return ``{"dependencies": [...], "summary": {...}}``.
 
     The answer keeps the request's order; names and versions are echoed as sent.
+    Findings covered by a live triage decision or one of the ``vex`` statements
+    are shown ``triaged`` and do not count in ``scan_status``, ``severity`` or the
+    verdict.
     """
     identified = [_identify(item) for item in items]
     keys = [key for key, _ in identified if key is not None]
@@ -366,6 +426,7 @@ def check(
         ],
     )
     blocked = _block_signals(conn, found_ids)
+    judged = _judged_scans(conn, exact, latest, vex)
     license_status = _license_judge(policy)
 
     results: list[dict[str, Any]] = []
@@ -390,6 +451,12 @@ def check(
             continue
         scan = latest.get(row.id)
         counts = None if scan is None else empty_counts() | dict(scan.severity or {})
+        scan_status = "not_scanned" if scan is None else scan.status
+        findings = [] if scan is None else list(scan.findings or [])
+        if row.id in judged:
+            counts = empty_counts() | judged[row.id].severity
+            scan_status = judged[row.id].status
+            findings = judged[row.id].findings
         flags = _flags(row.flags)
         results.append(
             {
@@ -400,16 +467,14 @@ def check(
                 "nearest_approved": None
                 if row.status == "approved"
                 else nearest_approved(key.sort_token(item.version), candidates),
-                "scan_status": "not_scanned" if scan is None else scan.status,
+                "scan_status": scan_status,
                 "worst_severity": worst_severity(counts),
                 "severity": counts,
                 "license": row.license,
                 "license_status": license_status(row.license),
                 "note": _note(flags, blocked.get(row.id, [])),
                 "flags": flags,
-                "findings": []
-                if scan is None
-                else findings_of(list(scan.findings or []), acknowledged.get(row.id, [])),
+                "findings": findings_of(findings, acknowledged.get(row.id, [])),
             }
         )
     for item, result in zip(items, results, strict=True):

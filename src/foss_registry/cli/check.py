@@ -80,12 +80,40 @@ def _item(dep: Dependency) -> dict[str, Any]:
     return {"name": dep.name, "version": dep.version, "ecosystem": dep.ecosystem}
 
 
-def lookup(client: Client, deps: Sequence[Dependency]) -> list[dict[str, Any]]:
+def read_vex(path: Path) -> list[dict[str, Any]]:
+    """The statements of an OpenVEX file that make findings stop counting, for ``/check``."""
+    from foss_registry.errors import InvalidInputError
+    from foss_registry.triage.openvex import read_statements
+
+    try:
+        statements = read_statements(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise fail(f"cannot read the VEX file {escape(str(path))}: {escape(str(exc))}") from None
+    except InvalidInputError as exc:
+        raise fail(f"{escape(str(path))}: {escape(exc.detail)}") from None
+    return [
+        {
+            "vulnerability": s.vulnerability,
+            "aliases": list(s.aliases),
+            "products": list(s.products),
+            "status": s.status,
+            "justification": s.justification,
+        }
+        for s in statements
+    ]
+
+
+def lookup(
+    client: Client, deps: Sequence[Dependency], vex: Sequence[dict[str, Any]] = ()
+) -> list[dict[str, Any]]:
     """Return the registry's answer for each dependency, in order, batch by batch."""
     results: list[dict[str, Any]] = []
     with delayed_progress("checking dependencies", len(deps)) as progress:
         for batch in batches([_item(d) for d in deps]):
-            answer = client.post("/check", {"dependencies": batch})
+            body: dict[str, Any] = {"dependencies": batch}
+            if vex:
+                body["vex"] = list(vex)
+            answer = client.post("/check", body)
             results.extend(answer["dependencies"])
             progress.advance(progress.task_ids[0], len(batch))
     return results
@@ -277,6 +305,16 @@ def check(
         ),
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
+    vex: Annotated[
+        Path | None,
+        typer.Option(
+            "--vex",
+            metavar="FILE",
+            dir_okay=False,
+            help="An OpenVEX file: findings its not_affected or fixed statements name for a "
+            "product (purl) do not count.",
+        ),
+    ] = None,
     api_url: ApiUrlOption = "http://localhost:8000/api/v1",
     token: TokenOption = None,
     quiet: Annotated[
@@ -316,8 +354,9 @@ def check(
     except DependencyFileError as exc:
         raise fail(escape(exc.detail), EXIT_USAGE) from None
 
+    statements = read_vex(vex) if vex is not None else []
     with api_errors(), client:
-        results = lookup(client, deps) if deps else []
+        results = lookup(client, deps, statements) if deps else []
         if submit:
             submit_missing(client, deps, results)
 

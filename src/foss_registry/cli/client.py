@@ -159,9 +159,13 @@ class Client:
         detail, code = _problem_detail(response)
         raise ApiError(response.status_code, detail, code)
 
-    def get(self, path: str, **params: Any) -> Any:
-        """GET a JSON document."""
-        return self._json(self.request("GET", path, params=params))
+    def get(self, path: str, *, send_token: bool = False, **params: Any) -> Any:
+        """GET a JSON document (with the token when ``send_token``: reads that need a key)."""
+        return self._json(self.request("GET", path, params=params, send_token=send_token))
+
+    def delete(self, path: str) -> Any:
+        """DELETE with the token and return the JSON answer."""
+        return self._json(self.request("DELETE", path, send_token=True))
 
     def get_raw(self, path: str, **params: Any) -> httpx.Response:
         """GET a document that may not be JSON (exports)."""

@@ -14,6 +14,7 @@ from foss_registry.cli import (
     packages,
     popular,
     review,
+    rules,
     scans,
     serve,
     token,
@@ -39,6 +40,7 @@ app.add_typer(packages.app, name="packages")
 app.add_typer(review.app, name="review")
 app.add_typer(scans.app, name="scans")
 app.add_typer(licenses.app, name="licenses")
+app.add_typer(rules.app, name="rules")
 app.command("check")(check.check)
 app.command("export")(export.export)
 app.add_typer(index.app, name="index")

@@ -47,6 +47,29 @@ def name_error(message: str) -> InvalidNameError:
     return InvalidNameError(message, errors=[FieldError("name", message)])
 
 
+class InvalidRangeError(InvalidInputError):
+    """A version range is not valid in its ecosystem's syntax."""
+
+    code = "invalid_range"
+
+
+def range_error(message: str) -> InvalidRangeError:
+    """Build an InvalidRangeError that also names the ``range`` field."""
+    return InvalidRangeError(message, errors=[FieldError("range", message)])
+
+
+#: Longest version range any ecosystem accepts.
+MAX_RANGE_LENGTH = 512
+
+
+def clean_range(value: object, what: str) -> str:
+    """Return a range trimmed, or raise InvalidRangeError if empty, too long or with controls."""
+    problem = _problem(value, what, MAX_RANGE_LENGTH)
+    if problem is not None:
+        raise range_error(problem)
+    return str(value).strip()
+
+
 def version_error(message: str) -> InvalidVersionError:
     """Build an InvalidVersionError that also names the ``version`` field."""
     return InvalidVersionError(message, errors=[FieldError("version", message)])
@@ -154,6 +177,18 @@ class Ecosystem(ABC):
     @abstractmethod
     def purl(self, name: str, version: str) -> str:
         """Return the package URL (purl) of one version."""
+
+    def normalize_range(self, text: str) -> str:
+        """Return a range in the ecosystem's own syntax, normalised.
+
+        Raises InvalidRangeError (naming the ``range`` field) when it does not
+        parse, or when the ecosystem has no range syntax (the default).
+        """
+        raise range_error(f"The {self.name} ecosystem has no version ranges.")
+
+    def in_range(self, normalized_range: str, version: str) -> bool:
+        """Return whether a version lies in a range returned by :meth:`normalize_range`."""
+        raise NotImplementedError(f"{self.name} has no version ranges")
 
     def compare(self, a: str, b: str) -> int:
         """Compare two versions: negative, zero or positive like ``cmp``."""

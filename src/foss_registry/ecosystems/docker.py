@@ -10,6 +10,7 @@ the service falls back to submission time for them.
 from __future__ import annotations
 
 import re
+from fnmatch import fnmatchcase
 from typing import Any
 
 from packageurl import PackageURL
@@ -18,8 +19,10 @@ from packaging.version import InvalidVersion, Version
 from foss_registry.ecosystems.base import (
     Ecosystem,
     clean_name,
+    clean_range,
     clean_version,
     name_error,
+    range_error,
     shown,
     version_error,
 )
@@ -32,6 +35,8 @@ _HOST = re.compile(
     rf"^(?:{_DOMAIN_PART}(?:\.{_DOMAIN_PART})*|\[[0-9A-Fa-f:.]+\])(?::[0-9]+)?$", re.ASCII
 )
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+# A tag pattern: tag characters with ``*`` (any run) and ``?`` (one character).
+_TAG_PATTERN = re.compile(r"^[A-Za-z0-9_.*?-]{1,128}$")
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$", re.IGNORECASE)
 # Docker Hub under its names; it is the default and so dropped from the path.
 _DEFAULT_HOSTS = frozenset({"docker.io", "index.docker.io"})
@@ -144,3 +149,22 @@ class Docker(Ecosystem):
             version=self.canonical_version(version),
             qualifiers={"repository_url": host} if host else None,
         ).to_string()
+
+    def normalize_range(self, text: str) -> str:
+        """Return a tag pattern (``1.25.*``, ``3.19-alpine*``) as given; ``*`` any run, ``?`` one.
+
+        A pattern never matches a ``sha256:`` digest: a digest names one image.
+        """
+        raw = clean_range(text, "Docker tag pattern")
+        if not _TAG_PATTERN.match(raw):
+            raise range_error(
+                f"The Docker tag pattern {shown(raw)} is not valid; use tag characters "
+                "(letters, digits, '_', '.', '-') with '*' for any run and '?' for one "
+                "character, e.g. '1.25.*' or '3.19-alpine*'."
+            )
+        return raw
+
+    def in_range(self, normalized_range: str, version: str) -> bool:
+        """Whether the tag matches the pattern (case-sensitive, as tags are)."""
+        tag = self.canonical_version(version)
+        return not _DIGEST.match(tag) and fnmatchcase(tag, normalized_range)

@@ -25,12 +25,15 @@ from packageurl import PackageURL
 from foss_registry.ecosystems.base import (
     Ecosystem,
     clean_name,
+    clean_range,
     clean_version,
     encode_int,
     name_error,
+    range_error,
     shown,
     version_error,
 )
+from foss_registry.errors import InvalidInputError
 
 _PART = re.compile(r"^[A-Za-z0-9_.-]+$")
 _VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
@@ -354,9 +357,89 @@ class Maven(Ecosystem):
         """Return a string whose byte order is Maven's version order."""
         return parse_version(version).token
 
+    def normalize_range(self, text: str) -> str:
+        """Return a Maven range (``[1.0,2.0)``) without spaces; a bare version as ``[v]``."""
+        raw = clean_range(text, "Maven version range")
+        try:
+            intervals = parse_range(raw)
+        except (ValueError, InvalidInputError) as exc:
+            detail = exc.detail if isinstance(exc, InvalidInputError) else str(exc)
+            raise range_error(
+                f"The Maven range {shown(raw)} is not a valid version range ({detail}); use "
+                "a form like '[1.0,2.0)', '[1.2,)', '(,1.0]' or '[1.5]'."
+            ) from None
+        return ",".join(_render_interval(*interval) for interval in intervals)
+
+    def in_range(self, normalized_range: str, version: str) -> bool:
+        """Whether the version lies in one of the range's intervals (Maven's ordering)."""
+        parsed = parse_version(version)
+        for low, low_in, high, high_in in parse_range(normalized_range):
+            if low is not None and (parsed < low or (parsed == low and not low_in)):
+                continue
+            if high is not None and (high < parsed or (parsed == high and not high_in)):
+                continue
+            return True
+        return False
+
     def purl(self, name: str, version: str) -> str:
         """Return ``pkg:maven/<groupId>/<artifactId>@<version>``, the version as given."""
         group, artifact = self.validate_name(name).split(":")
         return PackageURL(
             type="maven", namespace=group, name=artifact, version=parse_version(version).text
         ).to_string()
+
+
+_RANGE_PART = re.compile(r"([\[(])([^\[\]()]*)([\])])")
+
+
+Interval: TypeAlias = tuple["MavenVersion | None", bool, "MavenVersion | None", bool]
+
+
+def parse_range(text: str) -> list[Interval]:
+    """Parse a Maven version range into intervals (low, low inclusive, high, high inclusive).
+
+    ``[1.0,2.0)``, ``(,1.0]``, ``[1.2,)``, ``[1.5]`` and unions of them separated
+    by commas (``(,1.0],[1.2,)``); a bare version ``1.0`` means exactly that version.
+    """
+    raw = text.strip()
+    if not raw.startswith(("[", "(")):
+        version = parse_version(raw)
+        return [(version, True, version, True)]
+    intervals: list[Interval] = []
+    position = 0
+    while position < len(raw):
+        match = _RANGE_PART.match(raw, position)
+        if match is None:
+            raise ValueError(f"expected '[' or '(' at character {position + 1}")
+        opening, body, closing = match.groups()
+        bounds = [b.strip() for b in body.split(",")]
+        if len(bounds) == 1:
+            if opening != "[" or closing != "]" or not bounds[0]:
+                raise ValueError("a single version must be written '[1.0]'")
+            version = parse_version(bounds[0])
+            intervals.append((version, True, version, True))
+        elif len(bounds) == 2:
+            low = parse_version(bounds[0]) if bounds[0] else None
+            high = parse_version(bounds[1]) if bounds[1] else None
+            if low is not None and high is not None and high < low:
+                raise ValueError(f"the lower bound {bounds[0]} is above the upper {bounds[1]}")
+            intervals.append((low, opening == "[", high, closing == "]"))
+        else:
+            raise ValueError("an interval has two bounds separated by one comma")
+        position = match.end()
+        if position < len(raw):
+            if raw[position] != ",":
+                raise ValueError(f"expected ',' between intervals at character {position + 1}")
+            position += 1
+    return intervals
+
+
+def _render_interval(
+    low: MavenVersion | None, low_in: bool, high: MavenVersion | None, high_in: bool
+) -> str:
+    if low is not None and high is not None and low == high and low_in and high_in:
+        return f"[{low.text}]"
+    return (
+        f"{'[' if low_in else '('}{low.text if low else ''},"
+        f"{high.text if high else ''}{']' if high_in else ')'}"
+    )

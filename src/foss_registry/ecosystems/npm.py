@@ -5,14 +5,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import nodesemver
 from packageurl import quote
 
 from foss_registry.ecosystems.base import (
     Ecosystem,
     clean_name,
+    clean_range,
     clean_version,
     encode_int,
     name_error,
+    range_error,
     shown,
     version_error,
 )
@@ -159,3 +162,28 @@ class Npm(Ecosystem):
         text = self.validate_name(name)
         path = "/".join(quote(part) for part in text.split("/"))
         return f"pkg:npm/{path}@{quote(self.canonical_version(version))}"
+
+    def normalize_range(self, text: str) -> str:
+        """Return the range as node-semver desugars it (``^1.2.3`` is ``>=1.2.3 <2.0.0``).
+
+        ``*`` (every version) stays ``*``. Parsed strictly, as ``npm install`` does.
+        """
+        raw = clean_range(text, "npm version range")
+        try:
+            normalized = nodesemver.valid_range(raw, loose=False)
+        except (ValueError, TypeError):
+            normalized = None
+        if normalized is None:
+            raise range_error(
+                f"The npm range {shown(raw)} is not a valid node-semver range; use a form "
+                "like '^4.17.0', '~1.2.3', '>=1.0.0 <2.0.0', '1.x' or '1.2.3 - 1.4.0'."
+            )
+        return normalized or "*"
+
+    def in_range(self, normalized_range: str, version: str) -> bool:
+        """Whether the version satisfies the range under node-semver's rules.
+
+        As npm does, a pre-release matches only a comparator naming the same
+        major.minor.patch with a pre-release.
+        """
+        return bool(nodesemver.satisfies(self.canonical_version(version), normalized_range))

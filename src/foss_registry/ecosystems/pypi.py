@@ -5,15 +5,18 @@ from __future__ import annotations
 import re
 
 from packageurl import PackageURL
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_version
 from packaging.version import InvalidVersion, Version
 
 from foss_registry.ecosystems.base import (
     Ecosystem,
     clean_name,
+    clean_range,
     clean_version,
     encode_int,
     name_error,
+    range_error,
     shown,
     version_error,
 )
@@ -113,3 +116,21 @@ class PyPI(Ecosystem):
         return PackageURL(
             type="pypi", name=self.normalize_name(name), version=str(parse_version(version))
         ).to_string()
+
+    def normalize_range(self, text: str) -> str:
+        """Return a PEP 440 specifier set (``>=4.2,<4.3``), its clauses in a stable order."""
+        raw = clean_range(text, "PyPI version range")
+        try:
+            specifiers = SpecifierSet(raw)
+        except InvalidSpecifier:
+            raise range_error(
+                f"The PyPI range {shown(raw)} is not a valid PEP 440 specifier set; "
+                "use a form like '>=4.2,<4.3', '~=4.2.0' or '==4.2.*'."
+            ) from None
+        if not len(specifiers):
+            raise range_error("The PyPI range is empty; give at least one specifier.")
+        return str(specifiers)
+
+    def in_range(self, normalized_range: str, version: str) -> bool:
+        """Whether the version satisfies the specifiers (pre-releases only when one names them)."""
+        return SpecifierSet(normalized_range).contains(parse_version(version))

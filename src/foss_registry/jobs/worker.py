@@ -31,6 +31,9 @@ Handler = Callable[[Connection, dict[str, Any]], None]
 Preparer = Callable[[Engine, dict[str, Any]], dict[str, Any]]
 
 _HANDLERS: dict[str, Handler] = {}
+#: Work the worker does between jobs at most every so many seconds (the outbox relay).
+Periodic = Callable[[Engine], None]
+_PERIODIC: dict[str, tuple[float, Periodic]] = {}
 #: A busy worker still records its heartbeat at least this often (between jobs).
 HEARTBEAT_SECONDS = 10.0
 
@@ -64,11 +67,26 @@ def register(kind: str, *, prepare: Preparer | None = None) -> Callable[[Handler
     return wrap
 
 
+def periodic(name: str, every_seconds: float) -> Callable[[Periodic], Periodic]:
+    """Register work the worker runs between jobs, at most every ``every_seconds`` (a decorator).
+
+    It gets the engine and opens its own transactions; an error is logged, not fatal.
+    """
+
+    def wrap(task: Periodic) -> Periodic:
+        _PERIODIC[name] = (every_seconds, task)
+        return task
+
+    return wrap
+
+
 def handlers() -> dict[str, Handler]:
     """Return the registered handlers, importing the modules that define them."""
     # Importing registers the handlers; done lazily to keep import order simple.
     from foss_registry.policy import service as _policy_jobs  # noqa: F401
     from foss_registry.scans import jobs as _scan_jobs  # noqa: F401
+    from foss_registry.triage import jobs as _triage_jobs  # noqa: F401
+    from foss_registry.webhooks import jobs as _webhook_jobs  # noqa: F401
 
     return _HANDLERS
 
@@ -92,9 +110,23 @@ class Worker:
         self._handlers = handlers()
         #: The job being run right now (None between jobs), for :meth:`abandon`.
         self.current: queue.Job | None = None
+        self._last_run: dict[str, float] = {}
 
-    def run_one(self) -> bool:
-        """Claim and run one job; False when the queue had nothing to do."""
+    def tick(self, *, force: bool = False) -> None:
+        """Run the periodic work that is due (all of it when ``force``)."""
+        now = time.monotonic()
+        for name, (every, task) in _PERIODIC.items():
+            if not force and now - self._last_run.get(name, -every) < every:
+                continue
+            self._last_run[name] = now
+            try:
+                task(self.engine)
+            except Exception:
+                log.exception("periodic task %s failed", name)
+
+    def run_one(self, *, force_tick: bool = False) -> bool:
+        """Run due periodic work, then claim and run one job; False when there was no job."""
+        self.tick(force=force_tick)
         with write_transaction(self.engine) as conn:
             job = queue.claim(conn, self.worker_id, self.lease_seconds)
         if job is None:
@@ -152,7 +184,7 @@ class Worker:
     def run_until_idle(self, max_jobs: int | None = None) -> int:
         """Run jobs until the queue is empty (tests, one-shot commands); return the count."""
         done = 0
-        while (max_jobs is None or done < max_jobs) and self.run_one():
+        while (max_jobs is None or done < max_jobs) and self.run_one(force_tick=True):
             done += 1
         return done
 

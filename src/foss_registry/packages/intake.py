@@ -18,6 +18,7 @@ from foss_registry.enrichment import service as enrichment
 from foss_registry.errors import DomainError, FieldError, InvalidInputError
 from foss_registry.packages import service as packages
 from foss_registry.scans import service as scans
+from foss_registry.webhooks import events
 
 
 class SubmissionFields(Protocol):
@@ -83,6 +84,7 @@ def submit_package(conn: Connection, body: SubmissionFields, submitted_by: str) 
     scans.request_scan(conn, stored.id, trigger="submission")
     # What the upstream registry says comes later, from a job: never slows intake.
     enrichment.request_enrichment(conn, stored.id)
+    events.emit(conn, "package.submitted", events.package_data(stored.record))
     # Built from what was inserted (nothing else changes a version in this
     # transaction), not read back.
     return stored.record

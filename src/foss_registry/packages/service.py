@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -137,6 +138,32 @@ def identify(ecosystem: str, name: str, version: str) -> tuple[Ecosystem, str, s
     except InvalidInputError as exc:
         raise field_error(exc, "version") from None
     return eco, display, normalized, canonical
+
+
+def identify_package(ecosystem: str, name: str) -> tuple[Ecosystem, str, str]:
+    """Validate an (ecosystem, name) pair: the ecosystem, the display and normalised names."""
+    try:
+        eco = ecosystems.get(ecosystem)
+    except InvalidInputError as exc:
+        raise field_error(exc, "ecosystem") from None
+    try:
+        return eco, eco.validate_name(name), eco.normalize_name(name)
+    except InvalidInputError as exc:
+        raise field_error(exc, "name") from None
+
+
+def future_expiry(value: datetime | None) -> datetime | None:
+    """An ``expires_at`` as aware UTC; 400 naming the field when it is not in the future."""
+    if value is None:
+        return None
+    moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    if moment <= utcnow():
+        raise InvalidInputError(
+            "expires_at is in the past; give a future time (RFC 3339, e.g. 2030-01-31T00:00:00Z).",
+            code="expired",
+            errors=[FieldError("expires_at", "must be in the future")],
+        )
+    return moment.astimezone(UTC)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ file's content as data: ``{"auto_approve": bool, "categories": {...},
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -36,6 +37,7 @@ from foss_registry.packages.models import package_versions as pv
 from foss_registry.policy.models import policy_documents
 from foss_registry.policy.rules import (
     LicensePolicy,
+    ScanStatus,
     ScanSummary,
     decide,
     default_policy,
@@ -47,8 +49,12 @@ from foss_registry.reviews.service import (
     UNCHECKED_SCAN_STATUSES,
     record_decision,
 )
+from foss_registry.rules import service as rules
 from foss_registry.scans.models import scans
-from foss_registry.signals.rules import SignalPolicy
+from foss_registry.signals.rules import Signal, SignalPolicy
+from foss_registry.triage import matching
+from foss_registry.triage import service as triage
+from foss_registry.webhooks import events
 
 REEVALUATE_JOB = "policy-reevaluate"
 FLAG_NEW_VULNERABILITY = "new_vulnerability"
@@ -155,20 +161,97 @@ def _scan_summary(conn: Connection, version_id: int) -> tuple[ScanSummary, Any] 
     ).first()
     if row is None:
         return None
-    findings = list(row.findings or [])
+    # Triaged findings do not count (triage.matching): the scan is judged on the rest.
+    triaged = matching.apply(
+        list(row.findings or []),
+        triage.decisions_for_version(conn, version_id),
+        status=row.status,
+        reason=None,
+        threshold=get_settings().scan_fail_severity,
+    )
+    findings = [f for f in triaged.findings if f["triage"] is None]
     malicious = tuple(f["id"] for f in findings if f.get("malicious"))
     levels = [f.get("severity") for f in findings]
     order = ["critical", "high", "medium", "low", "unknown"]
     worst = next((lvl for lvl in order if lvl in levels), None)
-    return ScanSummary(row.status, malicious, worst), row.changes
+    return ScanSummary(ScanStatus(triaged.status), malicious, worst), row.changes
 
 
-def apply_policy(conn: Connection, version_id: int, in_force: PolicyInForce | None = None) -> None:
+#: Enrichment states in which the upstream's signals are not known yet: a rule waits.
+_SIGNALS_UNKNOWN = ("pending", "unavailable")
+
+
+def _approve_by_rule(
+    conn: Connection,
+    version_id: int,
+    evaluation: Any,
+    scan: ScanSummary,
+    signals: Sequence[Signal],
+    enrichment: str,
+    rule_id: int | None = None,
+) -> bool:
+    """Approve a pending version that a live rule covers, when everything else allows it.
+
+    Only with a passed scan, a license the policy approves, and no upstream
+    signal at ``review`` or ``block`` (none known yet: the rule waits for the
+    enrichment job, which applies the policy again).
+    """
+    if scan.status != "passed" or scan.malicious_ids:
+        return False
+    if not evaluation.declared or evaluation.status.value != "approved":
+        return False
+    if enrichment in _SIGNALS_UNKNOWN or any(s.level in ("review", "block") for s in signals):
+        return False
+    rule = rules.rule_for_version(conn, version_id, rule_id=rule_id)
+    if rule is None:
+        return False
+    reasons = [
+        f"inside approval rule {rule.id} ({rule.range}) by {rule.created_by}",
+        f"license {evaluation.expression} is approved by policy",
+        "the scan passed",
+    ]
+    record_decision(
+        conn,
+        version_id,
+        decision="approve",
+        by=f"{rules.ACTOR_PREFIX}{rule.id}",
+        approved_by=rule.created_by,
+        comment="; ".join(reasons),
+        reasons=reasons,
+    )
+    return True
+
+
+def apply_rule_to_existing(conn: Connection, rule_id: int) -> list[int]:
+    """Apply a new rule once to the pending versions in its range; return the ones approved."""
+    return [
+        version_id
+        for version_id in rules.pending_versions(conn, rule_id)
+        if apply_policy(conn, version_id, rule_id=rule_id)
+    ]
+
+
+def reevaluate_versions(conn: Connection, version_ids: list[int]) -> None:
+    """Apply the policy again to some versions (after a triage decision changed their scan)."""
+    in_force = current_policy(conn)
+    for version_id in version_ids:
+        apply_policy(conn, version_id, in_force)
+
+
+def apply_policy(
+    conn: Connection,
+    version_id: int,
+    in_force: PolicyInForce | None = None,
+    *,
+    rule_id: int | None = None,
+) -> bool:
     """Let the policy decide a version no person has decided; otherwise only flag it.
 
     Runs when the version's scan has finished. A decision is recorded in the
     review history as made by ``policy`` with every reason; a version the
-    policy leaves pending keeps the reasons in ``policy_reasons``.
+    policy leaves pending keeps the reasons in ``policy_reasons``, unless a
+    live approval rule covers it (``rule_id``: that rule, applied to existing
+    versions). Returns whether an approval rule approved the version.
     """
     in_force = in_force or current_policy(conn)
     version = conn.execute(
@@ -176,7 +259,7 @@ def apply_policy(conn: Connection, version_id: int, in_force: PolicyInForce | No
     ).one()
     summary = _scan_summary(conn, version_id)
     if summary is None or summary[0].status == "pending":
-        return
+        return False
     scan, changes = summary
     evaluation = evaluate_license(in_force.policy, version.license)
     history = conn.execute(
@@ -208,14 +291,21 @@ def apply_policy(conn: Connection, version_id: int, in_force: PolicyInForce | No
             flags.add(FLAG_NEW_VULNERABILITY)
         if flags != set(version.flags or []):
             conn.execute(update(pv).where(pv.c.id == version_id).values(flags=sorted(flags)))
-        return
+            events.emit_for_version(
+                conn, "package.flagged", version_id, flags=sorted(flags - set(version.flags or []))
+            )
+        return False
     reasons = list(outcome.reasons)
     conn.execute(update(pv).where(pv.c.id == version_id).values(policy_reasons=reasons))
     if outcome.decision is None:
-        return
+        if version.status == "pending":
+            return _approve_by_rule(
+                conn, version_id, evaluation, scan, signals, enrichment, rule_id
+            )
+        return False
     target = "approved" if outcome.decision.value == "approve" else "rejected"
     if version.status == target:
-        return
+        return False
     record_decision(
         conn,
         version_id,
@@ -225,6 +315,7 @@ def apply_policy(conn: Connection, version_id: int, in_force: PolicyInForce | No
         reasons=reasons,
         scan_status=scan.status,
     )
+    return False
 
 
 @register(ENRICH_JOB, prepare=prepare_enrichment)

@@ -20,6 +20,7 @@ from foss_registry.packages.search import validate_status
 from foss_registry.reviews.models import reviews
 from foss_registry.scans import service as scans
 from foss_registry.vulns.open_findings import open_findings
+from foss_registry.webhooks import events
 
 DECISIONS = ("approve", "reject")
 POLICY_ACTOR = "policy"
@@ -56,9 +57,10 @@ def _check_findings(
     finding (``high`` or above, not triaged) or ended in ``error``, unless
     ``acknowledge``.
     """
-    row = scans.latest_scan_row(conn, version_id)
-    status = row["status"] if row is not None else "not_scanned"
-    found = open_findings(list(row["findings"] or [])) if row is not None else []
+    # Triaged findings carry their triage here, so they are not open.
+    row = scans.judged_scan(conn, version_id) or {}
+    status = row.get("status", "not_scanned")
+    found = open_findings(list(row.get("findings") or []))
     if (found or status == "error") and not acknowledge:
         listed = [{"id": f["id"], "severity": f.get("severity")} for f in found]
         what = ", ".join(f"{f['id']} ({f['severity']})" for f in listed)
@@ -66,7 +68,7 @@ def _check_findings(
         if found:
             parts.append(f"open findings at high or above: {what}")
         if status == "error":
-            parts.append(f"its scan ended in error ({row['reason'] or 'no reason given'})")
+            parts.append(f"its scan ended in error ({row.get('reason') or 'no reason given'})")
         raise FindingsNotAcknowledgedError(
             f"This version has {' and '.join(parts)}. Approve with "
             '"acknowledge_findings": true (foss review approve --acknowledge-findings) '
@@ -98,11 +100,14 @@ def record_decision(
     reasons: list[str] | None = None,
     scan_status: str | None = None,
     acknowledged: list[str] | None = None,
+    approved_by: str | None = None,
 ) -> None:
-    """Apply a decision to a version and keep it in the history.
+    """Apply a decision to a version, keep it in the history and write its event.
 
     ``scan_status`` is the version's scan status the decision was made on,
     ``acknowledged`` the ids of the open findings an approval acknowledged.
+    ``approved_by`` names who the approval is shown as by when it differs from
+    ``by`` (a rule signs the history ``rule:<id>``; its author approved).
     """
     decision = validate_decision(decision)
     if comment is not None and "\x00" in comment:
@@ -121,7 +126,7 @@ def record_decision(
     if decision == "approve":
         values = {
             "status": "approved",
-            "approved_by": by,
+            "approved_by": approved_by or by,
             "approved_at": now,
             "rejected_by": None,
             "rejected_at": None,
@@ -136,7 +141,7 @@ def record_decision(
             "rejected_at": now,
             "rejection_reason": comment,
         }
-    if by != POLICY_ACTOR:
+    if by != POLICY_ACTOR and approved_by is None:
         # A person has looked: flags asking for a second look are settled.
         values["flags"] = []
     conn.execute(update(pv).where(pv.c.id == version_id).values(**values))
@@ -151,6 +156,9 @@ def record_decision(
             scan_status=scan_status,
             acknowledged=acknowledged or [],
         )
+    )
+    events.emit_for_version(
+        conn, "package.approved" if decision == "approve" else "package.rejected", version_id
     )
 
 
@@ -178,7 +186,7 @@ def decide(
             conn, version_id, acknowledge=acknowledge_findings
         )
     else:
-        row = scans.latest_scan_row(conn, version_id)
+        row = scans.judged_scan(conn, version_id)
         scan_status, acknowledged = (row["status"] if row is not None else "not_scanned"), []
     record_decision(
         conn,

@@ -8,11 +8,14 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select, update
 
+from foss_registry.config import get_settings
 from foss_registry.db import dump_json, plain_sql, sql_timestamp, utcnow
 from foss_registry.jobs import queue
 from foss_registry.packages import service as packages
 from foss_registry.packages.models import package_versions as pv
 from foss_registry.scans.models import scans
+from foss_registry.triage import matching
+from foss_registry.triage import service as triage
 
 SEVERITY_LEVELS = ("critical", "high", "medium", "low", "unknown")
 #: Job kind scanning one version (payload ``{"version_id", "scan_id"}``).
@@ -119,6 +122,31 @@ def latest_scan_row(conn: Connection, version_id: int) -> Any:
     )
 
 
+def judged_scan(conn: Connection, version_id: int) -> dict[str, Any] | None:
+    """The newest scan as it counts now: live triage decisions applied, or None if none.
+
+    Like :func:`latest_scan_row`, with ``status``, ``reason`` and ``severity``
+    judged on the findings still counting, and every finding showing its
+    ``triage`` (null when none covers it).
+    """
+    row = latest_scan_row(conn, version_id)
+    if row is None:
+        return None
+    triaged = matching.apply(
+        list(row["findings"] or []),
+        triage.decisions_for_version(conn, version_id),
+        status=row["status"],
+        reason=row["reason"],
+        threshold=get_settings().scan_fail_severity,
+    )
+    return dict(row) | {
+        "status": triaged.status,
+        "reason": triaged.reason,
+        "findings": triaged.findings,
+        "severity": empty_counts() | triaged.severity,
+    }
+
+
 def scan_report(
     conn: Connection,
     version_id: int,
@@ -137,7 +165,7 @@ def scan_report(
     version = conn.execute(
         select(pv.c.name, pv.c.version, pv.c.ecosystem).where(pv.c.id == version_id)
     ).one()
-    row = latest_scan_row(conn, version_id)
+    row = judged_scan(conn, version_id)
     history = conn.execute(
         select(
             scans.c.status,
@@ -172,12 +200,13 @@ def scan_report(
             "history": [],
             "history_total": 0,
         }
+    # A triaged finding stays listed with its triage, and stops counting.
     return base | {
         "scan_date": packages.iso(row["scan_date"]),
         "status": row["status"],
         "reason": row["reason"],
-        "vulnerabilities": list(row["findings"] or []),
-        "severity": empty_counts() | dict(row["severity"] or {}),
+        "vulnerabilities": row["findings"],
+        "severity": row["severity"],
         "tools_used": list(row["tools_used"] or []),
         "database": _database_age(row["database_updated_at"], stale_days),
         "history": [

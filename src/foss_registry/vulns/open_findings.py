@@ -24,8 +24,8 @@ ACKNOWLEDGE_LEVEL = HIGH
 def is_triaged(finding: Mapping[str, Any]) -> bool:
     """Whether the finding is under live triage (a ``triage`` decision shown on it).
 
-    The scan marks a finding that a live triage decision covers with its
-    ``triage``; until triage exists no finding carries one, so this is False.
+    ``scans.service.judged_scan`` marks a finding that a live triage decision
+    covers with its ``triage`` (null otherwise).
     """
     return bool(finding.get("triage"))
 

@@ -13,6 +13,7 @@ from foss_registry.checks import service as checks
 from foss_registry.checks.gate import MAX_CHECK_BODY_BYTES, MAX_CHECK_DEPENDENCIES
 from foss_registry.db import read_connection
 from foss_registry.errors import FieldError, InvalidInputError
+from foss_registry.triage.openvex import NOT_COUNTING, VexStatement
 
 
 class CheckDependency(Struct, forbid_unknown_fields=True):
@@ -23,10 +24,21 @@ class CheckDependency(Struct, forbid_unknown_fields=True):
     version: str | None = None
 
 
+class VexStatementIn(Struct, forbid_unknown_fields=True):
+    """A VEX statement whose findings stop counting (``foss check --vex`` sends them)."""
+
+    vulnerability: str
+    products: list[str]
+    status: str
+    aliases: list[str] = []
+    justification: str | None = None
+
+
 class CheckRequest(Struct, forbid_unknown_fields=True):
-    """Body of ``POST /check``: up to 5,000 dependencies."""
+    """Body of ``POST /check``: up to 5,000 dependencies, and optional VEX statements."""
 
     dependencies: list[CheckDependency]
+    vex: list[VexStatementIn] = []
 
 
 class SeverityCounts(Struct):
@@ -117,7 +129,10 @@ class CheckResponse(Struct):
         "`malicious`, is `vulnerable` and fails; `summary.failing` and `summary.result` say "
         "whether the gate fails. Names and versions are matched "
         "in their ecosystem's normal form. An invalid ecosystem, name or version is answered "
-        "`unknown` with the reason in `note`; only a body of the wrong shape is a 400."
+        "`unknown` with the reason in `note`; only a body of the wrong shape is a 400. "
+        "Findings under a live triage decision, or under one of the optional `vex` statements "
+        "(`not_affected`/`fixed`, products as purls), are `triaged` and do not count in "
+        "`scan_status`, `severity` or the verdict."
     ),
 )
 async def check(request: Request[Any, Any, Any]) -> CheckResponse:
@@ -132,10 +147,23 @@ async def check(request: Request[Any, Any, Any]) -> CheckResponse:
             errors=[FieldError("dependencies", f"at most {MAX_CHECK_DEPENDENCIES} items")],
         )
     items = [checks.CheckItem(d.name, d.version, d.ecosystem) for d in body.dependencies]
+    for index, statement in enumerate(body.vex):
+        if statement.status not in NOT_COUNTING:
+            raise InvalidInputError(
+                f"vex[{index}].status must be one of {', '.join(NOT_COUNTING)}.",
+                code="invalid_vex",
+                errors=[FieldError(f"vex[{index}].status", "not_affected or fixed")],
+            )
+    vex = [
+        VexStatement(
+            s.vulnerability, tuple(s.aliases), tuple(s.products), s.status, s.justification
+        )
+        for s in body.vex
+    ]
     engine = context(request).engine
 
     def work() -> dict[str, Any]:
         with read_connection(engine) as conn:
-            return checks.check(conn, items, checks.policy_in_force(conn))
+            return checks.check(conn, items, checks.policy_in_force(conn), vex)
 
     return msgspec.convert(await run_db(request, work), CheckResponse)

@@ -367,11 +367,23 @@ class CvssScore(Struct):
     score: float
 
 
+class FindingTriage(Struct):
+    """The live triage decision covering a finding: it no longer counts while this holds."""
+
+    id: int
+    state: str
+    justification: str | None
+    comment: str | None
+    expires_at: str | None
+    by: str
+
+
 class Vulnerability(Struct, omit_defaults=True):
     """One finding of a scan: one vulnerability (all its ids) or one malicious release.
 
     ``package``/``package_version`` appear only for image scans, naming the
-    package inside the image.
+    package inside the image. ``triage`` is the decision that makes the finding
+    stop counting, or null.
     """
 
     id: str
@@ -382,6 +394,7 @@ class Vulnerability(Struct, omit_defaults=True):
     fixed_versions: list[str]
     references: list[str]
     malicious: bool
+    triage: FindingTriage | None
     package: str | None = None
     package_version: str | None = None
 

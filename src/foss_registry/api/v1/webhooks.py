@@ -1,0 +1,133 @@
+"""``/webhooks`` (admin): register receivers of signed events, and read their deliveries."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Request, Response, delete, get, post
+from litestar.params import FromPath, Parameter
+from msgspec import Struct
+
+from foss_registry.api.deps import (
+    acting_principal,
+    context,
+    decode_body,
+    require_key_present,
+    run_db,
+)
+from foss_registry.db import write_transaction
+from foss_registry.webhooks import service as webhooks
+
+
+class WebhookCreate(Struct, forbid_unknown_fields=True):
+    """Body of ``POST /webhooks``."""
+
+    url: str
+    events: list[str]
+
+
+@post(
+    "/webhooks",
+    summary="Register a webhook (admin)",
+    tags=["webhooks"],
+    status_code=201,
+    security=[{"apiKey": []}],
+    description=(
+        "Events: `package.submitted`, `package.approved`, `package.rejected`, "
+        "`package.flagged`, `triage.expired`. Deliveries follow Standard Webhooks "
+        "(`webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64 HMAC-SHA256>`). "
+        "The `secret` (`whsec_...`) is in this answer only. URLs to loopback, private, "
+        "link-local or metadata addresses are refused unless FOSS_WEBHOOKS_ALLOW_PRIVATE=true."
+    ),
+)
+async def create_webhook(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+    """Register a webhook; its secret is shown here and never again."""
+    ctx = context(request)
+    key = require_key_present(ctx, request)
+    body = await decode_body(request, WebhookCreate)
+
+    def work() -> dict[str, Any]:
+        with write_transaction(ctx.engine) as conn:
+            principal = acting_principal(ctx, conn, key, "admin")
+            return webhooks.create(
+                conn,
+                url=body.url,
+                events=body.events,
+                by=principal.name,
+                allow_private=ctx.settings.webhooks_allow_private,
+            )
+
+    return Response(
+        await run_db(request, work), status_code=201, headers={"Cache-Control": "no-store"}
+    )
+
+
+def _admin_read(request: Request[Any, Any, Any], fn: Any) -> Any:
+    ctx = context(request)
+    key = require_key_present(ctx, request)
+
+    def work() -> Any:
+        with write_transaction(ctx.engine) as conn:
+            acting_principal(ctx, conn, key, "admin")
+            return fn(conn)
+
+    return run_db(request, work)
+
+
+@get("/webhooks", summary="List webhooks (admin)", tags=["webhooks"], security=[{"apiKey": []}])
+async def list_webhooks(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """Every webhook, never its secret."""
+    return {"webhooks": await _admin_read(request, webhooks.list_webhooks)}
+
+
+@get(
+    "/webhooks/{webhook_id:int}",
+    summary="Show a webhook (admin)",
+    tags=["webhooks"],
+    security=[{"apiKey": []}],
+)
+async def get_webhook(request: Request[Any, Any, Any], webhook_id: FromPath[int]) -> dict[str, Any]:
+    """One webhook with its delivery counts, never its secret."""
+    result: dict[str, Any] = await _admin_read(request, lambda c: webhooks.get(c, webhook_id))
+    return result
+
+
+@delete(
+    "/webhooks/{webhook_id:int}",
+    summary="Delete a webhook (admin)",
+    tags=["webhooks"],
+    status_code=200,
+    security=[{"apiKey": []}],
+)
+async def delete_webhook(
+    request: Request[Any, Any, Any], webhook_id: FromPath[int]
+) -> dict[str, Any]:
+    """Stop deliveries to a webhook."""
+    ctx = context(request)
+    key = require_key_present(ctx, request)
+
+    def work() -> dict[str, Any]:
+        with write_transaction(ctx.engine) as conn:
+            acting_principal(ctx, conn, key, "admin")
+            return webhooks.delete(conn, webhook_id)
+
+    return await run_db(request, work)
+
+
+@get(
+    "/webhooks/{webhook_id:int}/deliveries",
+    summary="A webhook's deliveries and their attempts (admin)",
+    tags=["webhooks"],
+    security=[{"apiKey": []}],
+)
+async def list_deliveries(
+    request: Request[Any, Any, Any],
+    webhook_id: FromPath[int],
+    limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Parameter(ge=0)] = 0,
+) -> dict[str, Any]:
+    """Deliveries newest first, each attempt with its status code, error and duration."""
+    result: dict[str, Any] = await _admin_read(
+        request, lambda c: webhooks.deliveries(c, webhook_id, limit=limit, offset=offset)
+    )
+    return result

@@ -1,0 +1,1 @@
+"""Triage: standing decisions about one advisory for one package, and OpenVEX."""

@@ -1,0 +1,19 @@
+"""The worker's part of triage: acting on expiries within a second or two of them."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+from foss_registry.db import read_connection, write_transaction
+from foss_registry.jobs.worker import periodic
+from foss_registry.triage import service
+
+
+@periodic("triage-expiry", every_seconds=1.0)
+def expire_triage(engine: Engine) -> None:
+    """Flag versions touched by triage decisions whose expiry has passed."""
+    with read_connection(engine) as conn:
+        if not service.lapses_due(conn):
+            return
+    with write_transaction(engine) as conn:
+        service.handle_lapses(conn)

@@ -1,0 +1,1 @@
+"""Webhooks: events written in the same transaction as the change, delivered signed."""
