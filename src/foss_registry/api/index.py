@@ -432,6 +432,7 @@ class PackageIndex:
             client = str((scope.get("state") or {}).get("client_ip") or "unknown")
             ask = (
                 self.settings.index_request_on_block
+                and not verdict.serve
                 and verdict.status == gate.NOT_SUBMITTED
                 and principal is not None
                 and principal.has_role("submitter")
