@@ -112,6 +112,11 @@ class DatabaseCollector(Collector):
             "(absent before the first import).",
             labels=["ecosystem"],
         )
+        scan_errors = GaugeMetricFamily(
+            "foss_scans_error",
+            "Scans that ended in error (a failed scanner, or a scan job given up after its "
+            "last attempt).",
+        )
         up = GaugeMetricFamily(
             "foss_database_up", "1 when the database answered the metrics queries, else 0."
         )
@@ -123,11 +128,25 @@ class DatabaseCollector(Collector):
                 age.add_metric([], stats["oldest_queued_age_seconds"])
                 for ecosystem, seconds in _vulndb_ages(conn):
                     vulndb.add_metric([ecosystem], seconds)
+                scan_errors.add_metric([], _scans_in_error(conn))
             up.add_metric([], 1)
         except Exception as exc:  # a scrape must answer even when the database does not
             log.warning("metrics: database query failed: %s", type(exc).__name__)
             up.add_metric([], 0)
-        yield from (depth, age, vulndb, up)
+        yield from (depth, age, vulndb, scan_errors, up)
+
+
+def _scans_in_error(conn: Any) -> int:
+    """Scans whose status is ``error`` (read from the status index)."""
+    from sqlalchemy import func
+
+    from foss_registry.scans.models import scans
+
+    return int(
+        conn.execute(
+            select(func.count()).select_from(scans).where(scans.c.status == "error")
+        ).scalar_one()
+    )
 
 
 def _vulndb_ages(conn: Any) -> list[tuple[str, float]]:

@@ -49,19 +49,29 @@ def _observe(kind: str, outcome: str, seconds: float) -> None:
 
     metrics.JOB_DURATION.labels(kind, outcome).observe(seconds)
 _PREPARERS: dict[str, Preparer] = {}
+#: What a job kind leaves behind when its job is parked as failed: ``(conn, payload,
+#: error, attempts)``, in a transaction of its own.
+Parked = Callable[[Connection, dict[str, Any], str, int], None]
+_PARKED: dict[str, Parked] = {}
 
 
-def register(kind: str, *, prepare: Preparer | None = None) -> Callable[[Handler], Handler]:
+def register(
+    kind: str, *, prepare: Preparer | None = None, parked: Parked | None = None
+) -> Callable[[Handler], Handler]:
     """Register the handler of one job kind (a decorator), with an optional preparer.
 
     The preparer runs outside any transaction, so that minutes of work do not
     hold the database's write lock; the handler then gets its results.
+    ``parked`` records the outcome of a job given up after its last attempt
+    (a scan then says ``error`` instead of staying ``pending``).
     """
 
     def wrap(handler: Handler) -> Handler:
         _HANDLERS[kind] = handler
         if prepare is not None:
             _PREPARERS[kind] = prepare
+        if parked is not None:
+            _PARKED[kind] = parked
         return handler
 
     return wrap
@@ -170,6 +180,13 @@ class Worker:
             log.error(
                 "job %s (%s) parked as failed after %s attempts", job.id, job.kind, job.attempts
             )
+            parked = _PARKED.get(job.kind)
+            if parked is not None:
+                try:
+                    with write_transaction(self.engine) as conn:
+                        parked(conn, job.payload, detail, job.attempts)
+                except Exception:
+                    log.exception("job %s (%s): recording its failure failed", job.id, job.kind)
             return "failed"
         return "retry"
 

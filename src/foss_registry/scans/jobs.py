@@ -33,7 +33,18 @@ def prepare_scan(engine: Engine, payload: dict[str, Any]) -> dict[str, Any]:
     return {"external": scanner.run_image_scanners(scanner.image_ref(*image), config.scanners)}
 
 
-@register(service.SCAN_JOB, prepare=prepare_scan)
+def scan_job_parked(conn: Connection, payload: dict[str, Any], error: str, attempts: int) -> None:
+    """A scan job given up: its scans that are still pending end in ``error``.
+
+    The policy then looks at each version again; it never approves one whose
+    scan ended in an error.
+    """
+    scan_ids = [int(i) for i in payload.get("scan_ids", [payload.get("scan_id")]) if i is not None]
+    for version_id in service.fail_scans(conn, scan_ids, error=error, attempts=attempts):
+        policy.apply_policy(conn, version_id)
+
+
+@register(service.SCAN_JOB, prepare=prepare_scan, parked=scan_job_parked)
 def run_scan(conn: Connection, payload: dict[str, Any]) -> None:
     """Scan the version named in the payload, complete its scan row, let the policy decide."""
     version_id = scanner.complete_scan(
@@ -44,7 +55,7 @@ def run_scan(conn: Connection, payload: dict[str, Any]) -> None:
         policy.apply_policy(conn, version_id)
 
 
-@register(service.SCAN_BATCH_JOB)
+@register(service.SCAN_BATCH_JOB, parked=scan_job_parked)
 def run_scan_batch(conn: Connection, payload: dict[str, Any]) -> None:
     """Complete a batch of pending scans (the re-scans an import queued) in one transaction.
 

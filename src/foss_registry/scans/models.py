@@ -29,6 +29,10 @@ scans = Table(
     # What changed against the previous scan: finding ids added and removed.
     Column("changes", json_type()),
     Column("trigger", String(32), nullable=False, default="submission"),
+    # Attempts of a scan job given up (status ``error``); null otherwise.
+    Column("attempts", Integer),
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_scans_version_id", "version_id", "id"),
+    # Counting the scans in error (a /metrics gauge) reads this index alone.
+    Index("ix_scans_status", "status"),
 )

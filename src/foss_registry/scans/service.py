@@ -108,6 +108,28 @@ def finish_scan(conn: Connection, scan_id: int, **values: Any) -> None:
     conn.execute(update(scans).where(scans.c.id == scan_id).values(**values))
 
 
+def fail_scans(
+    conn: Connection, scan_ids: Sequence[int], *, error: str, attempts: int
+) -> list[int]:
+    """End the still-pending scans among ``scan_ids`` in ``error``; return their versions' ids."""
+    if not scan_ids:
+        return []
+    rows = conn.execute(
+        select(scans.c.id, scans.c.version_id).where(
+            scans.c.id.in_(list(scan_ids)), scans.c.status == "pending"
+        )
+    ).all()
+    if not rows:
+        return []
+    reason = f"The scan failed {attempts} times and was given up: {error}"[:1000]
+    conn.execute(
+        update(scans)
+        .where(scans.c.id.in_([row.id for row in rows]))
+        .values(status="error", reason=reason, attempts=attempts, scan_date=utcnow())
+    )
+    return sorted({row.version_id for row in rows})
+
+
 def latest_scan_row(conn: Connection, version_id: int) -> Any:
     """Return the newest scan row of a version, or None if it was never scanned."""
     return (
@@ -197,6 +219,7 @@ def scan_report(
             "severity": empty_counts(),
             "tools_used": [],
             "database": None,
+            "attempts": None,
             "history": [],
             "history_total": 0,
         }
@@ -209,6 +232,7 @@ def scan_report(
         "severity": row["severity"],
         "tools_used": list(row["tools_used"] or []),
         "database": _database_age(row["database_updated_at"], stale_days),
+        "attempts": row["attempts"],
         "history": [
             {
                 "status": h.status,

@@ -21,7 +21,9 @@ from foss_registry.scans import service as scans
     tags=["security"],
     description=(
         "Status is `pending` while queued, then `passed`, `failed`, `error`, or "
-        "`not_scanned` with a reason. `database` gives the age of the vulnerability data "
+        "`not_scanned` with a reason; `error` also when the scan job was given up after "
+        "its last attempt (`attempts` says how many). `database` gives the age of the "
+        "vulnerability data "
         "behind the result (null when none was used). `history` lists the version's scans, "
         "oldest first, with what each found new (`changes`), a page at a time "
         "(`history_limit`, `history_offset`); `history_total` counts them all."

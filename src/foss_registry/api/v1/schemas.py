@@ -450,6 +450,7 @@ class ScanReport(Struct):
     severity: ScanSeverityCounts
     tools_used: list[str]
     database: DatabaseAge | None
+    attempts: int | None
     history: list[ScanHistoryEntry]
     history_total: int
 
