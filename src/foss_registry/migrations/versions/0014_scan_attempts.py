@@ -4,15 +4,15 @@ A scan whose job was parked as failed ends in ``error`` with the reason and
 the number of attempts (``scans.attempts``) instead of staying ``pending``;
 ``/metrics`` counts the scans in error through ``ix_scans_status``.
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013"
-down_revision = "0012"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
