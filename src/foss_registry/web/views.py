@@ -51,6 +51,8 @@ class Changes:
     new_findings: list[dict[str, Any]]
     license_before: str | None
     license_now: str | None
+    #: Dependencies the registry upstream declares now and did not before (None: not known).
+    new_dependencies: list[str] | None = None
 
     @property
     def license_changed(self) -> bool:
@@ -95,6 +97,17 @@ def _license_terms(
             )
         )
     return evaluation.status.value, list(evaluation.reasons), terms
+
+
+_UPSTREAM_FACTS_SQL = "SELECT status, facts, signals FROM upstream_records WHERE version_id = :id"
+
+
+def _new_dependencies(before: dict[str, Any], now: dict[str, Any]) -> list[str] | None:
+    """Names of dependencies declared now and not before; None unless both were fetched."""
+    if before.get("status") != "ok" or now.get("status") != "ok":
+        return None
+    known = {d.get("name") for d in before.get("dependencies") or []}
+    return sorted({d["name"] for d in now.get("dependencies") or [] if d.get("name") not in known})
 
 
 def _finding_ids(findings: list[dict[str, Any]]) -> set[str]:
@@ -158,7 +171,12 @@ def package_view(
         ).one()
         before_scan = scans.latest_scan_row(conn, before_id)
         known = _finding_ids(list(before_scan["findings"] or []) if before_scan else [])
+        before_upstream = reads.upstream_fields(
+            record["ecosystem"],
+            next(iter(read(_UPSTREAM_FACTS_SQL, {"id": before_id})), None),
+        )[0]
         changes = Changes(
+            new_dependencies=_new_dependencies(before_upstream, record.get("upstream") or {}),
             since=approved,
             new_findings=[
                 f
