@@ -23,6 +23,7 @@ from sqlalchemy import Connection, select, update
 
 from foss_registry.config import get_settings
 from foss_registry.db import utcnow
+from foss_registry.enrichment.models import upstream_records
 from foss_registry.enrichment.service import (
     ENRICH_JOB,
     complete_enrichment,
@@ -192,15 +193,21 @@ def _approve_by_rule(
 ) -> bool:
     """Approve a pending version that a live rule covers, when everything else allows it.
 
-    Only with a passed scan, a license the policy approves, and no upstream
-    signal at ``review`` or ``block`` (none known yet: the rule waits for the
-    enrichment job, which applies the policy again).
+    Only with a passed scan, a license the policy approves, and no signal at
+    ``review`` or ``block``. Until the enrichment job has stored the version's
+    signals (typosquatting is checked even with no upstream configured), the
+    rule waits: that job applies the policy again.
     """
     if scan.status != "passed" or scan.malicious_ids:
         return False
     if not evaluation.declared or evaluation.status.value != "approved":
         return False
     if enrichment in _SIGNALS_UNKNOWN or any(s.level in ("review", "block") for s in signals):
+        return False
+    stored = conn.execute(
+        select(upstream_records.c.version_id).where(upstream_records.c.version_id == version_id)
+    ).first()
+    if stored is None:
         return False
     rule = rules.rule_for_version(conn, version_id, rule_id=rule_id)
     if rule is None:

@@ -127,3 +127,21 @@ def test_roles(client: Any, tokens: dict[str, str]) -> None:
     gone = client.delete(f"{RULES}/{made['id']}", headers=key(tokens["submitter"]))
     assert gone.status_code == 403
     assert client.delete(f"{RULES}/999", headers=key(tokens["reviewer"])).status_code == 404
+
+
+def test_a_signal_at_review_keeps_a_version_in_a_rule_pending(
+    client: Any,
+    engine: Engine,
+    tokens: dict[str, str],
+    pypi_advisories: None,
+    monkeypatch: Any,
+) -> None:
+    # No upstream is read; the typosquatting check runs all the same.
+    for ecosystem in ("PYPI", "NPM", "MAVEN"):
+        monkeypatch.delenv(f"FOSS_UPSTREAM_{ecosystem}", raising=False)
+    created(rule(client, tokens["reviewer"], name="reqeusts", range=">=1.0"))
+    submit(client, tokens["submitter"], name="reqeusts", version="1.0", license="MIT")
+    run_jobs(engine)
+    record = package(client, "reqeusts", "1.0")
+    assert {s["code"]: s["level"] for s in record["signals"]}.get("typosquat") == "review", record
+    assert record["status"] == "pending"
