@@ -25,7 +25,7 @@ from foss_registry.upstream import (
 )
 from tests.fakes.upstream import FakeUpstream, free_port_url, npm_integrity
 
-FAST = HttpLimits(timeout=0.5, deadline=1.0, retries=1, backoff=0.01, max_bytes=8 * 1024 * 1024)
+FAST = HttpLimits(timeout=0.5, deadline=1.0, retries=1, backoff=0.01, max_bytes=1024 * 1024)
 
 
 @pytest.fixture

@@ -216,8 +216,12 @@ def test_typosquat_of_an_approved_name(client, engine, tokens, fake) -> None:
     ],
 )
 def test_unavailable_upstream_never_blocks_and_is_retried_later(
-    client, engine, tokens, fake, mode, value, reason
+    client, engine, tokens, fake, mode, value, reason, monkeypatch
 ) -> None:
+    if mode == "huge":
+        # A 1 MiB limit trips well within the short test deadline however busy the machine.
+        monkeypatch.setenv("FOSS_UPSTREAM_MAX_BYTES", str(1 << 20))
+        get_settings.cache_clear()
     fake.add_pypi("flaky", "1.0", license_expression="MIT")
     fake.misbehave(mode, "/pypi/simple/flaky", value)
     started = time.monotonic()
@@ -249,7 +253,10 @@ def test_nothing_listening_is_unavailable(client, engine, tokens, monkeypatch) -
     assert up["status"] == "unavailable" and "connection" in up["reason"]
 
 
-def test_malicious_documents_are_unavailable_with_a_reason(client, engine, tokens, fake) -> None:
+def test_malicious_documents_are_unavailable_with_a_reason(client, engine, tokens, fake, monkeypatch) -> None:
+    # Time enough to read the 100,000-version packument (about 7 MB) on a busy machine.
+    monkeypatch.setenv("FOSS_UPSTREAM_TIMEOUT_SECONDS", "5")
+    get_settings.cache_clear()
     fake.add_entity_bomb_pom("org.evil:bomb", "1.0")
     fake.add_huge_packument("many-versions", 100_000)
     submit(client, tokens["submitter"], name="org.evil:bomb", version="1.0", ecosystem="maven", license="MIT")
