@@ -145,7 +145,7 @@ class _Body:
             async with asyncio.timeout(DRAIN_SECONDS):
                 while not self.done:
                     await self.receive()
-        except TimeoutError:
+        except (TimeoutError, HTTPException):  # HTTPException: the client paused (408)
             return False
         return not self.disconnected
 
@@ -227,7 +227,8 @@ class EdgeMiddleware:
         if path != scope["path"]:
             scope["path"] = path
             scope["raw_path"] = quote(path, safe=_PATH_SAFE).encode("ascii")
-        body = _Body(scope, receive)
+        # A client that pauses mid-body is answered 408 (see _bounded_receive).
+        body = _Body(scope, _bounded_receive(receive))
         headers = scope.get("headers", ())
         forwarded_for: list[str] = []
         forwarded_proto: str | None = None
@@ -256,7 +257,6 @@ class EdgeMiddleware:
         if method == "HEAD":
             # HEAD is answered as GET without the body (RFC 9110 9.3.2): same status and headers.
             scope["method"] = "GET"
-        receive = _bounded_receive(receive)
         state = scope.setdefault("state", {})
         state["client_ip"] = client_ip
         state["request_id"] = request_id
