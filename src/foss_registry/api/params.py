@@ -31,6 +31,12 @@ Offset = Annotated[
     int, Parameter(ge=0, le=MAX_OFFSET, description=f"Pagination offset (0-{MAX_OFFSET:_}).")
 ]
 
+#: Highest id of a stored record in a path (PostgreSQL's INTEGER).
+MAX_RECORD_ID = 2**31 - 1
+RecordId = Annotated[
+    int, Parameter(ge=1, le=MAX_RECORD_ID, description=f"A record's id (1-{MAX_RECORD_ID}).")
+]
+
 _DIGITS = re.compile(r"(?:0|[1-9][0-9]*)")
 # Where the names of a handler's integer query parameters are cached.
 _CACHE_ATTRIBUTE = "_foss_integer_parameters"
@@ -86,6 +92,26 @@ def strict_integers(app: Any) -> Any:
         handler = scope.get("route_handler")
         if scope["type"] == "http" and handler is not None:
             check_integer_spelling(scope.get("query_string", b""), integer_parameters(handler))
+            check_path_integers(scope)
         await app(scope, receive, send)
 
     return check
+
+
+def check_path_integers(scope: Any) -> None:
+    """Refuse an integer path parameter not written in ASCII digits (the router's int() is lax)."""
+    template: str = scope.get("path_template") or ""
+    params = scope.get("path_params") or {}
+    if not any(isinstance(v, int) and not isinstance(v, bool) for v in params.values()):
+        return
+    segments = scope["path"].split("/")
+    for position, part in enumerate(template.split("/")):
+        name = part[1:-1] if part.startswith("{") and part.endswith("}") else None
+        value = params.get(name) if name else None
+        raw = segments[position] if position < len(segments) else ""
+        if isinstance(value, int) and not _DIGITS.fullmatch(raw):
+            raise InvalidInputError(
+                f"Invalid parameter {name}: {raw[:40]!r} is not an integer written in ASCII "
+                "digits.",
+                errors=[FieldError(str(name), "must be an integer written in ASCII digits")],
+            )

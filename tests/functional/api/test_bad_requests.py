@@ -356,3 +356,32 @@ def test_no_spelling_of_a_path_escapes_the_limits_headers_or_route_label(
     }
     assert not any("//" in route or "/." in route for route in routes), routes
     assert "/api/v1/packages" in routes
+
+
+def test_integer_path_parameters_are_ascii_digits_within_their_bounds(
+    settings: Settings, engine: Engine, tokens: dict[str, str]
+) -> None:
+    admin = key(tokens["admin"])
+    with make_client(settings, engine) as client:
+
+        @FUZZ
+        @given(
+            st.one_of(
+                st.text(st.sampled_from(OTHER_DIGITS), min_size=1, max_size=3),
+                st.integers(min_value=2**31, max_value=10**30).map(str),
+                st.integers(min_value=1, max_value=999).map(lambda v: f"0{v}"),
+                st.just("0"),
+            )
+        )
+        def check(rule_id: str) -> None:
+            response = client.delete(f"/api/v1/approval-rules/{rule_id}", headers=admin)
+            # 404 where the router finds no integer at all (superscripts), else 400 naming it;
+            # never read as the id whose ASCII digits it resembles.
+            body = assert_problem(response, response.status_code)
+            assert response.status_code == 404 or [e["field"] for e in body["errors"]] == [
+                "rule_id"
+            ], body
+            assert body["code"] != "rule_not_found", body
+
+        check()
+        assert client.delete("/api/v1/approval-rules/6", headers=admin).status_code == 404

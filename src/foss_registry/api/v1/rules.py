@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from litestar import Request, Response, delete, get, post
-from litestar.params import FromPath, Parameter
+from litestar.params import Parameter
 from msgspec import Struct
 
 from foss_registry.api.deps import (
@@ -16,6 +16,7 @@ from foss_registry.api.deps import (
     require_key_present,
     run_db,
 )
+from foss_registry.api.params import RecordId
 from foss_registry.db import write_transaction
 from foss_registry.policy import service as policy
 from foss_registry.rules import service as rules
@@ -105,7 +106,7 @@ async def list_rules(
     status_code=200,
     security=[{"apiKey": []}],
 )
-async def end_rule(request: Request[Any, Any, Any], rule_id: FromPath[int]) -> dict[str, Any]:
+async def end_rule(request: Request[Any, Any, Any], rule_id: RecordId) -> dict[str, Any]:
     """End a rule now; versions it approved stay approved."""
     ctx = context(request)
     key = require_key_present(ctx, request)
