@@ -1,4 +1,5 @@
-# The two commands: `make serve` (set up and run on a SQLite file) and `make test`.
+# The two commands: `make serve` (set up and run on a SQLite file) and `make test`
+# (lint: ruff, mypy and the import contracts of pyproject.toml; then the suite).
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
@@ -19,6 +20,7 @@ serve: $(BIN)/foss
 lint: $(BIN)/foss
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test: lint
 	$(BIN)/pytest -n 2 --dist loadgroup

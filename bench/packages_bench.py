@@ -32,7 +32,7 @@ from bench.common import HEADER, row, start_baseline, start_registry, wrk
 
 from foss_registry import ecosystems, storage
 from foss_registry.db import make_engine
-from foss_registry.packages.search_index import register_sqlite_functions
+from foss_registry.search_index import register_sqlite_functions
 
 VERSIONS = ("1.0.0", "1.1.0", "2.0.0", "2.0.1")
 SYLLABLES = (

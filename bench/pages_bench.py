@@ -40,7 +40,7 @@ from bench.common import HEADER, row, start_registry, wrk
 from bench.packages_bench import load, stored_names
 
 from foss_registry import ecosystems
-from foss_registry.packages.search_index import register_sqlite_functions
+from foss_registry.search_index import register_sqlite_functions
 
 TOKEN = "foss_bench-reviewer-not-secret"
 BIG = "big-package"

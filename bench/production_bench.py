@@ -35,7 +35,7 @@ from sqlalchemy import create_engine, text
 
 from foss_registry import storage
 from foss_registry.db import make_engine, write_transaction
-from foss_registry.packages.intake import submit_package
+from foss_registry.intake.service import submit_package
 
 PACKAGES = 2000
 

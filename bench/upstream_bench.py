@@ -115,7 +115,7 @@ def enrichment_bench(fake: FakeUpstream, count: int) -> None:
     from foss_registry import storage
     from foss_registry.config import get_settings
     from foss_registry.db import make_engine, write_transaction
-    from foss_registry.jobs.worker import Worker
+    from foss_registry.wiring import new_worker
     with tempfile.TemporaryDirectory(prefix="foss-enrich-bench-") as tmp:
         db = Path(tmp) / "enrich.db"
         os.environ["FOSS_DATABASE_URL"] = f"sqlite:///{db}"
@@ -126,7 +126,7 @@ def enrichment_bench(fake: FakeUpstream, count: int) -> None:
         _submit_many(engine, count)
         with write_transaction(engine) as conn:  # only the enrich jobs: the scans are not timed
             conn.exec_driver_sql("DELETE FROM jobs WHERE kind != 'enrich'")
-        worker = Worker(engine)
+        worker = new_worker(engine)
         started = time.perf_counter()
         done = worker.run_until_idle()
         by_jobs = time.perf_counter() - started

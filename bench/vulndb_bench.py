@@ -61,6 +61,7 @@ def phase_parse(_db: Path) -> dict[str, Any]:
 
 
 def phase_import(db: Path) -> dict[str, Any]:
+    from foss_registry.scans.service import IMPORT_RESCANS
     from foss_registry.vulns import service
 
     for leftover in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
@@ -69,7 +70,7 @@ def phase_import(db: Path) -> dict[str, Any]:
     start = time.perf_counter()
     report = service.ImportReport()
     for path in ZIPS:
-        report.merge(service.import_path(engine, path))
+        report.merge(service.import_path(engine, path, rescans=IMPORT_RESCANS))
     seconds = time.perf_counter() - start
     return {
         "records": report.read,
@@ -208,12 +209,12 @@ def phase_rescan(db: Path) -> dict[str, Any]:
 
     from foss_registry.db import make_engine, read_connection, write_transaction
     from foss_registry.jobs.models import jobs
-    from foss_registry.jobs.worker import Worker
     from foss_registry.packages import service as packages
     from foss_registry.scans.models import scans
     from foss_registry.scans.scanner import ScanConfig, complete_scans
-    from foss_registry.scans.service import SCAN_BATCH_JOB
+    from foss_registry.scans.service import IMPORT_RESCANS, SCAN_BATCH_JOB
     from foss_registry.vulns import service
+    from foss_registry.wiring import new_worker
 
     # The versions come from a database that holds the data (phase import's file).
     source = make_engine(f"sqlite:///{db}")
@@ -235,7 +236,7 @@ def phase_rescan(db: Path) -> dict[str, Any]:
         start = time.perf_counter()
         report = service.ImportReport()
         for path in ZIPS:
-            report.merge(service.import_path(engine, path))
+            report.merge(service.import_path(engine, path, rescans=IMPORT_RESCANS))
         out["import_with_rescans_seconds"] = time.perf_counter() - start
         out["rescans_queued"] = report.rescans
         with engine.connect() as conn:
@@ -267,7 +268,7 @@ def phase_rescan(db: Path) -> dict[str, Any]:
         # 2. What the worker does: the re-scans, then the policy on each version.
         engine = make_engine(f"sqlite:///{second}")
         start = time.perf_counter()
-        out["jobs"] = Worker(engine).run_until_idle()
+        out["jobs"] = new_worker(engine).run_until_idle()
         out["worker_seconds"] = time.perf_counter() - start
         with read_connection(engine) as conn:
             out["statuses"] = dict(

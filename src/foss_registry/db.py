@@ -21,7 +21,7 @@ from sqlalchemy import JSON, DateTime, Engine, MetaData, String, create_engine, 
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-from foss_registry.packages.search_index import register_sqlite_functions
+from foss_registry.search_index import register_sqlite_functions
 
 T = TypeVar("T")
 
@@ -145,7 +145,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # operating-system crash or power cut can lose the last commits.
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
-    # The search indexes' triggers and searches call these (packages.search_index).
+    # The search indexes' triggers and searches call these (foss_registry.search_index).
     register_sqlite_functions(dbapi_connection)
 
 

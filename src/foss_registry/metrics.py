@@ -6,7 +6,8 @@ job worker). When several processes serve one deployment (``foss serve
 directory where each process writes its values, and ``/metrics`` adds them up;
 ``foss serve`` sets that directory up before any worker starts and removes it
 on exit. Values read from the database (queue depth and age, vulnerability
-database age) are computed when scraped, so every process reports the same.
+database age) are read when scraped, by the services that own them, and
+handed to :func:`render` (``GET /metrics``), so every process reports the same.
 
 Labels are bounded: route templates (``/api/v1/packages/{name:path}``), never
 raw paths, and job kinds.
@@ -14,9 +15,9 @@ raw paths, and job kinds.
 
 from __future__ import annotations
 
-import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from prometheus_client import (
@@ -29,9 +30,6 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import Engine, select
-
-log = logging.getLogger("foss_registry.metrics")
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -90,16 +88,32 @@ def multiproc_dir() -> str | None:
     return os.environ.get(MULTIPROC_ENV) or None
 
 
-class DatabaseCollector(Collector):
-    """Gauges read from the database at scrape time: job queue and vulnerability data age."""
+@dataclass(frozen=True)
+class DatabaseGauges:
+    """The numbers read from the database at scrape time, by the services that own them.
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    ``queue_counts`` and ``oldest_queued_age_seconds`` come from the job queue,
+    ``vulndb_ages`` (seconds per ecosystem) from the vulnerability database,
+    ``scans_in_error`` from the scans;
+    ``up`` is False when the database did not answer (the rest is then empty).
+    """
+
+    queue_counts: Mapping[str, int] = field(default_factory=dict)
+    oldest_queued_age_seconds: float = 0.0
+    vulndb_ages: Sequence[tuple[str, float]] = ()
+    #: Scans whose status is ``error``.
+    scans_in_error: int = 0
+    up: bool = False
+
+
+class _DatabaseCollector(Collector):
+    """Gauges of the database numbers: job queue depth and age, vulnerability data age."""
+
+    def __init__(self, gauges: DatabaseGauges) -> None:
+        self.gauges = gauges
 
     def collect(self) -> Iterator[Any]:
         """Yield queue depth per status, oldest queued job age, vulnerability data age."""
-        from foss_registry.jobs import queue
-
         depth = GaugeMetricFamily(
             "foss_job_queue_depth", "Jobs in the queue, by status.", labels=["status"]
         )
@@ -120,50 +134,19 @@ class DatabaseCollector(Collector):
         up = GaugeMetricFamily(
             "foss_database_up", "1 when the database answered the metrics queries, else 0."
         )
-        try:
-            with self.engine.connect() as conn:
-                stats = queue.stats(conn)
-                for status, count in stats["counts"].items():
-                    depth.add_metric([status], count)
-                age.add_metric([], stats["oldest_queued_age_seconds"])
-                for ecosystem, seconds in _vulndb_ages(conn):
-                    vulndb.add_metric([ecosystem], seconds)
-                scan_errors.add_metric([], _scans_in_error(conn))
-            up.add_metric([], 1)
-        except Exception as exc:  # a scrape must answer even when the database does not
-            log.warning("metrics: database query failed: %s", type(exc).__name__)
-            up.add_metric([], 0)
+        gauges = self.gauges
+        if gauges.up:
+            for status, count in gauges.queue_counts.items():
+                depth.add_metric([status], count)
+            age.add_metric([], gauges.oldest_queued_age_seconds)
+            for ecosystem, seconds in gauges.vulndb_ages:
+                vulndb.add_metric([ecosystem], seconds)
+            scan_errors.add_metric([], gauges.scans_in_error)
+        up.add_metric([], 1 if gauges.up else 0)
         yield from (depth, age, vulndb, scan_errors, up)
 
 
-def _scans_in_error(conn: Any) -> int:
-    """Scans whose status is ``error`` (read from the status index)."""
-    from sqlalchemy import func
-
-    from foss_registry.scans.models import scans
-
-    return int(
-        conn.execute(
-            select(func.count()).select_from(scans).where(scans.c.status == "error")
-        ).scalar_one()
-    )
-
-
-def _vulndb_ages(conn: Any) -> list[tuple[str, float]]:
-    """Seconds since each ecosystem's newest vulnerability record (none before an import)."""
-    from foss_registry.db import utcnow
-    from foss_registry.vulns.models import vulndb_ecosystems
-
-    now = utcnow()
-    rows = conn.execute(
-        select(vulndb_ecosystems.c.ecosystem, vulndb_ecosystems.c.newest_modified).order_by(
-            vulndb_ecosystems.c.ecosystem
-        )
-    ).all()
-    return [(str(eco), (now - newest).total_seconds()) for eco, newest in rows if newest]
-
-
-def render(engine: Engine) -> bytes:
+def render(database: DatabaseGauges) -> bytes:
     """Return the exposition text: this deployment's counters plus the database gauges."""
     if multiproc_dir():
         registry = CollectorRegistry()
@@ -171,6 +154,6 @@ def render(engine: Engine) -> bytes:
         text = generate_latest(registry)
     else:
         text = generate_latest(REGISTRY)
-    database = CollectorRegistry(auto_describe=False)
-    database.register(DatabaseCollector(engine))
-    return text + generate_latest(database)
+    gauges = CollectorRegistry(auto_describe=False)
+    gauges.register(_DatabaseCollector(database))
+    return text + generate_latest(gauges)

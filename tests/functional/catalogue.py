@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from foss_registry.db import utcnow, write_transaction
-from foss_registry.packages.intake import submit_package
+from foss_registry.intake.service import submit_package
 from foss_registry.packages.service import Submission, select_version_id
 from foss_registry.reviews.service import record_decision
 from foss_registry.scans.models import scans

@@ -18,7 +18,7 @@ from collections import OrderedDict
 import msgspec
 
 from foss_registry.packages import reads
-from foss_registry.packages.search_index import register_sqlite_functions
+from foss_registry.search_index import register_sqlite_functions
 
 #: Records kept per process (about 0.7 KB each).
 _CACHE_SIZE = 16384

@@ -23,7 +23,7 @@ Decisions (documented in the README):
 * **Findings** of the latest scan are listed with whether the version's
   approval acknowledged them (``acknowledged``) and whether a triage decision
   covers them (``triaged``); with the version's ``flags`` they let the gate
-  fail an approved version with an open finding (``checks.gate``), and
+  fail an approved version with an open finding (``foss_registry.gate``), and
   ``verdict`` is the default gate's verdict.
 
 Lookups are batched: one query per ecosystem and chunk of names (``IN`` on the
@@ -41,10 +41,10 @@ from typing import Any
 from sqlalchemy import Connection, Text, func, or_, select, type_coerce
 
 from foss_registry import ecosystems
-from foss_registry.checks.gate import REGISTRY_STATUSES, GateOptions, is_failure, verdict
 from foss_registry.config import get_settings
 from foss_registry.enrichment.models import upstream_records
 from foss_registry.errors import DomainError
+from foss_registry.gate import REGISTRY_STATUSES, GateOptions, is_failure, verdict
 from foss_registry.packages.models import package_versions as pv
 from foss_registry.policy import rules
 from foss_registry.policy.service import current_policy

@@ -20,17 +20,6 @@ from rich.console import Console
 from rich.markup import escape
 
 from foss_registry import __version__
-from foss_registry.checks.gate import (
-    MAX_CHECK_BODY_BYTES,
-    MAX_CHECK_DEPENDENCIES,
-    SEVERITY_THRESHOLDS,
-    GateOptions,
-    is_failure,
-    summary_line,
-    tally,
-    verdict,
-)
-from foss_registry.checks.sarif import sarif
 from foss_registry.cli.client import (
     ApiError,
     ApiUrlOption,
@@ -54,7 +43,18 @@ from foss_registry.cli.output import (
     stdout_console,
     text,
 )
+from foss_registry.cli.sarif import sarif
 from foss_registry.deps import Dependency, DependencyFileError, parse_files
+from foss_registry.gate import (
+    MAX_CHECK_BODY_BYTES,
+    MAX_CHECK_DEPENDENCIES,
+    SEVERITY_THRESHOLDS,
+    GateOptions,
+    is_failure,
+    summary_line,
+    tally,
+    verdict,
+)
 
 OUTPUT_FORMATS = ("table", "json", "sarif", "junit")
 # Leave room under the server's 4 MiB for the JSON around the items.

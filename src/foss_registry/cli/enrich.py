@@ -51,9 +51,9 @@ def enrich(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+    from foss_registry import wiring
     from foss_registry.db import read_connection, write_transaction
     from foss_registry.enrichment import service as enrichment
-    from foss_registry.policy import service as policy
 
     if target is not None and ecosystem is None:
         raise fail("a NAME needs --ecosystem (pypi, npm, maven or docker)")
@@ -91,7 +91,7 @@ def enrich(
             chunk = outcomes[start : start + BATCH]
             with write_transaction(eng) as conn:
                 for version_id, outcome in chunk:
-                    policy.run_enrichment(conn, {"version_id": version_id, "outcome": outcome})
+                    wiring.run_enrichment(conn, {"version_id": version_id, "outcome": outcome})
             bar.advance(stored, len(chunk))
     counts = Counter(outcome.status for _, outcome in outcomes)
     if as_json:

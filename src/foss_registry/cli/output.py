@@ -23,9 +23,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from foss_registry.checks.gate import BLOCKING_SEVERITIES, VERDICTS, GateOptions, is_failure
-from foss_registry.checks.sarif import describe
 from foss_registry.cli.common import err
+from foss_registry.cli.sarif import describe
+from foss_registry.gate import (
+    BLOCKING_SEVERITIES,
+    VERDICTS,
+    GateOptions,
+    is_failure,
+)
 
 #: Width of tables when stdout is not a terminal (CI logs, pipes): no wrapping of names.
 PIPE_WIDTH = 200

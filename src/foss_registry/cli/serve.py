@@ -294,7 +294,7 @@ def worker(
 
     On SIGTERM it finishes the job in hand (or gives it back) and exits.
     """
-    from foss_registry.jobs.worker import Worker
+    from foss_registry.wiring import new_worker
 
     _setup_logging()
     cfg = settings()
@@ -303,7 +303,7 @@ def worker(
         from prometheus_client import start_http_server
 
         start_http_server(metrics_port, addr=cfg.host)
-    job_worker = Worker(
+    job_worker = new_worker(
         engine(), lease_seconds=cfg.job_lease_seconds, poll_seconds=cfg.worker_poll_seconds
     )
     if once:

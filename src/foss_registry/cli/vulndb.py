@@ -109,6 +109,7 @@ def import_(
     (the others are imported), 2 when a path cannot be read or holds nothing to
     import (nothing imported).
     """
+    from foss_registry.scans.service import IMPORT_RESCANS
     from foss_registry.vulns import osv, service
 
     totals: dict[Path, int] = {}
@@ -128,7 +129,7 @@ def import_(
                 bar.advance(task, count)
 
             with domain_errors():
-                report = service.import_path(eng, path, progress=advance)
+                report = service.import_path(eng, path, rescans=IMPORT_RESCANS, progress=advance)
             results.append((path, report))
             overall.merge(report)
     for path, report in results:
@@ -160,6 +161,7 @@ def sync_(
     Exit status: 0 on success, 1 when some records were invalid, 2 when
     FOSS_OSV_URL is not set, 3 when a download failed (nothing imported).
     """
+    from foss_registry.scans.service import IMPORT_RESCANS
     from foss_registry.vulns import service
     from foss_registry.vulns import sync as osv_sync
 
@@ -181,6 +183,7 @@ def sync_(
             results = osv_sync.sync(
                 eng,
                 cfg,
+                rescans=IMPORT_RESCANS,
                 ecosystems=ecosystem or None,
                 on_download=on_download,
                 on_import=on_import,

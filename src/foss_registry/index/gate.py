@@ -17,7 +17,7 @@ from sqlalchemy import Connection, func, select
 from foss_registry.db import utcnow
 from foss_registry.errors import ConflictError
 from foss_registry.index.models import index_blocked
-from foss_registry.packages import intake
+from foss_registry.intake import service as intake
 from foss_registry.packages.reads import Reader, iso
 
 Mode = Literal["enforce", "audit"]

@@ -1,7 +1,8 @@
 """A job worker: claims jobs, runs their handler, records the outcome.
 
 The same worker runs inside ``foss serve`` (a background thread) and as a
-``foss worker`` process. Handlers are registered per job kind; each runs in
+``foss worker`` process. It runs the job kinds and the periodic work it is
+given (:mod:`foss_registry.wiring` says which exist); each handler runs in
 one write transaction that also marks the job done, so a job's effects and
 its completion commit together.
 """
@@ -14,7 +15,8 @@ import socket
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -30,10 +32,8 @@ Handler = Callable[[Connection, dict[str, Any]], None]
 #: values added to the payload the handler receives.
 Preparer = Callable[[Engine, dict[str, Any]], dict[str, Any]]
 
-_HANDLERS: dict[str, Handler] = {}
 #: Work the worker does between jobs at most every so many seconds (the outbox relay).
 Periodic = Callable[[Engine], None]
-_PERIODIC: dict[str, tuple[float, Periodic]] = {}
 #: A busy worker still records its heartbeat at least this often (between jobs).
 HEARTBEAT_SECONDS = 10.0
 
@@ -48,57 +48,22 @@ def _observe(kind: str, outcome: str, seconds: float) -> None:
     from foss_registry import metrics
 
     metrics.JOB_DURATION.labels(kind, outcome).observe(seconds)
-_PREPARERS: dict[str, Preparer] = {}
 #: What a job kind leaves behind when its job is parked as failed: ``(conn, payload,
 #: error, attempts)``, in a transaction of its own.
 Parked = Callable[[Connection, dict[str, Any], str, int], None]
-_PARKED: dict[str, Parked] = {}
 
 
-def register(
-    kind: str, *, prepare: Preparer | None = None, parked: Parked | None = None
-) -> Callable[[Handler], Handler]:
-    """Register the handler of one job kind (a decorator), with an optional preparer.
+@dataclass(frozen=True)
+class JobKind:
+    """What the worker does for one kind of job: a handler, an optional preparer and parked hook.
 
     The preparer runs outside any transaction, so that minutes of work do not
     hold the database's write lock; the handler then gets its results.
-    ``parked`` records the outcome of a job given up after its last attempt
-    (a scan then says ``error`` instead of staying ``pending``).
     """
 
-    def wrap(handler: Handler) -> Handler:
-        _HANDLERS[kind] = handler
-        if prepare is not None:
-            _PREPARERS[kind] = prepare
-        if parked is not None:
-            _PARKED[kind] = parked
-        return handler
-
-    return wrap
-
-
-def periodic(name: str, every_seconds: float) -> Callable[[Periodic], Periodic]:
-    """Register work the worker runs between jobs, at most every ``every_seconds`` (a decorator).
-
-    It gets the engine and opens its own transactions; an error is logged, not fatal.
-    """
-
-    def wrap(task: Periodic) -> Periodic:
-        _PERIODIC[name] = (every_seconds, task)
-        return task
-
-    return wrap
-
-
-def handlers() -> dict[str, Handler]:
-    """Return the registered handlers, importing the modules that define them."""
-    # Importing registers the handlers; done lazily to keep import order simple.
-    from foss_registry.policy import service as _policy_jobs  # noqa: F401
-    from foss_registry.scans import jobs as _scan_jobs  # noqa: F401
-    from foss_registry.triage import jobs as _triage_jobs  # noqa: F401
-    from foss_registry.webhooks import jobs as _webhook_jobs  # noqa: F401
-
-    return _HANDLERS
+    handler: Handler
+    prepare: Preparer | None = None
+    parked: Parked | None = None
 
 
 class Worker:
@@ -107,7 +72,9 @@ class Worker:
     def __init__(
         self,
         engine: Engine,
+        kinds: Mapping[str, JobKind],
         *,
+        periodic: Mapping[str, tuple[float, Periodic]] | None = None,
         lease_seconds: int = 300,
         poll_seconds: float = 0.5,
         worker_id: str | None = None,
@@ -117,7 +84,9 @@ class Worker:
         self.poll_seconds = poll_seconds
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.stop_event = threading.Event()
-        self._handlers = handlers()
+        self._kinds = dict(kinds)
+        #: Work run between jobs: name to (at most every so many seconds, task).
+        self._periodic = dict(periodic or {})
         #: The job being run right now (None between jobs), for :meth:`abandon`.
         self.current: queue.Job | None = None
         self._last_run: dict[str, float] = {}
@@ -125,7 +94,7 @@ class Worker:
     def tick(self, *, force: bool = False) -> None:
         """Run the periodic work that is due (all of it when ``force``)."""
         now = time.monotonic()
-        for name, (every, task) in _PERIODIC.items():
+        for name, (every, task) in self._periodic.items():
             if not force and now - self._last_run.get(name, -every) < every:
                 continue
             self._last_run[name] = now
@@ -157,15 +126,14 @@ class Worker:
         return True
 
     def _run(self, job: queue.Job) -> None:
-        handler = self._handlers.get(job.kind)
-        if handler is None:
+        kind = self._kinds.get(job.kind)
+        if kind is None:
             raise LookupError(f"no handler for job kind {job.kind!r}")
         payload = job.payload
-        prepare = _PREPARERS.get(job.kind)
-        if prepare is not None:
-            payload = payload | prepare(self.engine, payload)
+        if kind.prepare is not None:
+            payload = payload | kind.prepare(self.engine, payload)
         with write_transaction(self.engine) as conn:
-            handler(conn, payload)
+            kind.handler(conn, payload)
             if not queue.complete(conn, job, self.worker_id):
                 # Our lease expired and another worker took the job: undo our
                 # effects so that the job's work is done exactly once.
@@ -180,7 +148,8 @@ class Worker:
             log.error(
                 "job %s (%s) parked as failed after %s attempts", job.id, job.kind, job.attempts
             )
-            parked = _PARKED.get(job.kind)
+            kind = self._kinds.get(job.kind)
+            parked = kind.parked if kind is not None else None
             if parked is not None:
                 try:
                     with write_transaction(self.engine) as conn:

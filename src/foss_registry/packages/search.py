@@ -27,9 +27,8 @@ from typing import Any
 
 import msgspec
 
-from foss_registry import ecosystems
+from foss_registry import ecosystems, search_index
 from foss_registry.errors import FieldError, InvalidInputError
-from foss_registry.packages import search_index
 from foss_registry.packages.models import STATUSES
 from foss_registry.packages.reads import Reader, field_error
 

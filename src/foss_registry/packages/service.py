@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import (
-    Connection,
-)
+from sqlalchemy import Connection, select
 
 from foss_registry import ecosystems
 from foss_registry.db import plain_sql, sql_timestamp, utcnow
@@ -310,3 +309,23 @@ def list_packages(
         limit=limit,
         offset=offset,
     )
+
+
+def version_ids_of(conn: Connection, packages: Iterable[tuple[str, str]]) -> list[int]:
+    """Ids of the stored versions of the given (ecosystem, normalised name) packages."""
+    by_ecosystem: dict[str, list[str]] = {}
+    for ecosystem, name in packages:
+        by_ecosystem.setdefault(ecosystem, []).append(name)
+    ids: list[int] = []
+    for ecosystem, names in by_ecosystem.items():
+        ordered = sorted(names)
+        for start in range(0, len(ordered), 500):
+            chunk = ordered[start : start + 500]
+            ids.extend(
+                conn.execute(
+                    select(pv.c.id).where(
+                        pv.c.ecosystem == ecosystem, pv.c.normalized_name.in_(chunk)
+                    )
+                ).scalars()
+            )
+    return sorted(ids)

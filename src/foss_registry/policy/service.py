@@ -24,16 +24,10 @@ from sqlalchemy import Connection, select, update
 from foss_registry.config import get_settings
 from foss_registry.db import utcnow
 from foss_registry.enrichment.models import upstream_records
-from foss_registry.enrichment.service import (
-    ENRICH_JOB,
-    complete_enrichment,
-    prepare_enrichment,
-    relevel_signals,
-)
+from foss_registry.enrichment.service import relevel_signals
 from foss_registry.enrichment.service import state as enrichment_state
 from foss_registry.errors import FieldError, InvalidInputError
 from foss_registry.jobs import queue
-from foss_registry.jobs.worker import register
 from foss_registry.packages.models import package_versions as pv
 from foss_registry.policy.models import policy_documents
 from foss_registry.policy.rules import (
@@ -325,16 +319,6 @@ def apply_policy(
     return False
 
 
-@register(ENRICH_JOB, prepare=prepare_enrichment)
-def run_enrichment(conn: Connection, payload: dict[str, Any]) -> None:
-    """Store what the upstream said and the signals, then let the policy decide."""
-    in_force = current_policy(conn)
-    version_id = complete_enrichment(conn, payload, in_force.signals)
-    if version_id is not None:
-        apply_policy(conn, version_id, in_force)
-
-
-@register(REEVALUATE_JOB)
 def reevaluate_all(conn: Connection, _payload: dict[str, Any]) -> None:
     """Apply the policy in force again to every pending and approved version."""
     in_force = current_policy(conn)

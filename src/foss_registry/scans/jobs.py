@@ -1,8 +1,10 @@
-"""The scan jobs: ``scan`` (one version, as submitted) and ``scan-batch`` (re-scans).
+"""The scan jobs' work: ``scan`` (one version, as submitted) and ``scan-batch`` (re-scans).
 
 Both run in the worker's write transaction, which also completes the job. A
 Docker image's external scanners can take minutes, so for a ``scan`` job they
-run first, in :func:`prepare_scan`, with no transaction open.
+run first, in :func:`prepare_scan`, with no transaction open. Each returns the
+versions whose scan finished, for the policy to decide
+(:mod:`foss_registry.wiring` joins the two).
 """
 
 from __future__ import annotations
@@ -13,9 +15,7 @@ from sqlalchemy import Connection, Engine
 
 from foss_registry.config import get_settings
 from foss_registry.db import read_connection
-from foss_registry.jobs.worker import register
-from foss_registry.policy import service as policy
-from foss_registry.scans import scanner, service
+from foss_registry.scans import scanner
 
 
 def _config() -> scanner.ScanConfig:
@@ -33,37 +33,16 @@ def prepare_scan(engine: Engine, payload: dict[str, Any]) -> dict[str, Any]:
     return {"external": scanner.run_image_scanners(scanner.image_ref(*image), config.scanners)}
 
 
-def scan_job_parked(conn: Connection, payload: dict[str, Any], error: str, attempts: int) -> None:
-    """A scan job given up: its scans that are still pending end in ``error``.
-
-    The policy then looks at each version again; it never approves one whose
-    scan ended in an error.
-    """
-    scan_ids = [int(i) for i in payload.get("scan_ids", [payload.get("scan_id")]) if i is not None]
-    for version_id in service.fail_scans(conn, scan_ids, error=error, attempts=attempts):
-        policy.apply_policy(conn, version_id)
-
-
-@register(service.SCAN_JOB, prepare=prepare_scan, parked=scan_job_parked)
-def run_scan(conn: Connection, payload: dict[str, Any]) -> None:
-    """Scan the version named in the payload, complete its scan row, let the policy decide."""
-    version_id = scanner.complete_scan(
+def run_scan(conn: Connection, payload: dict[str, Any]) -> int | None:
+    """Scan the version named in the payload and complete its scan row; return its id if done."""
+    return scanner.complete_scan(
         conn, int(payload["scan_id"]), _config(), external=payload.get("external")
     )
-    if version_id is not None:
-        # The scan and the license evaluation are both done: the policy may decide.
-        policy.apply_policy(conn, version_id)
 
 
-@register(service.SCAN_BATCH_JOB, parked=scan_job_parked)
-def run_scan_batch(conn: Connection, payload: dict[str, Any]) -> None:
+def run_scan_batch(conn: Connection, payload: dict[str, Any]) -> list[int]:
     """Complete a batch of pending scans (the re-scans an import queued) in one transaction.
 
-    The policy then looks at each re-scanned version: it flags an approved one
-    that a new advisory now fails, and decides those no person has decided.
+    Returns the ids of the versions re-scanned.
     """
-    version_ids = scanner.complete_scans(conn, [int(i) for i in payload["scan_ids"]], _config())
-    if version_ids:
-        in_force = policy.current_policy(conn)
-        for version_id in version_ids:
-            policy.apply_policy(conn, version_id, in_force)
+    return scanner.complete_scans(conn, [int(i) for i in payload["scan_ids"]], _config())

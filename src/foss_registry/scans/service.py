@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 
 from foss_registry.config import get_settings
 from foss_registry.db import dump_json, plain_sql, sql_timestamp, utcnow
@@ -16,6 +16,7 @@ from foss_registry.packages.models import package_versions as pv
 from foss_registry.scans.models import scans
 from foss_registry.triage import matching
 from foss_registry.triage import service as triage
+from foss_registry.vulns import service as vulndb
 
 SEVERITY_LEVELS = ("critical", "high", "medium", "low", "unknown")
 #: Job kind scanning one version (payload ``{"version_id", "scan_id"}``).
@@ -55,6 +56,17 @@ def request_scan(conn: Connection, version_id: int, *, trigger: str) -> int:
     scan_id = int(rows[0][0])
     queue.enqueue(conn, SCAN_JOB, {"version_id": version_id, "scan_id": scan_id})
     return scan_id
+
+
+def rescan_packages(conn: Connection, names: Iterable[tuple[str, str]], trigger: str) -> int:
+    """Queue a re-scan of every stored version of some (ecosystem, normalised name) packages.
+
+    Returns how many versions will be re-scanned (a vulnerability import's re-scans).
+    """
+    version_ids = packages.version_ids_of(conn, names)
+    if version_ids:
+        request_rescans(conn, version_ids, trigger=trigger)
+    return len(version_ids)
 
 
 def request_rescans(conn: Connection, version_ids: Sequence[int], *, trigger: str) -> list[int]:
@@ -271,10 +283,77 @@ def get_scan(
 ) -> dict[str, Any]:
     """Return the scan report of the version selected like ``GET /packages/{name}``."""
     version_id = packages.select_version_id(conn, name, ecosystem=ecosystem, version=version)
-    return scan_report(
-        conn,
-        version_id,
-        stale_days=stale_days,
-        history_limit=history_limit,
-        history_offset=history_offset,
+    return scan_report(conn, version_id, stale_days=stale_days)
+
+
+_LATEST_SCANS = (
+    select(
+        pv.c.id.label("version_id"),
+        scans.c.id.label("scan_id"),
+        scans.c.status,
+        scans.c.database_updated_at,
+    )
+    .select_from(pv)
+    .outerjoin(
+        scans,
+        scans.c.id
+        == select(func.max(scans.c.id))
+        .where(scans.c.version_id == pv.c.id)
+        .correlate(pv)
+        .scalar_subquery(),
+    )
+    .where(pv.c.ecosystem == bindparam("ecosystem"))
+)
+
+
+def refresh_stale_scans(conn: Connection, trigger: str) -> tuple[int, int]:
+    """Bring every version's newest scan to the database's current state; (re-scans, confirmed).
+
+    A finished scan records the state of its ecosystem's data it was made
+    against (``database_updated_at``, the newest ``modified``). After an import,
+    every version whose newest scan saw another state is dealt with, so that no
+    status speaks of data that is no longer there:
+
+    - a ``passed`` or ``failed`` scan of a package that no new or changed record
+      names (those were queued for a re-scan and are ``pending``) has the same
+      findings against the new data, since a version's findings come only from
+      the records indexed under its package: it is confirmed, its
+      ``database_updated_at`` set to the current state;
+    - a version never scanned, or whose scan is ``not_scanned`` (no data of its
+      ecosystem then) or ``error``, is queued for a re-scan.
+    """
+    rescans = confirmed = 0
+    for state in vulndb.database_states(conn).values():
+        rescan: list[int] = []
+        confirm: list[int] = []
+        for row in conn.execute(_LATEST_SCANS, {"ecosystem": state.ecosystem}):
+            if row.status == "pending" or row.database_updated_at == state.newest_modified:
+                continue
+            if row.status in ("passed", "failed") and row.database_updated_at is not None:
+                confirm.append(row.scan_id)
+            else:
+                rescan.append(row.version_id)
+        for start in range(0, len(confirm), 500):
+            conn.execute(
+                update(scans)
+                .where(scans.c.id.in_(confirm[start : start + 500]))
+                .values(database_updated_at=state.newest_modified)
+            )
+        if rescan:
+            request_rescans(conn, rescan, trigger=trigger)
+        rescans += len(rescan)
+        confirmed += len(confirm)
+    return rescans, confirmed
+
+
+#: What a vulnerability import asks of the scans (``vulns.service.import_records``).
+IMPORT_RESCANS = vulndb.Rescans(of_packages=rescan_packages, refresh=refresh_stale_scans)
+
+
+def count_in_error(conn: Connection) -> int:
+    """How many scans ended in ``error`` (read from the status index; a /metrics gauge)."""
+    return int(
+        conn.execute(
+            select(func.count()).select_from(scans).where(scans.c.status == "error")
+        ).scalar_one()
     )

@@ -5,11 +5,12 @@ from __future__ import annotations
 from sqlalchemy import Engine
 
 from foss_registry.db import read_connection, write_transaction
-from foss_registry.jobs.worker import periodic
 from foss_registry.triage import service
 
+#: How often the worker looks for lapsed triage decisions, at most (seconds).
+EXPIRY_EVERY_SECONDS = 1.0
 
-@periodic("triage-expiry", every_seconds=1.0)
+
 def expire_triage(engine: Engine) -> None:
     """Flag versions touched by triage decisions whose expiry has passed."""
     with read_connection(engine) as conn:

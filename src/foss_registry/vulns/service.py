@@ -25,9 +25,6 @@ from typing import Any
 from sqlalchemy import Connection, Engine, bindparam, delete, func, select, update
 
 from foss_registry.db import utcnow, write_transaction
-from foss_registry.packages.models import package_versions as pv
-from foss_registry.scans import service as scans
-from foss_registry.scans.models import scans as scans_table
 from foss_registry.vulns.matcher import CompiledRecord, compile_record
 from foss_registry.vulns.models import advisories, advisory_packages, vulndb_ecosystems
 from foss_registry.vulns.osv import (
@@ -44,14 +41,14 @@ __all__ = [
     "IMPORT_TRIGGER",
     "DatabaseState",
     "ImportReport",
+    "Rescans",
     "candidate_records",
     "candidates_for",
+    "data_ages",
     "database_state",
     "database_states",
     "import_path",
     "import_records",
-    "queue_rescans",
-    "refresh_stale_scans",
     "source_of",
     "status",
     "store_batch",
@@ -268,44 +265,32 @@ def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
         yield items[start : start + size]
 
 
-def stored_versions(conn: Connection, packages: Iterable[Pair]) -> list[int]:
-    """Ids of the stored versions of the given (ecosystem, normalised name) packages."""
-    by_ecosystem: dict[str, list[str]] = {}
-    for ecosystem, name in packages:
-        by_ecosystem.setdefault(ecosystem, []).append(name)
-    ids: list[int] = []
-    for ecosystem, names in by_ecosystem.items():
-        for chunk in _chunks(sorted(names), 500):
-            ids.extend(
-                conn.execute(
-                    select(pv.c.id).where(
-                        pv.c.ecosystem == ecosystem, pv.c.normalized_name.in_(list(chunk))
-                    )
-                ).scalars()
-            )
-    return sorted(ids)
+@dataclass(frozen=True)
+class Rescans:
+    """How an import brings the scans up to date (``scans.service.IMPORT_RESCANS``).
 
+    The scans are not this package's to make. ``of_packages(conn, packages,
+    trigger)`` queues a re-scan of every stored version of the (ecosystem,
+    normalised name) packages a batch touched, in the batch's transaction, and
+    returns how many; ``refresh(conn, trigger)`` runs once after the import and
+    deals with every version whose newest scan saw other data: (re-scans, confirmed).
+    """
 
-def queue_rescans(
-    conn: Connection, packages: Iterable[Pair], *, trigger: str = IMPORT_TRIGGER
-) -> int:
-    """Queue a re-scan of every stored version of the given packages; return how many."""
-    version_ids = stored_versions(conn, packages)
-    if version_ids:
-        scans.request_rescans(conn, version_ids, trigger=trigger)
-    return len(version_ids)
+    of_packages: Callable[[Connection, Iterable[Pair], str], int]
+    refresh: Callable[[Connection, str], tuple[int, int]]
 
 
 def import_records(
     engine: Engine,
     records: Iterable[Record],
     *,
+    rescans: Rescans,
     batch_size: int = BATCH_SIZE,
     progress: Callable[[int], None] | None = None,
     trigger: str = IMPORT_TRIGGER,
     report: ImportReport | None = None,
 ) -> ImportReport:
-    """Store records in batches, each committed with the re-scans it causes.
+    """Store records in batches, each committed with the re-scans it causes (``rescans``).
 
     ``progress`` is called with the number of records each committed batch held.
     """
@@ -315,7 +300,9 @@ def import_records(
     def commit() -> None:
         with write_transaction(engine) as conn:
             part = store_batch(conn, batch)
-            part.rescans = queue_rescans(conn, part.touched, trigger=trigger)
+            part.rescans = (
+                rescans.of_packages(conn, part.touched, trigger) if part.touched else 0
+            )
         report.merge(part)
         if progress is not None:
             progress(len(batch))
@@ -336,76 +323,17 @@ def import_records(
         commit()
     if report.read:
         with write_transaction(engine) as conn:
-            rescans, confirmed = refresh_stale_scans(conn, trigger=trigger)
-        report.rescans += rescans
+            queued, confirmed = rescans.refresh(conn, trigger)
+        report.rescans += queued
         report.confirmed += confirmed
     return report
-
-
-_LATEST_SCANS = (
-    select(
-        pv.c.id.label("version_id"),
-        scans_table.c.id.label("scan_id"),
-        scans_table.c.status,
-        scans_table.c.database_updated_at,
-    )
-    .select_from(pv)
-    .outerjoin(
-        scans_table,
-        scans_table.c.id
-        == select(func.max(scans_table.c.id))
-        .where(scans_table.c.version_id == pv.c.id)
-        .correlate(pv)
-        .scalar_subquery(),
-    )
-    .where(pv.c.ecosystem == bindparam("ecosystem"))
-)
-
-
-def refresh_stale_scans(conn: Connection, *, trigger: str = IMPORT_TRIGGER) -> tuple[int, int]:
-    """Bring every version's newest scan to the database's current state; (re-scans, confirmed).
-
-    A finished scan records the state of its ecosystem's data it was made
-    against (``database_updated_at``, the newest ``modified``). After an import,
-    every version whose newest scan saw another state is dealt with, so that no
-    status speaks of data that is no longer there:
-
-    - a ``passed`` or ``failed`` scan of a package that no new or changed record
-      names (those were queued for a re-scan and are ``pending``) has the same
-      findings against the new data, since a version's findings come only from
-      the records indexed under its package: it is confirmed, its
-      ``database_updated_at`` set to the current state;
-    - a version never scanned, or whose scan is ``not_scanned`` (no data of its
-      ecosystem then) or ``error``, is queued for a re-scan.
-    """
-    rescans = confirmed = 0
-    for state in database_states(conn).values():
-        rescan: list[int] = []
-        confirm: list[int] = []
-        for row in conn.execute(_LATEST_SCANS, {"ecosystem": state.ecosystem}):
-            if row.status == "pending" or row.database_updated_at == state.newest_modified:
-                continue
-            if row.status in ("passed", "failed") and row.database_updated_at is not None:
-                confirm.append(row.scan_id)
-            else:
-                rescan.append(row.version_id)
-        for chunk in _chunks(confirm, 500):
-            conn.execute(
-                update(scans_table)
-                .where(scans_table.c.id.in_(list(chunk)))
-                .values(database_updated_at=state.newest_modified)
-            )
-        if rescan:
-            scans.request_rescans(conn, rescan, trigger=trigger)
-        rescans += len(rescan)
-        confirmed += len(confirm)
-    return rescans, confirmed
 
 
 def import_path(
     engine: Engine,
     path: str | Path,
     *,
+    rescans: Rescans,
     batch_size: int = BATCH_SIZE,
     progress: Callable[[int], None] | None = None,
     trigger: str = IMPORT_TRIGGER,
@@ -424,6 +352,7 @@ def import_path(
     return import_records(
         engine,
         iter_records(path, on_error=on_error),
+        rescans=rescans,
         batch_size=batch_size,
         progress=progress,
         trigger=trigger,
@@ -453,6 +382,17 @@ def database_states(conn: Connection) -> dict[str, DatabaseState]:
         row.ecosystem: DatabaseState(row.ecosystem, row.newest_modified, row.last_imported_at)
         for row in conn.execute(_STATES)
     }
+
+
+def data_ages(conn: Connection) -> list[tuple[str, float]]:
+    """Seconds since each ecosystem's newest vulnerability record (none before an import)."""
+    now = utcnow()
+    rows = conn.execute(
+        select(vulndb_ecosystems.c.ecosystem, vulndb_ecosystems.c.newest_modified).order_by(
+            vulndb_ecosystems.c.ecosystem
+        )
+    ).all()
+    return [(str(eco), (now - newest).total_seconds()) for eco, newest in rows if newest]
 
 
 def database_state(conn: Connection, ecosystem: str) -> DatabaseState | None:

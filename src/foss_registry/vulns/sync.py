@@ -23,7 +23,7 @@ from foss_registry import __version__
 from foss_registry.config import Settings
 from foss_registry.errors import DomainError, InvalidInputError
 from foss_registry.vulns import service
-from foss_registry.vulns.service import ImportReport
+from foss_registry.vulns.service import ImportReport, Rescans
 
 __all__ = [
     "DownloadError",
@@ -130,6 +130,7 @@ def sync(
     engine: Engine,
     settings: Settings,
     *,
+    rescans: Rescans,
     ecosystems: Sequence[str] | None = None,
     on_download: Callable[[str, int, int | None], None] | None = None,
     on_import: Callable[[int], None] | None = None,
@@ -138,7 +139,8 @@ def sync(
     """Download every configured ecosystem's export, then import each.
 
     All downloads finish before anything is imported, so a network failure
-    leaves the database as it was.
+    leaves the database as it was. ``rescans`` brings the scans up to date
+    after each import (see :func:`foss_registry.vulns.service.import_records`).
     """
     base = _base_url(settings)
     wanted = (
@@ -174,6 +176,6 @@ def sync(
             downloaded.append((ecosystem, url, target, size))
         results = []
         for ecosystem, url, target, size in downloaded:
-            report = service.import_path(engine, target, progress=on_import)
+            report = service.import_path(engine, target, rescans=rescans, progress=on_import)
             results.append(SyncResult(ecosystem, url, size, report))
         return results

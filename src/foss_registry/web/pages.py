@@ -28,8 +28,8 @@ from foss_registry.auth import sessions
 from foss_registry.db import read_connection
 from foss_registry.ecosystems import NAMES as ECOSYSTEMS
 from foss_registry.errors import DomainError, ForbiddenError, InvalidInputError, NotFoundError
+from foss_registry.intake.service import submit_package
 from foss_registry.packages import service as packages
-from foss_registry.packages.intake import submit_package
 from foss_registry.packages.models import STATUSES
 from foss_registry.reviews import service as reviews
 from foss_registry.web.chart import decisions_chart

@@ -5,13 +5,17 @@ from __future__ import annotations
 from sqlalchemy import Engine
 
 from foss_registry.db import write_transaction
-from foss_registry.jobs.worker import periodic, register
+from foss_registry.jobs.worker import JobKind
 from foss_registry.webhooks import delivery
 
-register(delivery.DELIVER_JOB, prepare=delivery.send)(delivery.record)
+#: The ``webhook-deliver`` job: send outside any transaction, then record the outcome.
+DELIVER = JobKind(delivery.record, prepare=delivery.send)
 
 
-@periodic("webhook-relay", every_seconds=0.25)
+#: How often the worker relays the outbox, at most (seconds).
+RELAY_EVERY_SECONDS = 0.25
+
+
 def relay_outbox(engine: Engine) -> None:
     """Hand the outbox's new events to deliveries (a read first, a write only when needed)."""
     while delivery.has_undispatched(engine):

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine
 
+from foss_registry.scans.service import IMPORT_RESCANS
 from foss_registry.vulns import service as vulndb
 from tests.functional.cli.conftest import Registry
 
@@ -70,7 +71,7 @@ def test_log4shell_found_after_approval_fails_the_gate_until_acknowledged(
     assert registry.foss("check", pom).code == 0
 
     # The Maven advisories arrive; the re-scan finds Log4Shell, which nobody acknowledged.
-    vulndb.import_path(engine, shared_data / "osv" / "GHSA-Maven.zip")
+    vulndb.import_path(engine, shared_data / "osv" / "GHSA-Maven.zip", rescans=IMPORT_RESCANS)
     wait_for_scan(registry, "failed")
     failed = registry.foss("check", pom)
     assert failed.code == 1, failed.stdout

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from foss_registry.jobs.worker import Worker
+from foss_registry.wiring import new_worker
 from tests.functional.api.test_packages import assert_problem
 from tests.functional.conftest import key, submit
 
@@ -100,7 +100,7 @@ def test_policy_rejects_forbidden_license_with_reasons(
 ) -> None:
     submit(client, tokens["submitter"], name="mongo-thing", version="1.0", license="SSPL-1.0")
     submit(client, tokens["submitter"], name="no-license", version="1.0")
-    Worker(engine).run_until_idle()
+    new_worker(engine).run_until_idle()
     rejected = client.get("/api/v1/packages/mongo-thing").json()
     assert rejected["status"] == "rejected"
     assert rejected["rejected_by"] == "policy"
@@ -130,7 +130,7 @@ def test_admin_changes_policy_and_pending_versions_are_re_evaluated(
 ) -> None:
     submit(client, tokens["submitter"], name="gpl-lib", version="1.0", license="GPL-3.0-only")
     submit(client, tokens["submitter"], name="mit-lib", version="1.0", license="MIT")
-    Worker(engine).run_until_idle()
+    new_worker(engine).run_until_idle()
     assert client.get("/api/v1/packages/gpl-lib").json()["status"] == "pending"
     client.post(
         "/api/v1/reviews",
@@ -149,7 +149,7 @@ def test_admin_changes_policy_and_pending_versions_are_re_evaluated(
     assert changed.status_code == 200, changed.text
     assert changed.json()["source"] == "api" and changed.json()["updated_by"] == "adam"
     assert client.get("/api/v1/licenses/GPL-3.0-only").json()["status"] == "rejected"
-    Worker(engine).run_until_idle()
+    new_worker(engine).run_until_idle()
     assert client.get("/api/v1/packages/gpl-lib").json()["status"] == "rejected"
     # An approved version that newly violates the policy is flagged, not revoked.
     mit = client.get("/api/v1/packages/mit-lib").json()

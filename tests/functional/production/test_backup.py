@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from foss_registry import storage
 from foss_registry.db import make_engine, write_transaction
-from foss_registry.packages.intake import submit_package
+from foss_registry.intake.service import submit_package
 from foss_registry.packages.models import package_versions
 from foss_registry.scans.models import scans
 from tests.functional.server.conftest import foss_command

@@ -15,8 +15,8 @@ from sqlalchemy import Engine, select
 from foss_registry.db import write_transaction
 from foss_registry.jobs import queue
 from foss_registry.jobs.models import jobs
-from foss_registry.jobs.worker import Worker
 from foss_registry.scans.models import scans
+from foss_registry.wiring import new_worker
 from tests.functional.conftest import key, submit
 from tests.functional.server.conftest import foss_command
 
@@ -62,7 +62,7 @@ def test_a_job_held_by_a_killed_worker_is_retried_by_another_after_its_lease(
     assert (held.status, held.locked_by, held.attempts) == ("running", "doomed-worker", 1)
 
     # While the lease runs, no other worker may take the job.
-    other = Worker(engine, lease_seconds=30, worker_id="survivor")
+    other = new_worker(engine, lease_seconds=30, worker_id="survivor")
     assert other.run_until_idle() == 0
     # Once it expires, a real `foss worker` process takes the job over and finishes it.
     env = os.environ | {"FOSS_DATABASE_URL": database_url, "FOSS_WORKER_POLL_SECONDS": "0.2"}
@@ -109,7 +109,7 @@ def test_a_job_failing_every_attempt_is_parked_with_its_error_for_admins(
     # A job kind nothing handles fails on every attempt: real worker behaviour.
     with write_transaction(engine) as conn:
         job_id = queue.enqueue(conn, "no-such-kind", {"n": 1}, max_attempts=2)
-    worker = Worker(engine, lease_seconds=30)
+    worker = new_worker(engine, lease_seconds=30)
     assert worker.run_until_idle() == 1
     first = job_row(engine, job_id)
     assert first.status == "queued" and first.attempts == 1
@@ -133,7 +133,7 @@ def test_a_job_failing_every_attempt_is_parked_with_its_error_for_admins(
 def test_abandoning_gives_the_job_back_without_counting_the_attempt(engine: Engine) -> None:
     with write_transaction(engine) as conn:
         job_id = queue.enqueue(conn, "scan", {"version_id": 0, "scan_id": 0})
-    worker = Worker(engine, lease_seconds=300, worker_id="stopping")
+    worker = new_worker(engine, lease_seconds=300, worker_id="stopping")
     with write_transaction(engine) as conn:
         worker.current = queue.claim(conn, worker.worker_id, 300)
     worker.abandon()

@@ -13,8 +13,8 @@ from foss_registry import storage
 from foss_registry.config import Settings
 from foss_registry.db import make_engine, utcnow, write_transaction
 from foss_registry.jobs import queue
-from foss_registry.jobs.worker import Worker
 from foss_registry.vulns.models import vulndb_ecosystems
+from foss_registry.wiring import new_worker
 from tests.conftest import make_client
 from tests.functional.conftest import submit
 from tests.functional.server.conftest import start_server
@@ -84,7 +84,7 @@ def test_metrics_count_requests_by_route_template_and_report_the_queue(
     assert "foss_database_up 1.0" in before
 
     # A scan run by a worker shows up as a scan duration.
-    assert Worker(engine).run_until_idle() == 2
+    assert new_worker(engine).run_until_idle() == 2
     after = metric_lines(client)
     assert 'foss_job_queue_depth{status="done"} 2.0' in after
     assert any(

@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 
-from foss_registry import storage
+from foss_registry import search_index, storage
 from foss_registry.db import make_engine
-from foss_registry.packages import reads, search, search_index
+from foss_registry.packages import reads, search
 
 ROW = (
     "INSERT INTO package_versions (ecosystem, name, normalized_name, version, "

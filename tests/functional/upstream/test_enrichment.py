@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import Engine, text
 
 from foss_registry.config import get_settings
-from foss_registry.jobs.worker import Worker
 from foss_registry.vulns import service as vulndb
+from foss_registry.wiring import new_worker
 from tests.fakes.upstream import FakeUpstream, free_port_url
 from tests.functional.conftest import key, submit
 
@@ -42,7 +42,7 @@ def _fresh_settings() -> Iterator[None]:
 
 
 def run_jobs(engine: Engine) -> int:
-    return Worker(engine).run_until_idle()
+    return new_worker(engine).run_until_idle()
 
 
 def record(client: Any, name: str, ecosystem: str, version: str | None = None) -> dict[str, Any]:
@@ -330,7 +330,7 @@ def test_auto_approve_waits_for_enrichment_then_approves(client, engine, tokens,
     set_policy(client, tokens)
     fake.add_pypi("goodpkg", "1.0", license_expression="MIT", project_urls={"Source": "https://git.example.internal/g"})
     submit(client, tokens["submitter"], name="goodpkg", version="1.0", ecosystem="pypi", license="MIT")
-    worker = Worker(engine)
+    worker = new_worker(engine)
     # Run the scan alone first: enrichment still pending, so auto-approve waits.
     with engine.begin() as conn:
         conn.execute(text("UPDATE jobs SET run_after = run_after + interval '1 hour' WHERE kind = 'enrich'")

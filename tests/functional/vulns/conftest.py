@@ -16,9 +16,10 @@ import pytest
 from sqlalchemy import Engine
 
 from foss_registry.config import get_settings
-from foss_registry.jobs.worker import Worker
+from foss_registry.scans.service import IMPORT_RESCANS
 from foss_registry.vulns import service
 from foss_registry.vulns.service import ImportReport
+from foss_registry.wiring import new_worker
 
 #: Records picked from the big shared zips: (zip, id).
 PICKED = [
@@ -55,13 +56,13 @@ def import_all(engine: Engine, paths: list[Path], **options: Any) -> ImportRepor
     """Import several paths like ``foss vulndb import`` and return the summed report."""
     total = ImportReport()
     for path in paths:
-        total.merge(service.import_path(engine, path, **options))
+        total.merge(service.import_path(engine, path, rescans=IMPORT_RESCANS, **options))
     return total
 
 
 def run_jobs(engine: Engine) -> int:
     """Run every queued job, as the worker inside `foss serve` would."""
-    return Worker(engine).run_until_idle()
+    return new_worker(engine).run_until_idle()
 
 
 @pytest.fixture(autouse=True)

@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 
 from foss_registry.config import Settings
 from foss_registry.db import read_connection
+from foss_registry.scans.service import IMPORT_RESCANS
 from foss_registry.vulns import service
 from foss_registry.vulns.sync import DownloadError, sync
 from tests.functional.server.conftest import foss_command, free_port
@@ -78,7 +79,7 @@ def settings_for(url: str, **values: Any) -> Settings:
 def test_sync_downloads_each_ecosystem_and_imports_it(
     engine: Engine, export_server: ExportServer
 ) -> None:
-    results = sync(engine, settings_for(export_server.url), backoff=0)
+    results = sync(engine, settings_for(export_server.url), rescans=IMPORT_RESCANS, backoff=0)
     assert [(r.ecosystem, r.report.new) for r in results] == [("PyPI", 2), ("npm", 4), ("Maven", 3)]
     assert sorted(export_server.requests) == [
         "/osv/Maven/all.zip",
@@ -88,7 +89,7 @@ def test_sync_downloads_each_ecosystem_and_imports_it(
     with read_connection(engine) as conn:
         assert service.status(conn)["records"] == 9
     # Syncing again changes nothing.
-    again = sync(engine, settings_for(export_server.url), backoff=0)
+    again = sync(engine, settings_for(export_server.url), rescans=IMPORT_RESCANS, backoff=0)
     assert sum(r.report.unchanged for r in again) == 9
     assert sum(r.report.new + r.report.updated for r in again) == 0
 
@@ -96,7 +97,7 @@ def test_sync_downloads_each_ecosystem_and_imports_it(
 def test_sync_retries_server_errors(engine: Engine, export_server: ExportServer) -> None:
     export_server.failures[0] = 2
     results = sync(
-        engine, settings_for(export_server.url, osv_retries=2), ecosystems=["npm"], backoff=0
+        engine, settings_for(export_server.url, osv_retries=2), rescans=IMPORT_RESCANS, ecosystems=["npm"], backoff=0
     )
     assert results[0].report.new == 4
     assert export_server.requests == ["/osv/npm/all.zip"] * 3
@@ -107,7 +108,7 @@ def test_sync_gives_up_after_the_retries_and_imports_nothing(
 ) -> None:
     export_server.failures[0] = 10
     with pytest.raises(DownloadError) as caught:
-        sync(engine, settings_for(export_server.url, osv_retries=1), backoff=0)
+        sync(engine, settings_for(export_server.url, osv_retries=1), rescans=IMPORT_RESCANS, backoff=0)
     assert "after 2 attempts" in caught.value.detail and "HTTP 500" in caught.value.detail
     with read_connection(engine) as conn:
         assert service.status(conn)["records"] == 0
@@ -118,10 +119,10 @@ def test_sync_offline_and_wrong_paths_are_clear_errors(
 ) -> None:
     closed = f"http://127.0.0.1:{free_port()}/osv"
     with pytest.raises(DownloadError) as offline:
-        sync(engine, settings_for(closed, osv_retries=1), backoff=0)
+        sync(engine, settings_for(closed, osv_retries=1), rescans=IMPORT_RESCANS, backoff=0)
     assert "cannot connect" in offline.value.detail and "offline" in offline.value.detail
     with pytest.raises(DownloadError) as missing:
-        sync(engine, settings_for(export_server.url), ecosystems=["crates.io"], backoff=0)
+        sync(engine, settings_for(export_server.url), rescans=IMPORT_RESCANS, ecosystems=["crates.io"], backoff=0)
     assert "HTTP 404" in missing.value.detail and "FOSS_OSV_URL" in missing.value.detail
 
 

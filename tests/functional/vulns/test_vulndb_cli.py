@@ -12,7 +12,7 @@ import yaml
 from sqlalchemy import Engine
 
 from foss_registry.db import read_connection, write_transaction
-from foss_registry.packages.intake import submit_package
+from foss_registry.intake.service import submit_package
 from foss_registry.packages.reads import iso
 from foss_registry.scans import service as scans
 from foss_registry.vulns import service as vulndb

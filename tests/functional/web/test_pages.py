@@ -21,6 +21,7 @@ from foss_registry.auth import service as auth
 from foss_registry.auth import sessions
 from foss_registry.auth.models import web_sessions
 from foss_registry.db import read_connection, utcnow, write_transaction
+from foss_registry.scans.service import IMPORT_RESCANS
 from foss_registry.vulns import service as vulndb
 from tests.functional.server.conftest import ServerProcess, start_server
 
@@ -303,7 +304,7 @@ def _wait_for_scan(server: ServerProcess, name: str, version: str) -> dict[str, 
 
 
 def test_approving_past_open_findings_needs_the_box_naming_them(pages: Any, tokens: dict[str, str], server: ServerProcess, engine: Engine, shared_data: Path) -> None:
-    vulndb.import_path(engine, shared_data / "osv" / "GHSA-Maven.zip")
+    vulndb.import_path(engine, shared_data / "osv" / "GHSA-Maven.zip", rescans=IMPORT_RESCANS)
     for version, outcome in (("2.14.1", "failed"), ("2.15.0", "passed")):
         submit_api(server, tokens["submitter"], "maven", LOG4J, version, "Apache-2.0", "Apache Log4j")
         assert _wait_for_scan(server, LOG4J, version)["status"] == outcome

@@ -10,9 +10,9 @@ from typing import Any
 import jsonschema
 import pytest
 
-from foss_registry.checks.gate import GateOptions, verdict
-from foss_registry.checks.sarif import sarif
+from foss_registry.cli.sarif import sarif
 from foss_registry.deps import parse_file
+from foss_registry.gate import GateOptions, verdict
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "deps"
 

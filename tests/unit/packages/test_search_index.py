@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from foss_registry.packages.search_index import MIN_SUFFIX, has_words, name_suffixes, words
+from foss_registry.search_index import MIN_SUFFIX, has_words, name_suffixes, words
 
 
 def test_words_are_runs_of_letters_and_digits_without_case_or_accents() -> None:

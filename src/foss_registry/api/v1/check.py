@@ -10,9 +10,9 @@ from msgspec import Struct
 
 from foss_registry.api.deps import context, decode_body, run_db
 from foss_registry.checks import service as checks
-from foss_registry.checks.gate import MAX_CHECK_BODY_BYTES, MAX_CHECK_DEPENDENCIES
 from foss_registry.db import read_connection
 from foss_registry.errors import FieldError, InvalidInputError
+from foss_registry.gate import MAX_CHECK_BODY_BYTES, MAX_CHECK_DEPENDENCIES
 from foss_registry.triage.openvex import NOT_COUNTING, VexStatement
 
 

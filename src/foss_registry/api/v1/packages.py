@@ -22,8 +22,8 @@ from foss_registry.api.deps import (
 from foss_registry.api.params import Limit, Offset
 from foss_registry.api.v1.schemas import PackageList, PackageRecord, PackageSubmission
 from foss_registry.db import read_connection
+from foss_registry.intake.service import submit_package
 from foss_registry.packages import service as packages
-from foss_registry.packages.intake import submit_package
 
 #: Bounds of the query parameters (the SQLite fast reads check the same ones).
 MAX_SEARCH = 255

@@ -12,7 +12,7 @@ for one word counts a version found by name and by description once.
 ``package_name_suffixes`` gains the number of versions of each name, so that
 the versions matched by name are counted without visiting them.
 
-Words are what ``foss_registry.packages.search_index`` says they are; the triggers
+Words are what ``foss_registry.search_index`` says they are; the triggers
 call it as the SQL function ``foss_description_words``.
 
 PostgreSQL keeps its GIN indexes, on the expressions the searches now use: the
@@ -26,7 +26,7 @@ Revises: 0003
 
 from alembic import op
 
-from foss_registry.packages.search_index import register_sqlite_functions
+from foss_registry.search_index import register_sqlite_functions
 
 revision = "0004"
 down_revision = "0003"

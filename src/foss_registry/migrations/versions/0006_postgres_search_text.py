@@ -1,6 +1,6 @@
 """PostgreSQL compares description words without accents, as SQLite does.
 
-SQLite's words (``foss_registry.packages.search_index``) are the description
+SQLite's words (``foss_registry.search_index``) are the description
 decomposed (Unicode NFD) with its combining marks dropped: ``für`` is the word
 ``fur``, ``йогурт`` is ``иогурт``, while ``ß`` or ``ø``, letters of their own,
 stay as they are. PostgreSQL's ``simple`` configuration kept the accents, so the

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
-from foss_registry.checks.gate import (
+from foss_registry.gate import (
     GateOptions,
     blocking_flags,
     is_failure,

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from foss_registry.checks.gate import (
+from foss_registry.gate import (
     GateOptions,
     is_failure,
     reaches_severity,

@@ -1,4 +1,7 @@
-"""The verdicts of ``foss check``: which dependencies fail the gate, as pure functions.
+"""The CI gate's contract and verdicts, as pure functions and constants.
+
+Shared by the client (``foss check``) and the server (``POST /check``), so it
+lives beside neither: it imports nothing of the server side.
 
 A dependency's verdict is its registry status, refined by what the client
 knows: ``unpinned`` when the file gives no version; ``vulnerable`` for an

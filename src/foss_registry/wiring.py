@@ -1,0 +1,86 @@
+"""The composition root: the job kinds there are, and the worker that runs them.
+
+Services do not register anything when imported. The API app (``foss serve``
+starts a worker thread beside it) and ``foss worker`` build their worker here,
+from :data:`JOB_KINDS`. A new job kind is a function in the service that owns
+the work, one ``queue.enqueue`` where it is caused, and one line below.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+
+from foss_registry.enrichment import service as enrichment
+from foss_registry.jobs.worker import JobKind, Periodic, Worker
+from foss_registry.policy import service as policy
+from foss_registry.scans import jobs as scan_jobs
+from foss_registry.scans import service as scans
+from foss_registry.scans.service import SCAN_BATCH_JOB, SCAN_JOB
+from foss_registry.triage import jobs as triage_jobs
+from foss_registry.webhooks import delivery
+from foss_registry.webhooks import jobs as webhook_jobs
+
+
+def run_scan(conn: Connection, payload: dict[str, Any]) -> None:
+    """Scan one version; once its scan and license evaluation are done, the policy decides."""
+    version_id = scan_jobs.run_scan(conn, payload)
+    if version_id is not None:
+        policy.apply_policy(conn, version_id)
+
+
+def run_scan_batch(conn: Connection, payload: dict[str, Any]) -> None:
+    """Complete a batch of re-scans; the policy then looks at each re-scanned version.
+
+    It flags an approved version that a new advisory now fails, and decides
+    those no person has decided.
+    """
+    version_ids = scan_jobs.run_scan_batch(conn, payload)
+    if version_ids:
+        in_force = policy.current_policy(conn)
+        for version_id in version_ids:
+            policy.apply_policy(conn, version_id, in_force)
+
+
+def run_enrichment(conn: Connection, payload: dict[str, Any]) -> None:
+    """Store what the upstream said and the signals, then let the policy decide."""
+    in_force = policy.current_policy(conn)
+    version_id = enrichment.complete_enrichment(conn, payload, in_force.signals)
+    if version_id is not None:
+        policy.apply_policy(conn, version_id, in_force)
+
+
+def scan_job_parked(conn: Connection, payload: dict[str, Any], error: str, attempts: int) -> None:
+    """A scan job given up: its scans still pending end in ``error``; the policy looks again.
+
+    It never approves a version whose scan ended in an error.
+    """
+    scan_ids = [int(i) for i in payload.get("scan_ids", [payload.get("scan_id")]) if i is not None]
+    for version_id in scans.fail_scans(conn, scan_ids, error=error, attempts=attempts):
+        policy.apply_policy(conn, version_id)
+
+
+#: Every job kind the worker runs, by the name stored in the ``jobs`` table.
+JOB_KINDS: dict[str, JobKind] = {
+    SCAN_JOB: JobKind(run_scan, prepare=scan_jobs.prepare_scan, parked=scan_job_parked),
+    SCAN_BATCH_JOB: JobKind(run_scan_batch, parked=scan_job_parked),
+    delivery.DELIVER_JOB: webhook_jobs.DELIVER,
+    enrichment.ENRICH_JOB: JobKind(run_enrichment, prepare=enrichment.prepare_enrichment),
+    policy.REEVALUATE_JOB: JobKind(policy.reevaluate_all),
+}
+
+
+#: The work the worker does between jobs: name to (at most every so many seconds, task).
+PERIODIC: dict[str, tuple[float, Periodic]] = {
+    "webhook-relay": (webhook_jobs.RELAY_EVERY_SECONDS, webhook_jobs.relay_outbox),
+    "triage-expiry": (triage_jobs.EXPIRY_EVERY_SECONDS, triage_jobs.expire_triage),
+}
+
+
+def new_worker(engine: Engine, **options: Any) -> Worker:
+    """Return a job worker running :data:`JOB_KINDS` and :data:`PERIODIC`.
+
+    ``options`` as :class:`~foss_registry.jobs.worker.Worker` takes them.
+    """
+    return Worker(engine, JOB_KINDS, periodic=PERIODIC, **options)
