@@ -74,6 +74,17 @@ class UnauthorizedError(DomainError):
     title = "Unauthorized"
 
 
+class MissingKeyError(UnauthorizedError):
+    """A route that needs a key was called without one (HTTP 401); the one sentence for it."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This action needs an API key in the X-API-Key header; create one with "
+            "`foss token create`.",
+            code="missing_api_key",
+        )
+
+
 class ForbiddenError(DomainError):
     """Credentials are invalid, expired, revoked or lack the role (HTTP 403)."""
 

@@ -18,9 +18,10 @@ from foss_registry.api.deps import AppContext, context, run_db
 from foss_registry.api.docs import docs_asset, docs_page
 from foss_registry.api.loop_reads import SQLiteLoopReader
 from foss_registry.api.metrics import metrics_endpoint
-from foss_registry.api.middleware import auth_gate, cors_config, install_edge
+from foss_registry.api.middleware import cors_config, install_edge
 from foss_registry.api.openapi import ApiDocumentPlugin
 from foss_registry.api.params import strict_integers
+from foss_registry.api.roles import key_gate
 from foss_registry.api.v1 import (
     blocked,
     check,
@@ -182,7 +183,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Litestar:
         },
         openapi_config=openapi,
         request_max_body_size=settings.max_body_bytes,
-        middleware=[auth_gate, strict_integers],
+        middleware=[key_gate, strict_integers],
         cors_config=cors_config(settings),
         # Logging is set up once per process (foss_registry.logs), not by the framework.
         logging_config=None,

@@ -25,9 +25,8 @@
 - one **access log line** per request, and the request counter and latency
   histogram labelled by route template (never the raw path).
 
-:func:`auth_gate` runs after routing: a route that declares the ``apiKey``
-security scheme answers 401 without a key and 403 with an invalid one before
-its handler runs or its body is read, so a write route cannot forget the check.
+Which routes need a key, and which role, is declared on each route
+(:mod:`foss_registry.api.roles`).
 """
 
 from __future__ import annotations
@@ -50,16 +49,10 @@ from litestar.exceptions import HTTPException
 from foss_registry import metrics
 from foss_registry.api.fast_reads import FastReads, SQLiteThreadReaders
 from foss_registry.api.index import PackageIndex
-from foss_registry.api.ratelimit import (
-    HEADERS_STATE,
-    KEY_STATE,
-    RateLimiter,
-    RateLimitMiddleware,
-    lookup_key,
-)
+from foss_registry.api.ratelimit import HEADERS_STATE, RateLimiter, RateLimitMiddleware
+from foss_registry.api.roles import KEY_STATE
 from foss_registry.auth.service import Principal
 from foss_registry.config import REQUEST_READ_TIMEOUT_SECONDS, Settings
-from foss_registry.errors import DomainError, UnauthorizedError
 from foss_registry.logs import request_id_var
 
 access_log = logging.getLogger("foss_registry.access")
@@ -349,37 +342,6 @@ def _with_edge_headers(
     if b"x-request-id" not in present:
         extra.append((b"x-request-id", request_id.encode("ascii")))
     return headers + extra
-
-
-def _declares_security(handler: Any) -> bool:
-    # Security may be declared on the handler or on a router above it.
-    resolve = getattr(handler, "resolve_security", None)
-    return bool(resolve() if resolve is not None else getattr(handler, "security", None))
-
-
-def auth_gate(app: Any) -> Any:
-    """Litestar middleware factory: enforce a valid key on routes declaring ``apiKey`` security.
-
-    The key's role is still checked by the handler, inside its transaction.
-    """
-
-    async def gate(scope: Any, receive: Any, send: Any) -> None:
-        handler = scope.get("route_handler")
-        if scope["type"] == "http" and handler is not None and _declares_security(handler):
-            litestar_app = scope["app"]
-            if litestar_app.state.ctx.settings.auth_enabled:
-                outcome = await lookup_key(litestar_app, scope)
-                if outcome is None:
-                    raise UnauthorizedError(
-                        "This action needs an API key in the X-API-Key header; create one "
-                        "with `foss token create`.",
-                        code="missing_api_key",
-                    )
-                if isinstance(outcome, DomainError):
-                    raise outcome
-        await app(scope, receive, send)
-
-    return gate
 
 
 def cors_config(settings: Settings) -> CORSConfig | None:

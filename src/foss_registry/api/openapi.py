@@ -6,9 +6,9 @@ problem with a clear 400), and every error is RFC 9457 problem details from
 one place; neither shows in a signature. This module adds to each ``/api/``
 operation:
 
-- its ``requestBody``, from :data:`REQUEST_BODIES` or the handler's
-  ``opt["request_body"]`` (a Struct; pass ``request_body=Struct`` to the route
-  decorator of a new route that reads a body);
+- its ``requestBody``, from the handler's ``opt["request_body"]`` (a Struct;
+  ``roles.requires(role, body=Struct)`` sets it, ``request_body=Struct`` on a
+  public route that reads a body);
 - the media types of its 200 answer when it sends something else than JSON
   (the handler's ``opt["media_types"]``, e.g. ``media_types=["text/csv", ...]``);
 - the error answers it can give (400, 401/403 when it needs a key, 404, 409,
@@ -28,14 +28,6 @@ from litestar.openapi.plugins import JsonRenderPlugin
 
 from foss_registry.api.errors import PROBLEM_JSON
 from foss_registry.api.v1 import schemas
-
-#: Bodies read with ``decode_body`` by routes that predate ``opt["request_body"]``.
-REQUEST_BODIES: dict[tuple[str, str], type] = {
-    ("post", "/api/v1/packages"): schemas.PackageSubmission,
-    ("post", "/api/v1/reviews"): schemas.ReviewDecision,
-    ("post", "/api/v1/tokens"): schemas.TokenCreate,
-    ("put", "/api/v1/policy"): schemas.PolicyDocument,
-}
 
 _DESCRIPTIONS = {
     400: "Invalid input (parameters or body); `errors` names the fields.",
@@ -67,8 +59,8 @@ def _handler_opts(app: Any, name: str) -> dict[tuple[str, str], Any]:
 
 
 def request_bodies(app: Any) -> dict[tuple[str, str], type]:
-    """Every documented request body: the table above plus handlers' ``request_body`` opt."""
-    return REQUEST_BODIES | _handler_opts(app, "request_body")
+    """Every documented request body: the handlers' ``request_body`` opt."""
+    return _handler_opts(app, "request_body")
 
 
 def complete_document(document: dict[str, Any], app: Any) -> dict[str, Any]:

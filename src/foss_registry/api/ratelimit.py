@@ -28,24 +28,19 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-import anyio.to_thread
 import msgspec
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from redis.exceptions import NoScriptError
 
 from foss_registry.api.errors import PROBLEM_JSON, problem_body
-from foss_registry.auth import service as auth
+from foss_registry.api.roles import lookup_key
 from foss_registry.auth.service import Principal
 from foss_registry.config import Settings
-from foss_registry.db import read_connection
-from foss_registry.errors import DomainError
 
 log = logging.getLogger("foss_registry.api.ratelimit")
 
 API_PREFIX = "/api/"
-#: Where the outcome of looking up the request's key is kept for the auth gate.
-KEY_STATE = "foss_key_lookup"
 #: Where the ``RateLimit-*`` headers of a request let through are left for the HTTP edge.
 HEADERS_STATE = "foss_rate_limit_headers"
 _EXEMPT_METHODS = frozenset({"OPTIONS"})
@@ -413,36 +408,6 @@ def _header(scope: dict[str, Any], name: bytes) -> str | None:
         if key == name:
             return value.decode("latin-1")
     return None
-
-
-async def lookup_key(app: Any, scope: dict[str, Any]) -> Principal | DomainError | None:
-    """Identify the request's ``X-API-Key`` once per request (read only), caching the outcome.
-
-    Returns the principal, the error explaining why the key is not valid, or
-    None when no key was sent or auth is off.
-    """
-    state = scope.setdefault("state", {})
-    if KEY_STATE in state:
-        cached: Principal | DomainError | None = state[KEY_STATE]
-        return cached
-    ctx = app.state.ctx
-    secret = (_header(scope, b"x-api-key") or "").strip()
-    outcome: Principal | DomainError | None = None
-    if secret and ctx.settings.auth_enabled:
-        # A token from FOSS_API_TOKENS needs no database (nor a thread to reach it).
-        outcome = auth.static_principal(secret, ctx.static_tokens)
-        if outcome is None:
-
-            def work() -> Principal:
-                with read_connection(ctx.engine) as conn:
-                    return auth.identify(conn, secret, ctx.static_tokens)
-
-            try:
-                outcome = await anyio.to_thread.run_sync(work, limiter=ctx.limiter)
-            except DomainError as exc:
-                outcome = exc
-    state[KEY_STATE] = outcome
-    return outcome
 
 
 class RateLimitMiddleware:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -48,6 +48,8 @@ class Principal:
     name: str
     role: str
     key_id: str
+    #: A stored token whose ``last_used_at`` is older than a minute (see :func:`note_use`).
+    last_used_stale: bool = field(default=False, compare=False)
 
     def has_role(self, role: str) -> bool:
         """True when this principal's role is at least ``role``."""
@@ -261,10 +263,9 @@ def static_principal(secret: str, static_tokens: dict[str, StaticToken]) -> Prin
     return Principal(name=static.name, role=static.role, key_id=f"static:{static.name}")
 
 
-# Plain SQL: every write request looks its key up (twice: in the auth gate and
-# in the handler's transaction), and compiling the statement would cost more
-# than running it. Times are compared in SQL, against parameters in the stored
-# form, so no timestamp needs parsing.
+# Plain SQL: every request with a key looks it up (once, see api/roles.py), and
+# compiling the statement would cost more than running it. Times are compared in
+# SQL, against parameters in the stored form, so no timestamp needs parsing.
 _VERIFY_SQL = (
     "SELECT id, name, role, revoked_at IS NOT NULL, "
     "expires_at IS NOT NULL AND expires_at <= :now, "
@@ -273,20 +274,14 @@ _VERIFY_SQL = (
 )
 
 
-@dataclass(frozen=True)
-class _StoredToken:
-    id: int
-    #: Whether ``last_used_at`` is older than the granularity (or was never set).
-    last_used_stale: bool
+def identify(conn: Connection, secret: str, static_tokens: dict[str, StaticToken]) -> Principal:
+    """Return who a token belongs to, or raise ForbiddenError if it is not valid now.
 
-
-def _verify(
-    conn: Connection, secret: str, static_tokens: dict[str, StaticToken]
-) -> tuple[Principal, _StoredToken | None]:
-    """Check a token by a lookup of its hash; return the principal and what authenticate needs."""
+    Reads only; :func:`note_use` records the use where the key acted.
+    """
     static = static_principal(secret, static_tokens)
     if static is not None:
-        return static, None
+        return static
     now = utcnow()
     rows = plain_sql(
         conn,
@@ -304,28 +299,24 @@ def _verify(
         raise ForbiddenError("The API key has been revoked.", code="invalid_api_key")
     if expired:
         raise ForbiddenError("The API key has expired.", code="invalid_api_key")
-    principal = Principal(name=name, role=role, key_id=f"token:{token_id}")
-    return principal, _StoredToken(int(token_id), bool(last_used_stale))
+    return Principal(
+        name=name, role=role, key_id=f"token:{token_id}", last_used_stale=bool(last_used_stale)
+    )
 
 
-def identify(conn: Connection, secret: str, static_tokens: dict[str, StaticToken]) -> Principal:
-    """Return who a token belongs to without writing anything (rate limits, the auth gate).
-
-    Raises ForbiddenError if the token is not valid now.
-    """
-    return _verify(conn, secret, static_tokens)[0]
+def note_use(conn: Connection, principal: Principal) -> None:
+    """Record that a stored token acted (``last_used_at``), at most once a minute per token."""
+    if principal.last_used_stale and principal.key_id.startswith("token:"):
+        token_id = int(principal.key_id.removeprefix("token:"))
+        conn.execute(
+            update(api_tokens).where(api_tokens.c.id == token_id).values(last_used_at=utcnow())
+        )
 
 
 def authenticate(conn: Connection, secret: str, static_tokens: dict[str, StaticToken]) -> Principal:
-    """Return who a token belongs to, or raise ForbiddenError if it is not valid now.
-
-    Also records ``last_used_at`` (at most once a minute per token).
-    """
-    principal, stored = _verify(conn, secret, static_tokens)
-    if stored is not None and stored.last_used_stale:
-        conn.execute(
-            update(api_tokens).where(api_tokens.c.id == stored.id).values(last_used_at=utcnow())
-        )
+    """Return who a token belongs to and record its use (a web sign-in), in one transaction."""
+    principal = identify(conn, secret, static_tokens)
+    note_use(conn, principal)
     return principal
 
 

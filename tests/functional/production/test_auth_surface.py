@@ -167,3 +167,36 @@ def test_a_full_scenario_logs_no_token_and_revocation_and_expiry_act_at_once(
         assert secret not in log
         assert secret[8:] not in log  # not even most of it
         assert hashlib.sha256(secret.encode()).hexdigest() not in log
+
+
+def test_the_role_declared_on_a_route_is_checked_before_its_body_is_read(
+    client: Any, engine: Engine
+) -> None:
+    submitter = create_token(engine, "sam", "submitter")
+    garbage = key(submitter) | {"content-type": "application/json"}
+    for method, url in (("POST", "/api/v1/reviews"), ("POST", "/api/v1/tokens"), ("PUT", "/api/v1/policy")):
+        answer = problem(client.request(method, url, content=b"{not json", headers=garbage), 403, "forbidden")
+        assert "role" in answer["detail"]
+    # Nothing was stored by the refused calls.
+    assert client.get("/api/v1/reviews").json()["total"] == 0
+
+
+def test_a_write_looks_its_key_up_once(client: Any, engine: Engine, monkeypatch: Any) -> None:
+    from foss_registry.auth import service as auth
+
+    secret = create_token(engine, "once", "submitter")
+    lookups: list[str] = []
+    real = auth.identify
+
+    def counted(conn: Any, token: str, static: Any) -> Any:
+        lookups.append(token)
+        return real(conn, token, static)
+
+    monkeypatch.setattr(auth, "identify", counted)
+    body = {"name": "requests", "version": "2.31.0", "ecosystem": "pypi"}
+    assert client.post("/api/v1/packages", json=body, headers=key(secret)).status_code == 201
+    assert lookups == [secret]
+    # The use is recorded once a minute, without a second lookup.
+    with engine.connect() as conn:
+        used = conn.execute(select(api_tokens.c.last_used_at).where(api_tokens.c.name == "once"))
+        assert used.scalar_one() is not None

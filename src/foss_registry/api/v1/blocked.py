@@ -8,8 +8,9 @@ import msgspec
 from litestar import Request, get
 from litestar.params import Parameter
 
-from foss_registry.api.deps import acting_principal, context, require_key_present, run_db
-from foss_registry.db import write_transaction
+from foss_registry.api.deps import context, run_db
+from foss_registry.api.roles import requires
+from foss_registry.db import read_connection
 from foss_registry.index import gate
 
 
@@ -41,7 +42,7 @@ class BlockedList(msgspec.Struct):
     "/index/blocked",
     summary="Blocked index requests (admin)",
     tags=["admin"],
-    security=[{"apiKey": []}],
+    **requires("admin"),
     description=(
         "Requests of pip, uv or npm through the approved-only index for a file of a version "
         "that is not approved: refused in enforce mode, served and recorded in audit mode "
@@ -55,11 +56,9 @@ async def blocked(
 ) -> BlockedList:
     """The recorded requests."""
     ctx = context(request)
-    key = require_key_present(ctx, request)
 
     def work() -> dict[str, Any]:
-        with write_transaction(ctx.engine) as conn:
-            acting_principal(ctx, conn, key, "admin")
+        with read_connection(ctx.engine) as conn:
             return gate.list_blocked(conn, limit=limit, offset=offset)
 
     return msgspec.convert(await run_db(request, work), BlockedList)

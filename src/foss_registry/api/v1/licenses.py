@@ -12,16 +12,12 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, delete, get, put
+from litestar.di import NamedDependency
 from litestar.params import FromPath, Parameter
 
-from foss_registry.api.deps import (
-    acting_principal,
-    context,
-    decode_body,
-    require_key_present,
-    run_db,
-)
+from foss_registry.api.deps import context, run_db
 from foss_registry.api.params import Limit, Offset
+from foss_registry.api.roles import Actor, requires
 from foss_registry.api.v1.schemas import (
     CompatibilityAnswer,
     LicenseInfo,
@@ -158,20 +154,20 @@ async def show_policy(request: Request[Any, Any, Any]) -> PolicyInForce:
     "/policy",
     summary="Replace the license policy (admin)",
     tags=["policy"],
-    security=[{"apiKey": []}],
     description="Pending versions are re-evaluated; approved ones that newly violate the "
     "policy are flagged for review, not revoked.",
+    **requires("admin", body=PolicyDocument),
 )
-async def replace_policy(request: Request[Any, Any, Any]) -> PolicyInForce:
+async def replace_policy(
+    request: Request[Any, Any, Any], payload: NamedDependency[PolicyDocument], actor: Actor
+) -> PolicyInForce:
     """Store a new policy and queue the re-evaluation it causes."""
     ctx = context(request)
-    key = require_key_present(ctx, request)
-    body = await decode_body(request, PolicyDocument)
 
     def work() -> dict[str, Any]:
         with write_transaction(ctx.engine) as conn:
-            principal = acting_principal(ctx, conn, key, "admin")
-            return policy.set_policy(conn, msgspec.to_builtins(body), by=principal.name).to_dict()
+            document = msgspec.to_builtins(payload)
+            return policy.set_policy(conn, document, by=actor.name).to_dict()
 
     return msgspec.convert(await run_db(request, work), PolicyInForce)
 
@@ -181,16 +177,14 @@ async def replace_policy(request: Request[Any, Any, Any]) -> PolicyInForce:
     summary="Revert to the policy file or the default (admin)",
     tags=["policy"],
     status_code=200,
-    security=[{"apiKey": []}],
+    **requires("admin"),
 )
-async def reset_policy(request: Request[Any, Any, Any]) -> PolicyInForce:
+async def reset_policy(request: Request[Any, Any, Any], actor: Actor) -> PolicyInForce:
     """Drop the API-set policy; ``FOSS_POLICY_FILE`` or the default applies again."""
     ctx = context(request)
-    key = require_key_present(ctx, request)
 
     def work() -> dict[str, Any]:
         with write_transaction(ctx.engine) as conn:
-            principal = acting_principal(ctx, conn, key, "admin")
-            return policy.set_policy(conn, None, by=principal.name).to_dict()
+            return policy.set_policy(conn, None, by=actor.name).to_dict()
 
     return msgspec.convert(await run_db(request, work), PolicyInForce)

@@ -7,19 +7,14 @@ from urllib.parse import quote, urlencode
 
 import msgspec
 from litestar import MediaType, Request, Response, get, post
+from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, Parameter
 from sqlalchemy import Connection
 
-from foss_registry.api.deps import (
-    acting_principal,
-    context,
-    decode_body,
-    require_key_present,
-    run_db,
-    run_write,
-)
+from foss_registry.api.deps import context, run_db, run_write
 from foss_registry.api.params import Limit, Offset
+from foss_registry.api.roles import Actor, requires
 from foss_registry.api.v1.schemas import PackageList, PackageRecord, PackageSubmission
 from foss_registry.db import read_connection
 from foss_registry.intake.service import submit_package
@@ -103,18 +98,16 @@ def package_location(record: dict[str, Any]) -> str:
     summary="Submit a package version for review",
     tags=["packages"],
     status_code=201,
-    security=[{"apiKey": []}],
     description="Needs a submitter key when auth is on; 409 if the version exists.",
+    **requires("submitter", body=PackageSubmission),
 )
-async def submit(request: Request[Any, Any, Any]) -> Response[PackageRecord]:
+async def submit(
+    request: Request[Any, Any, Any], payload: NamedDependency[PackageSubmission], actor: Actor
+) -> Response[PackageRecord]:
     """Store a new version as pending and queue its scan."""
-    ctx = context(request)
-    key = require_key_present(ctx, request)
-    body = await decode_body(request, PackageSubmission)
 
     def work(conn: Connection) -> dict[str, Any]:
-        principal = acting_principal(ctx, conn, key, "submitter", body.submitted_by)
-        return submit_package(conn, body, principal.name)
+        return submit_package(conn, payload, actor.name)
 
     record = await run_write(request, work)
     return Response(

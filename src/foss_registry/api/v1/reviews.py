@@ -6,16 +6,12 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response, get, post
+from litestar.di import NamedDependency
 from litestar.params import Parameter
 
-from foss_registry.api.deps import (
-    acting_principal,
-    context,
-    decode_body,
-    require_key_present,
-    run_db,
-)
+from foss_registry.api.deps import context, run_db
 from foss_registry.api.params import Limit, Offset
+from foss_registry.api.roles import Actor, requires
 from foss_registry.api.v1.schemas import ReviewDecision, ReviewList, ReviewResult
 from foss_registry.db import read_connection, write_transaction
 from foss_registry.reviews import service as reviews
@@ -26,28 +22,28 @@ from foss_registry.reviews import service as reviews
     summary="Approve or reject a version",
     tags=["reviews"],
     status_code=201,
-    security=[{"apiKey": []}],
     description="Needs a reviewer key. `reject` needs a comment. Every decision is kept. "
     "Approving a version with a finding at high or above, or whose scan ended in error, "
     'needs `"acknowledge_findings": true` (409 `findings_not_acknowledged` listing them '
     "otherwise); approving while the scan is pending or not_scanned answers `warnings`.",
+    **requires("reviewer", body=ReviewDecision),
 )
-async def decide(request: Request[Any, Any, Any]) -> Response[ReviewResult]:
+async def decide(
+    request: Request[Any, Any, Any], payload: NamedDependency[ReviewDecision], actor: Actor
+) -> Response[ReviewResult]:
     """Record a reviewer's decision; the acting token is the reviewer."""
     ctx = context(request)
-    key = require_key_present(ctx, request)
-    body = await decode_body(request, ReviewDecision)
+    body = payload
 
     def work() -> dict[str, Any]:
         with write_transaction(ctx.engine) as conn:
-            principal = acting_principal(ctx, conn, key, "reviewer")
             record = reviews.decide(
                 conn,
                 ecosystem=body.ecosystem,
                 name=body.name,
                 version=body.version,
                 decision=body.decision,
-                by=principal.name,
+                by=actor.name,
                 comment=body.comment,
                 acknowledge_findings=body.acknowledge_findings,
             )

@@ -7,18 +7,14 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response, delete, get, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath
 
-from foss_registry.api.deps import (
-    acting_principal,
-    context,
-    decode_body,
-    require_key_present,
-    run_db,
-)
+from foss_registry.api.deps import context, run_db
+from foss_registry.api.roles import requires
 from foss_registry.api.v1.schemas import TokenCreate, TokenCreated, TokenInfo
 from foss_registry.auth import service as auth
-from foss_registry.db import utcnow, write_transaction
+from foss_registry.db import read_connection, utcnow, write_transaction
 from foss_registry.packages.service import iso
 
 
@@ -35,17 +31,17 @@ def _info(row: dict[str, Any]) -> dict[str, Any]:
     summary="Create a token (admin)",
     tags=["admin"],
     status_code=201,
-    security=[{"apiKey": []}],
+    **requires("admin", body=TokenCreate),
 )
-async def create_token(request: Request[Any, Any, Any]) -> Response[TokenCreated]:
+async def create_token(
+    request: Request[Any, Any, Any], payload: NamedDependency[TokenCreate]
+) -> Response[TokenCreated]:
     """Create a token; its secret is in this answer and nowhere else, ever."""
     ctx = context(request)
-    key = require_key_present(ctx, request)
-    body = await decode_body(request, TokenCreate)
+    body = payload
 
     def work() -> dict[str, Any]:
         with write_transaction(ctx.engine) as conn:
-            acting_principal(ctx, conn, key, "admin")
             expires = (
                 utcnow() + timedelta(days=body.expires_in_days) if body.expires_in_days else None
             )
@@ -62,15 +58,13 @@ async def create_token(request: Request[Any, Any, Any]) -> Response[TokenCreated
     )
 
 
-@get("/tokens", summary="List tokens (admin)", tags=["admin"], security=[{"apiKey": []}])
+@get("/tokens", summary="List tokens (admin)", tags=["admin"], **requires("admin"))
 async def list_tokens(request: Request[Any, Any, Any]) -> list[TokenInfo]:
     """Every token's name, role, prefix and dates; never a secret."""
     ctx = context(request)
-    key = require_key_present(ctx, request)
 
     def work() -> list[dict[str, Any]]:
-        with write_transaction(ctx.engine) as conn:
-            acting_principal(ctx, conn, key, "admin")
+        with read_connection(ctx.engine) as conn:
             return [_info(r) for r in auth.list_tokens(conn)]
 
     return msgspec.convert(await run_db(request, work), list[TokenInfo])
@@ -81,16 +75,14 @@ async def list_tokens(request: Request[Any, Any, Any]) -> list[TokenInfo]:
     summary="Revoke a token (admin)",
     tags=["admin"],
     status_code=200,
-    security=[{"apiKey": []}],
+    **requires("admin"),
 )
 async def revoke_token(request: Request[Any, Any, Any], name_or_id: FromPath[str]) -> TokenInfo:
     """Revoke a token by name or id; it stops working on the next request."""
     ctx = context(request)
-    key = require_key_present(ctx, request)
 
     def work() -> dict[str, Any]:
         with write_transaction(ctx.engine) as conn:
-            acting_principal(ctx, conn, key, "admin")
             return _info(auth.revoke_token(conn, name_or_id))
 
     return msgspec.convert(await run_db(request, work), TokenInfo)

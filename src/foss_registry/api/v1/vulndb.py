@@ -7,10 +7,11 @@ from typing import Any
 import msgspec
 from litestar import Request, get
 
-from foss_registry.api.deps import acting_principal, context, require_key_present, run_db
+from foss_registry.api.deps import context, run_db
 from foss_registry.api.params import Limit, Offset
+from foss_registry.api.roles import requires
 from foss_registry.api.v1.schemas import FailedJobList, VulnDbStatus
-from foss_registry.db import write_transaction
+from foss_registry.db import read_connection
 from foss_registry.jobs import queue
 from foss_registry.packages.service import iso
 from foss_registry.vulns import service as vulndb
@@ -20,7 +21,7 @@ from foss_registry.vulns import service as vulndb
     "/vulndb/status",
     summary="Vulnerability database status (admin)",
     tags=["admin"],
-    security=[{"apiKey": []}],
+    **requires("admin"),
     description=(
         "Records per ecosystem and source (PYSEC, GHSA, MAL...), withdrawn records, the "
         "newest `modified` date, its age in days, and whether it is stale "
@@ -30,12 +31,9 @@ from foss_registry.vulns import service as vulndb
 async def vulndb_status(request: Request[Any, Any, Any]) -> VulnDbStatus:
     """What the vulnerability database holds and how fresh it is."""
     ctx = context(request)
-    key = require_key_present(ctx, request)
 
     def work() -> dict[str, Any]:
-        # A write transaction because authenticating records the key's last use.
-        with write_transaction(ctx.engine) as conn:
-            acting_principal(ctx, conn, key, "admin")
+        with read_connection(ctx.engine) as conn:
             return vulndb.status(conn, stale_days=ctx.settings.vulndb_stale_days)
 
     return msgspec.convert(await run_db(request, work), VulnDbStatus)
@@ -45,7 +43,7 @@ async def vulndb_status(request: Request[Any, Any, Any]) -> VulnDbStatus:
     "/jobs/failed",
     summary="Failed background jobs (admin)",
     tags=["admin"],
-    security=[{"apiKey": []}],
+    **requires("admin"),
     description="Jobs parked after their last attempt failed (scans, re-scans), newest first.",
 )
 async def failed_jobs(
@@ -55,11 +53,9 @@ async def failed_jobs(
 ) -> FailedJobList:
     """Parked jobs with their last error."""
     ctx = context(request)
-    key = require_key_present(ctx, request)
 
     def work() -> dict[str, Any]:
-        with write_transaction(ctx.engine) as conn:
-            acting_principal(ctx, conn, key, "admin")
+        with read_connection(ctx.engine) as conn:
             rows = queue.failed_jobs(conn, limit=limit, offset=offset)
         jobs = [
             row | {"created_at": iso(row["created_at"]), "finished_at": iso(row["finished_at"])}
