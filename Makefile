@@ -26,4 +26,4 @@ test: lint
 	$(BIN)/pytest -n 2 --dist loadgroup
 
 bench: $(BIN)/foss
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/packages_bench.py

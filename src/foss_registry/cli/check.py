@@ -21,6 +21,7 @@ from rich.markup import escape
 
 from foss_registry import __version__
 from foss_registry.cli.client import (
+    DEFAULT_API_URL,
     ApiError,
     ApiUrlOption,
     Client,
@@ -315,7 +316,7 @@ def check(
             "product (purl) do not count.",
         ),
     ] = None,
-    api_url: ApiUrlOption = "http://localhost:8000/api/v1",
+    api_url: ApiUrlOption = DEFAULT_API_URL,
     token: TokenOption = None,
     quiet: Annotated[
         bool,

@@ -1,7 +1,7 @@
 """The HTTP client of the ``foss`` commands that talk to a registry (httpx, REST API only).
 
 The base URL comes from ``--api-url``, else ``FOSS_API_URL``, else
-``http://localhost:8000/api/v1``; the token from ``--token``, else
+:data:`DEFAULT_API_URL`; the token from ``--token``, else
 ``FOSS_API_TOKEN``, sent as ``X-API-Key``. Nothing here touches the database,
 so the commands work against any deployment.
 

@@ -8,7 +8,14 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from foss_registry.cli.client import ApiUrlOption, QuietOption, TokenOption, api_errors, connect
+from foss_registry.cli.client import (
+    DEFAULT_API_URL,
+    ApiUrlOption,
+    QuietOption,
+    TokenOption,
+    api_errors,
+    connect,
+)
 from foss_registry.cli.common import EXIT_USAGE, err, fail
 from foss_registry.cli.output import delayed_progress
 from foss_registry.exports import FORMATS
@@ -30,7 +37,7 @@ def export(
             "--output", "-o", help="Write to this file instead of stdout.", dir_okay=False
         ),
     ] = None,
-    api_url: ApiUrlOption = "http://localhost:8000/api/v1",
+    api_url: ApiUrlOption = DEFAULT_API_URL,
     token: TokenOption = None,
     quiet: QuietOption = False,
 ) -> None:

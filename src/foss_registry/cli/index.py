@@ -7,7 +7,7 @@ from urllib.parse import quote, urlsplit
 
 import typer
 
-from foss_registry.cli.client import ApiUrlOption, TokenOption
+from foss_registry.cli.client import DEFAULT_API_URL, ApiUrlOption, TokenOption
 from foss_registry.cli.common import fail
 
 app = typer.Typer(
@@ -72,7 +72,7 @@ def config(
             help="Put the token (FOSS_API_TOKEN) in the lines, for FOSS_INDEX_REQUIRE_TOKEN.",
         ),
     ] = False,
-    api_url: ApiUrlOption = "http://localhost:8000/api/v1",
+    api_url: ApiUrlOption = DEFAULT_API_URL,
     token: TokenOption = None,
 ) -> None:
     """Print the lines for pip.conf, uv.toml or .npmrc that install through this registry."""

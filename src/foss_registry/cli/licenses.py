@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from foss_registry.cli.client import (
+    DEFAULT_API_URL,
     ApiUrlOption,
     JsonOption,
     QuietOption,
@@ -25,7 +26,7 @@ app = typer.Typer(help="License facts, policy status and compatibility.", no_arg
 @app.command()
 def show(
     license_id: Annotated[str, typer.Argument(metavar="ID", help="SPDX id (case-insensitive).")],
-    api_url: ApiUrlOption = "http://localhost:8000/api/v1",
+    api_url: ApiUrlOption = DEFAULT_API_URL,
     token: TokenOption = None,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
@@ -77,7 +78,7 @@ def list_(
     ] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, max=1000)] = 100,
     offset: Annotated[int, typer.Option("--offset", min=0)] = 0,
-    api_url: ApiUrlOption = "http://localhost:8000/api/v1",
+    api_url: ApiUrlOption = DEFAULT_API_URL,
     token: TokenOption = None,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
@@ -110,7 +111,7 @@ def check(
     outbound: Annotated[
         str, typer.Option("--outbound", help="License of your project (the combined work).")
     ],
-    api_url: ApiUrlOption = "http://localhost:8000/api/v1",
+    api_url: ApiUrlOption = DEFAULT_API_URL,
     token: TokenOption = None,
     as_json: JsonOption = False,
     quiet: QuietOption = False,

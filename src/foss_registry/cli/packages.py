@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from foss_registry.cli.client import (
+    DEFAULT_API_URL,
     ApiUrlOption,
     JsonOption,
     QuietOption,
@@ -71,7 +72,7 @@ def list_(
     status: StatusFilter = None,
     limit: Limit = 100,
     offset: Offset = 0,
-    api_url: ApiUrlOption = "http://localhost:8000/api/v1",
+    api_url: ApiUrlOption = DEFAULT_API_URL,
     token: TokenOption = None,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
@@ -96,7 +97,7 @@ def search(
     status: StatusFilter = None,
     limit: Limit = 100,
     offset: Offset = 0,
-    api_url: ApiUrlOption = "http://localhost:8000/api/v1",
+    api_url: ApiUrlOption = DEFAULT_API_URL,
     token: TokenOption = None,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
@@ -212,7 +213,7 @@ def show(
     version: Annotated[
         str | None, typer.Option("--version", "-v", help="Version (default: the highest).")
     ] = None,
-    api_url: ApiUrlOption = "http://localhost:8000/api/v1",
+    api_url: ApiUrlOption = DEFAULT_API_URL,
     token: TokenOption = None,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
@@ -244,7 +245,7 @@ def submit(
     description: Annotated[str | None, typer.Option("--description")] = None,
     homepage: Annotated[str | None, typer.Option("--homepage", help="http(s) URL.")] = None,
     repository: Annotated[str | None, typer.Option("--repository", help="http(s) URL.")] = None,
-    api_url: ApiUrlOption = "http://localhost:8000/api/v1",
+    api_url: ApiUrlOption = DEFAULT_API_URL,
     token: TokenOption = None,
     as_json: JsonOption = False,
     quiet: QuietOption = False,

@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from foss_registry.cli.client import (
+    DEFAULT_API_URL,
     ApiUrlOption,
     JsonOption,
     QuietOption,
@@ -82,7 +83,7 @@ def approve(
             "(recorded in the history).",
         ),
     ] = False,
-    api_url: ApiUrlOption = "http://localhost:8000/api/v1",
+    api_url: ApiUrlOption = DEFAULT_API_URL,
     token: TokenOption = None,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
@@ -110,7 +111,7 @@ def reject(
     comment: Annotated[
         str, typer.Option("--comment", "-m", help="Why; shown to the submitter (required).")
     ],
-    api_url: ApiUrlOption = "http://localhost:8000/api/v1",
+    api_url: ApiUrlOption = DEFAULT_API_URL,
     token: TokenOption = None,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
@@ -128,7 +129,7 @@ def list_(
     ecosystem: Annotated[str | None, typer.Option("--ecosystem", "-e")] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, max=1000)] = 100,
     offset: Annotated[int, typer.Option("--offset", min=0)] = 0,
-    api_url: ApiUrlOption = "http://localhost:8000/api/v1",
+    api_url: ApiUrlOption = DEFAULT_API_URL,
     token: TokenOption = None,
     as_json: JsonOption = False,
     quiet: QuietOption = False,

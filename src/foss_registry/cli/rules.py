@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from foss_registry.cli.client import (
+    DEFAULT_API_URL,
     ApiUrlOption,
     JsonOption,
     QuietOption,
@@ -63,7 +64,7 @@ def add(
         bool,
         typer.Option("--apply-to-existing", help="Also look once at the versions pending now."),
     ] = False,
-    api_url: ApiUrlOption = "http://localhost:8000/api/v1",
+    api_url: ApiUrlOption = DEFAULT_API_URL,
     token: TokenOption = None,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
@@ -99,7 +100,7 @@ def list_rules(
     include_ended: Annotated[
         bool, typer.Option("--all", help="Also ended and expired rules.")
     ] = False,
-    api_url: ApiUrlOption = "http://localhost:8000/api/v1",
+    api_url: ApiUrlOption = DEFAULT_API_URL,
     token: TokenOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -117,7 +118,7 @@ def list_rules(
 @app.command()
 def end(
     rule_id: Annotated[int, typer.Argument(metavar="ID", help="The rule's id.")],
-    api_url: ApiUrlOption = "http://localhost:8000/api/v1",
+    api_url: ApiUrlOption = DEFAULT_API_URL,
     token: TokenOption = None,
     as_json: JsonOption = False,
     quiet: QuietOption = False,

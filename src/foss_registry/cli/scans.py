@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from foss_registry.cli.client import (
+    DEFAULT_API_URL,
     ApiUrlOption,
     JsonOption,
     QuietOption,
@@ -36,7 +37,7 @@ def show(
     version: Annotated[
         str | None, typer.Option("--version", "-v", help="Version (default: the highest).")
     ] = None,
-    api_url: ApiUrlOption = "http://localhost:8000/api/v1",
+    api_url: ApiUrlOption = DEFAULT_API_URL,
     token: TokenOption = None,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
