@@ -16,11 +16,11 @@ from foss_registry import __version__, storage
 from foss_registry.api import errors
 from foss_registry.api.deps import AppContext, context, run_db
 from foss_registry.api.docs import docs_asset, docs_page
-from foss_registry.api.loop_reads import SQLiteLoopReader
 from foss_registry.api.metrics import metrics_endpoint
 from foss_registry.api.middleware import cors_config, install_edge
 from foss_registry.api.openapi import ApiDocumentPlugin
 from foss_registry.api.params import strict_integers
+from foss_registry.api.record_cache import RecordCache
 from foss_registry.api.roles import key_gate
 from foss_registry.api.v1 import (
     blocked,
@@ -103,7 +103,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Litestar:
         engine=engine,
         static_tokens=parse_static_tokens(settings.api_tokens),
         limiter=CapacityLimiter(settings.db_threads),
-        loop_reader=SQLiteLoopReader(str(engine.url.database))
+        record_cache=RecordCache(str(engine.url.database))
         if engine.dialect.name == "sqlite"
         else None,
     )

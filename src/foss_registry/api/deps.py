@@ -14,7 +14,7 @@ from anyio import CapacityLimiter
 from litestar import Request
 from sqlalchemy import Connection, Engine
 
-from foss_registry.api.loop_reads import SQLiteLoopReader
+from foss_registry.api.record_cache import RecordCache
 from foss_registry.auth import service as auth
 from foss_registry.auth.service import Principal, StaticToken
 from foss_registry.config import Settings
@@ -34,7 +34,7 @@ class AppContext:
     static_tokens: dict[str, StaticToken]
     limiter: CapacityLimiter
     #: Point reads from the event loop; set on SQLite only.
-    loop_reader: SQLiteLoopReader | None = None
+    record_cache: RecordCache | None = None
     #: The one writer thread of this process on SQLite (group commit); None on PostgreSQL.
     group_commit: GroupCommit | None = None
 

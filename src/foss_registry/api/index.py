@@ -37,7 +37,7 @@ import msgspec
 from foss_registry import metrics
 from foss_registry.api import errors
 from foss_registry.api.deps import AppContext
-from foss_registry.api.loop_reads import open_read_only
+from foss_registry.api.record_cache import open_read_only
 from foss_registry.auth import service as auth
 from foss_registry.auth.service import Principal
 from foss_registry.db import read_connection, write_transaction
@@ -51,7 +51,7 @@ from foss_registry.errors import (
 from foss_registry.index import gate, npm, pypi
 from foss_registry.index.cache import CachedFile, FileCache
 from foss_registry.index.errors import BadUpstreamError, NotAcceptableError
-from foss_registry.packages.reads import Reader, sqlalchemy_reader, sqlite_reader
+from foss_registry.packages.records import Reader, sqlalchemy_reader, sqlite_reader
 from foss_registry.upstream import (
     NpmUpstream,
     PyPIUpstream,
@@ -103,7 +103,7 @@ class StatusReader:
 
     On SQLite the read is an indexed point read from the event loop, and its
     answer is kept until ``PRAGMA data_version`` says any connection committed
-    (checked once per loop turn, as :mod:`foss_registry.api.loop_reads` does);
+    (checked once per loop turn, as :mod:`foss_registry.api.record_cache` does);
     on PostgreSQL it runs on the bounded thread pool.
     """
 

@@ -47,10 +47,10 @@ from litestar.config.cors import CORSConfig
 from litestar.exceptions import HTTPException
 
 from foss_registry import metrics
-from foss_registry.api.fast_reads import FastReads, SQLiteThreadReaders
 from foss_registry.api.index import PackageIndex
 from foss_registry.api.ratelimit import HEADERS_STATE, RateLimiter, RateLimitMiddleware
 from foss_registry.api.roles import KEY_STATE
+from foss_registry.api.sqlite_fast_path import SQLiteFastPath, SQLiteThreadReaders
 from foss_registry.auth.service import Principal
 from foss_registry.config import REQUEST_READ_TIMEOUT_SECONDS, Settings
 from foss_registry.logs import request_id_var
@@ -372,15 +372,15 @@ def install_edge(app: Any, settings: Settings) -> None:
 
     Order, outermost first: edge (id, client address, headers, log, metrics),
     rate limits, the approved-only index (:mod:`foss_registry.api.index`), the SQLite
-    fast reads (:mod:`foss_registry.api.fast_reads`), then Litestar's own stack (CORS,
+    fast reads (:mod:`foss_registry.api.sqlite_fast_path`), then Litestar's own stack (CORS,
     error handling, routing).
     """
     handler = app.asgi_handler
     ctx = app.state.ctx
-    if ctx.loop_reader is not None:
-        handler = FastReads(
+    if ctx.record_cache is not None:
+        handler = SQLiteFastPath(
             handler,
-            ctx.loop_reader,
+            ctx.record_cache,
             SQLiteThreadReaders(str(ctx.engine.url.database)),
             ctx.limiter,
             cors=app.cors_config is not None,

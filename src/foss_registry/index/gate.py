@@ -18,7 +18,7 @@ from foss_registry.db import utcnow
 from foss_registry.errors import ConflictError
 from foss_registry.index.models import index_blocked
 from foss_registry.intake import service as intake
-from foss_registry.packages.reads import Reader, iso
+from foss_registry.packages.records import Reader, iso
 
 Mode = Literal["enforce", "audit"]
 NOT_SUBMITTED = "not submitted"

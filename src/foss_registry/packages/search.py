@@ -30,7 +30,7 @@ import msgspec
 from foss_registry import ecosystems, search_index
 from foss_registry.errors import FieldError, InvalidInputError
 from foss_registry.packages.models import STATUSES
-from foss_registry.packages.reads import Reader, field_error
+from foss_registry.packages.records import Reader, field_error
 
 #: Shortest term matched inside names (the shortest suffix indexed; trigrams need three).
 MIN_SUBSTRING = search_index.MIN_SUFFIX

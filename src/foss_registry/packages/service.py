@@ -20,10 +20,10 @@ from foss_registry import ecosystems
 from foss_registry.db import plain_sql, sql_timestamp, utcnow
 from foss_registry.ecosystems import Ecosystem
 from foss_registry.errors import ConflictError, FieldError, InvalidInputError
-from foss_registry.packages import reads
+from foss_registry.packages import records as reads
 from foss_registry.packages import search as package_search
 from foss_registry.packages.models import package_versions
-from foss_registry.packages.reads import field_error
+from foss_registry.packages.records import field_error
 from foss_registry.text_fields import text_problem
 
 pv = package_versions
@@ -262,8 +262,7 @@ def submit(
     versions = [(s[4], int(s[0]), s[2], s[3]) for s in siblings]
     versions.append((values["sort_token"], version_id, version, "pending"))
     versions.sort(reverse=True)
-    row = [values.get(column) for column in reads.RECORD_COLUMNS]
-    record = reads.record_from_row(row, [(v, status) for _, _, v, status in versions], [])
+    record = reads.record_from_row(values, [(v, status) for _, _, v, status in versions], [])
     return StoredVersion(version_id, record)
 
 

@@ -20,7 +20,7 @@ from foss_registry import ecosystems
 from foss_registry.db import utcnow
 from foss_registry.errors import FieldError, InvalidInputError, NotFoundError
 from foss_registry.packages.models import package_versions as pv
-from foss_registry.packages.reads import iso
+from foss_registry.packages.records import iso
 from foss_registry.packages.service import future_expiry, identify_package
 from foss_registry.scans.models import scans
 from foss_registry.triage import openvex

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, select
 
 from foss_registry import ecosystems
 from foss_registry.licenses import compatibility_of
-from foss_registry.packages import reads
+from foss_registry.packages import records as reads
 from foss_registry.packages.models import package_versions as pv
 from foss_registry.policy import service as policy
 from foss_registry.policy.rules import evaluate_license

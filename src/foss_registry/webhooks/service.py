@@ -13,7 +13,7 @@ from sqlalchemy import Connection, func, select, update
 
 from foss_registry.db import utcnow
 from foss_registry.errors import FieldError, InvalidInputError, NotFoundError
-from foss_registry.packages.reads import iso
+from foss_registry.packages.records import iso
 from foss_registry.webhooks import signing
 from foss_registry.webhooks.addresses import RefusedAddress, check_url
 from foss_registry.webhooks.events import EVENT_TYPES

@@ -21,7 +21,8 @@ from sqlalchemy import Engine, text
 
 from foss_registry import search_index, storage
 from foss_registry.db import make_engine
-from foss_registry.packages import reads, search
+from foss_registry.packages import records as reads
+from foss_registry.packages import search
 
 ROW = (
     "INSERT INTO package_versions (ecosystem, name, normalized_name, version, "

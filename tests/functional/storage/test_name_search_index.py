@@ -13,7 +13,8 @@ from sqlalchemy import Engine, text
 
 from foss_registry import storage
 from foss_registry.db import make_engine
-from foss_registry.packages import reads, search
+from foss_registry.packages import records as reads
+from foss_registry.packages import search
 
 ROW = (
     "INSERT INTO package_versions (ecosystem, name, normalized_name, version, "

@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from foss_registry.db import read_connection, write_transaction
 from foss_registry.intake.service import submit_package
-from foss_registry.packages.reads import iso
+from foss_registry.packages.records import iso
 from foss_registry.scans import service as scans
 from foss_registry.vulns import service as vulndb
 from tests.functional.server.conftest import foss_command

@@ -6,15 +6,11 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response, post
+from litestar.di import NamedDependency
 from sqlalchemy import Connection
 
-from foss_registry.api.deps import (
-    acting_principal,
-    context,
-    decode_body,
-    require_key_present,
-    run_write,
-)
+from foss_registry.api.deps import run_write
+from foss_registry.api.roles import requires
 from foss_registry.api.v1.schemas import EnrichRequest, EnrichResult
 from foss_registry.enrichment import service as enrichment
 
@@ -24,21 +20,20 @@ from foss_registry.enrichment import service as enrichment
     summary="Enrich again from the upstream registry (admin)",
     tags=["admin"],
     status_code=202,
-    security=[{"apiKey": []}],
     description=(
         "Queues the enrichment of the named version, or of every version of the name "
         "when `version` is left out; names may hold `/`. The results show as `upstream` "
         "and `signals` in `GET /packages/{name}` once the job has run."
     ),
+    **requires("admin", body=EnrichRequest),
 )
-async def enrich(request: Request[Any, Any, Any]) -> Response[EnrichResult]:
+async def enrich(
+    request: Request[Any, Any, Any], payload: NamedDependency[EnrichRequest]
+) -> Response[EnrichResult]:
     """Queue enrichments; 202 with the versions queued."""
-    ctx = context(request)
-    key = require_key_present(ctx, request)
-    body = await decode_body(request, EnrichRequest)
+    body = payload
 
     def work(conn: Connection) -> dict[str, Any]:
-        acting_principal(ctx, conn, key, "admin")
         versions = enrichment.select_versions(conn, body.ecosystem, body.name, body.version)
         for version_id, _ in versions:
             enrichment.request_enrichment(conn, version_id)

@@ -74,9 +74,9 @@ async def get_package(
     """Return the selected version's full record."""
     ctx = context(request)
     name = name.lstrip("/")
-    if ctx.loop_reader is not None:
+    if ctx.record_cache is not None:
         return Response(
-            ctx.loop_reader.record_json(name, ecosystem, version), media_type=MediaType.JSON
+            ctx.record_cache.record_json(name, ecosystem, version), media_type=MediaType.JSON
         )
 
     def work() -> dict[str, Any]:

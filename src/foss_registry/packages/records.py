@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -102,7 +102,7 @@ def _candidates_sql(count: int) -> str:
 
 _CANDIDATES_SQL = {n: _candidates_sql(n) for n in range(1, len(ecosystems.NAMES) + 1)}
 
-#: The columns of a record's row, in the order :func:`record_from_row` reads them.
+#: The stored columns of a record (all its fields but versions, reviews, upstream, signals).
 RECORD_COLUMNS = (
     "name",
     "version",
@@ -131,7 +131,11 @@ _REVIEWS_SQL = (
     'SELECT decision, "by", at, comment, reasons, scan_status, acknowledged FROM reviews '
     "WHERE version_id = :id ORDER BY id"
 )
-_UPSTREAM_SQL = "SELECT status, facts, signals FROM upstream_records WHERE version_id = :id"
+#: The columns of a version's ``upstream_records`` row that a record shows.
+UPSTREAM_COLUMNS = ("status", "facts", "signals")
+_UPSTREAM_SQL = (
+    f"SELECT {', '.join(UPSTREAM_COLUMNS)} FROM upstream_records WHERE version_id = :id"
+)
 #: Every field of a record's ``upstream`` object, as it is before any enrichment.
 _UPSTREAM_FIELDS: dict[str, Any] = {
     "status": "pending",
@@ -227,15 +231,16 @@ def record_of(read: Reader, version_id: int, versions: list[tuple[str, str]]) ->
 
 def record_by_id(read: Reader, version_id: int) -> dict[str, Any]:
     """Return the full record of one version by its id."""
-    row = read(_RECORD_SQL, {"id": version_id})[0]
-    return record(read, row[0], ecosystem=row[2], version=row[1])
+    columns = dict(zip(RECORD_COLUMNS, read(_RECORD_SQL, {"id": version_id})[0], strict=True))
+    return record(read, columns["name"], ecosystem=columns["ecosystem"], version=columns["version"])
 
 
 def _build(read: Reader, version_id: int, versions: list[tuple[str, str]]) -> dict[str, Any]:
     row = read(_RECORD_SQL, {"id": version_id})[0]
     history = read(_REVIEWS_SQL, {"id": version_id})
     upstream = read(_UPSTREAM_SQL, {"id": version_id})
-    return record_from_row(row, versions, history, upstream[0] if upstream else None)
+    columns = dict(zip(RECORD_COLUMNS, row, strict=True))
+    return record_from_row(columns, versions, history, upstream[0] if upstream else None)
 
 
 def _json_object(value: Any) -> dict[str, Any]:
@@ -257,62 +262,48 @@ def upstream_fields(
 
         configured = getattr(get_settings(), f"upstream_{ecosystem}", None)
         return _UPSTREAM_FIELDS | {"status": "pending" if configured else "not_configured"}, []
-    facts = _UPSTREAM_FIELDS | _json_object(upstream[1])
-    facts["status"] = upstream[0]
-    return facts, _json_list(upstream[2])
+    stored = dict(zip(UPSTREAM_COLUMNS, upstream, strict=True))
+    facts = _UPSTREAM_FIELDS | _json_object(stored["facts"])
+    facts["status"] = stored["status"]
+    return facts, _json_list(stored["signals"])
+
+
+#: Stored as text (SQLite) or timestamps; shown as ISO 8601 in UTC.
+_TIMESTAMP_COLUMNS = ("submitted_at", "approved_at", "rejected_at")
+#: Stored as JSON arrays.
+_LIST_COLUMNS = ("flags", "policy_reasons")
+#: The columns of a review row (``_REVIEWS_SQL``), as the record names them.
+REVIEW_COLUMNS = ("decision", "by", "at", "comment", "reasons", "scan_status", "acknowledged")
 
 
 def record_from_row(
-    row: Sequence[Any],
+    columns: Mapping[str, Any],
     versions: list[tuple[str, str]],
     history: Sequence[Sequence[Any]],
     upstream: Sequence[Any] | None = None,
 ) -> dict[str, Any]:
-    """Build a version's record from its row, its package's versions and its reviews.
+    """Build a version's record from its columns, its package's versions and its reviews.
 
-    ``row`` holds :data:`RECORD_COLUMNS`; ``versions`` every ``(version,
-    status)`` of the package, highest first; ``history`` the review rows
-    (``_REVIEWS_SQL``), oldest first; ``upstream`` its ``upstream_records``
-    row (``_UPSTREAM_SQL``) if any. The one place the record's shape is
-    written down: the submission path builds the record of the row it has just
-    inserted with it too.
+    ``columns`` maps each of :data:`RECORD_COLUMNS` to its stored value;
+    ``versions`` every ``(version, status)`` of the package, highest first;
+    ``history`` the review rows (:data:`REVIEW_COLUMNS`), oldest first;
+    ``upstream`` its ``upstream_records`` row (``_UPSTREAM_SQL``) if any. The one
+    place the record's shape is written down: the submission path builds the
+    record of the row it has just inserted with it too.
     """
-    upstream_object, signals = upstream_fields(row[2], upstream)
-    return {
-        "name": row[0],
-        "version": row[1],
-        "ecosystem": row[2],
-        "status": row[3],
-        "license": row[4],
-        "description": row[5],
-        "homepage": row[6],
-        "repository": row[7],
-        "submitted_by": row[8],
-        "submitted_at": iso(row[9]),
-        "approved_by": row[10],
-        "approved_at": iso(row[11]),
-        "rejected_by": row[12],
-        "rejected_at": iso(row[13]),
-        "rejection_reason": row[14],
-        "justification": row[15],
-        "purl": row[16],
-        "flags": _json_list(row[17]),
-        "policy_reasons": _json_list(row[18]),
-        "resolved": row[19],
-        "integrity": row[20],
-        "versions": [{"version": v, "status": s} for v, s in versions],
-        "reviews": [
-            {
-                "decision": r[0],
-                "by": r[1],
-                "at": iso(r[2]),
-                "comment": r[3],
-                "reasons": _json_list(r[4]),
-                "scan_status": r[5],
-                "acknowledged": _json_list(r[6]),
-            }
-            for r in history
-        ],
-        "upstream": upstream_object,
-        "signals": signals,
-    }
+    record = {column: columns.get(column) for column in RECORD_COLUMNS}
+    for column in _TIMESTAMP_COLUMNS:
+        record[column] = iso(record[column])
+    for column in _LIST_COLUMNS:
+        record[column] = _json_list(record[column])
+    record["versions"] = [{"version": v, "status": s} for v, s in versions]
+    reviews = []
+    for row in history:
+        review = dict(zip(REVIEW_COLUMNS, row, strict=True))
+        review["at"] = iso(review["at"])
+        review["reasons"] = _json_list(review["reasons"])
+        review["acknowledged"] = _json_list(review["acknowledged"])
+        reviews.append(review)
+    record["reviews"] = reviews
+    record["upstream"], record["signals"] = upstream_fields(str(record["ecosystem"]), upstream)
+    return record

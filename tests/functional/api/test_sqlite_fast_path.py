@@ -17,8 +17,8 @@ import pytest
 from anyio import CapacityLimiter
 from sqlalchemy import Engine
 
-from foss_registry.api.fast_reads import FastReads, SQLiteThreadReaders
-from foss_registry.api.loop_reads import SQLiteLoopReader
+from foss_registry.api.record_cache import RecordCache
+from foss_registry.api.sqlite_fast_path import SQLiteFastPath, SQLiteThreadReaders
 from foss_registry.config import Settings
 from foss_registry.db import make_engine
 from tests.conftest import make_client
@@ -78,10 +78,10 @@ def test_fast_answers_equal_the_routes_answers(stocked: Any, url: str) -> None:
     assert _stable_headers(fast) == _stable_headers(routed)
 
 
-def _fast(downstream: Any, database: Path, *, cors: bool = False) -> FastReads:
-    return FastReads(
+def _fast(downstream: Any, database: Path, *, cors: bool = False) -> SQLiteFastPath:
+    return SQLiteFastPath(
         downstream,
-        SQLiteLoopReader(str(database)),
+        RecordCache(str(database)),
         SQLiteThreadReaders(str(database)),
         CapacityLimiter(2),
         cors=cors,
@@ -212,3 +212,22 @@ def test_cross_origin_reads_keep_their_cors_headers(stocked: Any, settings: Sett
         engine.dispose()
     assert response.status_code == 200
     assert response.headers["access-control-allow-origin"] == "https://app.example.org"
+
+
+def test_a_submissions_answer_is_the_record_every_read_gives(client: Any, tokens: dict[str, str], engine: Engine) -> None:
+    from foss_registry.db import read_connection
+    from foss_registry.packages import service as packages
+
+    for package in PACKAGES:
+        created = submit(client, tokens["submitter"], **package)
+        assert created.status_code == 201
+        location = created.headers["location"]
+        # The record built from the inserted row, the fast path's, the route's and the service's.
+        fast = client.get(location)
+        routed = client.get(f"{location}&trace=1")
+        assert created.content == fast.content == routed.content
+        with read_connection(engine) as conn:
+            record = packages.get_record(
+                conn, package["name"], ecosystem=package["ecosystem"], version=package["version"]
+            )
+        assert created.json() == record

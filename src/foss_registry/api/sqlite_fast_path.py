@@ -3,12 +3,12 @@
 CI pipelines ask ``GET /api/v1/packages/{name}`` and ``GET /api/v1/packages?search=``
 far more than anything else. On SQLite the database answers either in a fraction
 of a millisecond, while the framework's routing, parameter parsing and response
-machinery cost several times that. :class:`FastReads` sits just inside the HTTP
+machinery cost several times that. :class:`SQLiteFastPath` sits just inside the HTTP
 edge (so request ids, security headers, metrics, logs and rate limits apply as
 to any request) and answers the plain, successful form of these two requests
 itself:
 
-- a detail read from the event loop through :class:`SQLiteLoopReader` (an
+- a detail read from the event loop through :class:`RecordCache` (an
   indexed point read with a validated cache, as DESIGN allows);
 - a list or search on the bounded thread pool, through a read-only connection
   kept per pool thread (DESIGN: searches never run on the event loop).
@@ -31,10 +31,11 @@ import anyio.to_thread
 import msgspec
 from anyio import CapacityLimiter
 
-from foss_registry.api.loop_reads import SQLiteLoopReader, open_read_only
 from foss_registry.api.params import MAX_LIMIT, MAX_OFFSET, parse_digits
+from foss_registry.api.record_cache import RecordCache, open_read_only
 from foss_registry.api.v1.packages import MAX_FILTER, MAX_SEARCH, MAX_VERSION
-from foss_registry.packages import reads, search
+from foss_registry.packages import records as reads
+from foss_registry.packages import search
 
 #: The routes answered here, as the framework names them in metrics and logs.
 DETAIL_ROUTE = "/api/v1/packages/{name}"
@@ -121,20 +122,20 @@ class SQLiteThreadReaders:
             self._all.clear()
 
 
-class FastReads:
+class SQLiteFastPath:
     """ASGI middleware answering plain package detail and list reads on SQLite."""
 
     def __init__(
         self,
         app: Any,
-        loop_reader: SQLiteLoopReader,
+        record_cache: RecordCache,
         thread_readers: SQLiteThreadReaders,
         limiter: CapacityLimiter,
         *,
         cors: bool = False,
     ) -> None:
         self.app = app
-        self.loop_reader = loop_reader
+        self.record_cache = record_cache
         self.thread_readers = thread_readers
         self.limiter = limiter
         # With CORS on, cross-origin requests need the framework's CORS headers.
@@ -169,7 +170,7 @@ class FastReads:
         if params is None:
             return None
         try:
-            return self.loop_reader.record_json(
+            return self.record_cache.record_json(
                 name, params.get("ecosystem"), params.get("version")
             )
         except Exception:  # errors are the framework's to shape and report

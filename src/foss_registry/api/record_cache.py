@@ -1,7 +1,7 @@
 """Package records read straight from the event loop on SQLite, with a validated cache.
 
 DESIGN allows direct ``sqlite3`` calls from async handlers for indexed point
-reads. :class:`SQLiteLoopReader` keeps one read-only connection per server
+reads. :class:`RecordCache` keeps one read-only connection per server
 process and a small cache of encoded records. The cache is never stale:
 SQLite's ``PRAGMA data_version`` changes whenever any other connection, in this
 process or another, commits to the database file, and the cache is dropped
@@ -17,7 +17,7 @@ from collections import OrderedDict
 
 import msgspec
 
-from foss_registry.packages import reads
+from foss_registry.packages import records as reads
 from foss_registry.search_index import register_sqlite_functions
 
 #: Records kept per process (about 0.7 KB each).
@@ -36,7 +36,7 @@ def open_read_only(path: str) -> sqlite3.Connection:
     return raw
 
 
-class SQLiteLoopReader:
+class RecordCache:
     """Reads encoded package records on a read-only SQLite connection."""
 
     def __init__(self, path: str) -> None:
