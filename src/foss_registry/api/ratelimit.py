@@ -9,10 +9,10 @@ Every ``/api/`` request counts against its client IP (see
 :mod:`foss_registry.api.middleware` for how the IP is found); a request
 carrying a valid key also counts against the key, keyed by the token's id,
 never its secret. An invalid key is ignored here (public reads stay public;
-write routes refuse it in the auth gate). Either limit exhausted gives 429
-with ``Retry-After``; every ``/api/`` response carries ``RateLimit-Limit``,
-``RateLimit-Remaining`` and ``RateLimit-Reset`` for the limit closest to
-running out.
+routes that need a key refuse it in their role guard, api/roles.py). Either
+limit exhausted gives 429 with ``Retry-After``; every ``/api/`` response
+carries ``RateLimit-Limit``, ``RateLimit-Remaining`` and ``RateLimit-Reset`` for
+the limit closest to running out.
 
 Looking a key up is a read by hash that writes nothing (no ``last_used_at``),
 so counting a key on a GET adds no database write.
@@ -31,7 +31,6 @@ from typing import Any
 import msgspec
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
-from redis.exceptions import NoScriptError
 
 from foss_registry.api.errors import PROBLEM_JSON, problem_body
 from foss_registry.api.roles import lookup_key
@@ -60,104 +59,37 @@ def storage_for(redis_url: str | None, prefix: str = "foss-registry") -> Storage
 
 
 class StorageCounter:
-    """Fixed-window counting on a ``limits`` storage: one increment, then the window's end.
+    """Fixed-window counting through a ``limits`` storage's public ``incr`` and ``get_expiry``.
 
-    This is what ``FixedWindowRateLimiter.hit`` and ``get_window_stats`` do, in
-    one step so that the count the increment returns is used as is.
+    One increment returns the window's count, as ``FixedWindowRateLimiter.hit``
+    counts. An increment that returns exactly its own amount opened the window,
+    which then ends ``expiry`` seconds on; otherwise the end is the one already
+    seen, and the storage is asked (``get_expiry``) only when this process has
+    not seen it. In memory the storage is always asked: it is a dictionary read.
     """
 
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
-
-    async def incr(self, key: str, expiry: int, amount: int = 1) -> tuple[int, float]:
-        """Add ``amount`` to ``key``'s count; return the count and when the window ends (epoch)."""
-        count = await self.storage.incr(key, expiry, amount)
-        return int(count), await self.storage.get_expiry(key)
-
-
-class PipelinedRedisCounter:
-    """Fixed-window counting in Redis with ``limits``' own increment script, pipelined.
-
-    A round trip to Redis per request would cost about as much as serving the
-    request itself; instead the increments of the requests that arrive while
-    one batch is on its way are sent together, in one pipeline, as soon as it
-    returns. Each request still gets its own exact count (the script is the
-    same ``incr_expire`` that ``FixedWindowRateLimiter`` runs), so several
-    server processes share one exact limit.
-    """
-
-    def __init__(self, storage: RedisStorage) -> None:
-        self.bridge: Any = storage.bridge
-        self._pending: list[tuple[str, int, int, asyncio.Future[tuple[int, float]]]] = []
-        self._draining = False
-        self._tasks: set[asyncio.Task[None]] = set()
-        # When each key's current window ends (epoch seconds), as last seen.
+        self._remote = isinstance(storage, RedisStorage)
+        # When each key's current window ends (epoch seconds), as last seen (Redis only).
         self._window_ends: dict[str, float] = {}
 
     async def incr(self, key: str, expiry: int, amount: int = 1) -> tuple[int, float]:
         """Add ``amount`` to ``key``'s count; return the count and when the window ends (epoch)."""
-        future: asyncio.Future[tuple[int, float]] = asyncio.get_running_loop().create_future()
-        self._pending.append((self.bridge.prefixed_key(key), expiry, amount, future))
-        if not self._draining:
-            self._draining = True
-            task = asyncio.ensure_future(self._drain())
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-        return await future
-
-    async def _drain(self) -> None:
-        try:
-            while self._pending:
-                # Let the requests that are ready in this turn of the loop join the batch.
-                await asyncio.sleep(0)
-                batch, self._pending = self._pending, []
-                await self._send(batch)
-        finally:
-            self._draining = False
-
-    async def _send(
-        self, batch: list[tuple[str, int, int, asyncio.Future[tuple[int, float]]]]
-    ) -> None:
         now = time.time()
-        script = self.bridge.lua_incr_expire
-        try:
-            try:
-                results, asks_ttl = await self._execute(batch, script.sha, now)
-            except NoScriptError:  # Redis restarted or flushed its scripts: load, then retry
-                await self.bridge.get_connection().script_load(script.script)
-                results, asks_ttl = await self._execute(batch, script.sha, now)
-        except Exception as exc:
-            for *_, future in batch:
-                if not future.done():
-                    future.set_exception(exc)
-            return
-        replies = iter(results)
-        for (key, expiry, amount, future), ask in zip(batch, asks_ttl, strict=True):
-            count = int(next(replies))
-            if ask:
-                self._window_ends[key] = now + max(int(next(replies)), 0)
-            if count == amount:  # this increment opened a new window
-                self._window_ends[key] = now + expiry
-            if not future.done():
-                future.set_result((count, self._window_ends[key]))
+        count = int(await self.storage.incr(key, expiry, amount=amount))
+        if not self._remote:
+            return count, await self.storage.get_expiry(key)
+        if count == amount:  # this increment opened a new window
+            window_end = now + expiry
+        else:
+            window_end = self._window_ends.get(key, 0.0)
+            if window_end <= now:
+                window_end = await self.storage.get_expiry(key)
+        self._window_ends[key] = window_end
         if len(self._window_ends) > _MAX_KNOWN_WINDOWS:
             self._window_ends = {k: v for k, v in self._window_ends.items() if v > now}
-
-    async def _execute(
-        self, batch: list[tuple[str, int, int, Any]], sha: str, now: float
-    ) -> tuple[list[Any], list[bool]]:
-        # EVALSHA of the loaded script rather than redis-py's Script objects, which
-        # would check the script exists (one more round trip) on every pipeline.
-        pipe = self.bridge.get_connection().pipeline(transaction=False)
-        asks_ttl = []
-        for key, expiry, amount, _ in batch:
-            pipe.evalsha(sha, 1, key, expiry, amount)
-            # The window's end is asked for only when this process does not know it.
-            ask = self._window_ends.get(key, 0.0) <= now
-            if ask:
-                pipe.ttl(key)
-            asks_ttl.append(ask)
-        return await pipe.execute(), asks_ttl
+        return count, window_end
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,11 +142,7 @@ class RateLimiter:
         self.per_key: RateLimitItem = parse(settings.rate_limit_per_key)
         self.storage = storage or storage_for(settings.redis_url, settings.rate_limit_prefix)
         self.shared = isinstance(self.storage, RedisStorage)
-        self.counter: StorageCounter | PipelinedRedisCounter = (
-            PipelinedRedisCounter(self.storage)
-            if isinstance(self.storage, RedisStorage)
-            else StorageCounter(self.storage)
-        )
+        self.counter = StorageCounter(self.storage)
         self._reserved: dict[str, _Reservation] = {}
         self._refills: set[asyncio.Task[None]] = set()
         self._keys: dict[tuple[str, str], str] = {}
