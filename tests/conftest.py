@@ -119,7 +119,11 @@ def make_client(settings: Settings, engine: Engine) -> Any:
 
     from foss_registry.api.app import create_app
 
-    return TestClient(app=create_app(settings, engine), raise_server_exceptions=False)
+    app = create_app(settings, engine)
+    client = TestClient(app=app, raise_server_exceptions=False)
+    # The served app (the edge around Litestar); its state.ctx is what the handlers share.
+    client.registry = app  # type: ignore[attr-defined]
+    return client
 
 
 @pytest.fixture

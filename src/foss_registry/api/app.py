@@ -17,9 +17,10 @@ from foss_registry.api import errors
 from foss_registry.api.deps import AppContext, context, run_db
 from foss_registry.api.docs import docs_asset, docs_page
 from foss_registry.api.metrics import metrics_endpoint
-from foss_registry.api.middleware import cors_config, install_edge
+from foss_registry.api.middleware import ServedApp, cors_config
 from foss_registry.api.openapi import ApiDocumentPlugin
 from foss_registry.api.params import strict_integers
+from foss_registry.api.ratelimit import raise_refusal
 from foss_registry.api.record_cache import RecordCache
 from foss_registry.api.roles import key_gate
 from foss_registry.api.v1 import (
@@ -95,8 +96,12 @@ async def _close_index(app: Litestar) -> None:
         await index.aclose()
 
 
-def create_app(settings: Settings, engine: Engine | None = None) -> Litestar:
-    """Build the ASGI app for the given settings (and engine, for tests)."""
+def create_app(settings: Settings, engine: Engine | None = None) -> ServedApp:
+    """Build the ASGI app for the given settings (and engine, for tests).
+
+    It is the HTTP edge (:class:`~foss_registry.api.middleware.ServedApp`) around
+    the Litestar app built here.
+    """
     engine = engine or make_engine(settings.database_url)
     ctx = AppContext(
         settings=settings,
@@ -183,7 +188,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Litestar:
         },
         openapi_config=openapi,
         request_max_body_size=settings.max_body_bytes,
-        middleware=[key_gate, strict_integers],
+        middleware=[raise_refusal, key_gate, strict_integers],
         cors_config=cors_config(settings),
         # Logging is set up once per process (foss_registry.logs), not by the framework.
         logging_config=None,
@@ -191,5 +196,4 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Litestar:
         on_shutdown=[_close_index],
     )
     app.state.ctx = ctx
-    install_edge(app, settings)
-    return app
+    return ServedApp(app, settings)

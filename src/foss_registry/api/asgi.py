@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import gc
 
-from litestar import Litestar
-
 from foss_registry.api.app import create_app
+from foss_registry.api.middleware import ServedApp
 from foss_registry.config import get_settings
 from foss_registry.logs import setup_logging
 
 
-def app() -> Litestar:
+def app() -> ServedApp:
     """Build the app from the environment's settings (called once per server process)."""
     settings = get_settings()
     setup_logging(settings.log_level, settings.log_format)

@@ -18,6 +18,8 @@ from foss_registry.errors import DomainError, FieldError
 log = logging.getLogger("foss_registry.api")
 
 PROBLEM_JSON = "application/problem+json"
+#: Where the rate limiter leaves the refusal of a request for the framework to answer.
+RATE_LIMITED_STATE = "foss_rate_limited"
 
 _TITLES = {
     400: "Bad Request",
@@ -132,8 +134,11 @@ def _missing_parameters(request: Request[Any, Any, Any]) -> list[FieldError]:
 
 
 def handle_domain_error(_request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
-    """Translate a domain error raised by a service."""
-    return problem_response(exc.status, exc.detail, exc.code, exc.errors, extra=exc.extra)
+    """Translate a domain error raised by a service (or a refusal of the rate limiter)."""
+    headers = getattr(exc, "headers", None)
+    return problem_response(
+        exc.status, exc.detail, exc.code, exc.errors, extra=exc.extra, headers=headers
+    )
 
 
 def _body_limit(request: Request[Any, Any, Any]) -> str:
@@ -150,6 +155,10 @@ def _body_limit(request: Request[Any, Any, Any]) -> str:
 
 def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     """Translate Litestar's own HTTP errors into the one format."""
+    refused = request.scope.get("state", {}).get(RATE_LIMITED_STATE)
+    if refused is not None and exc.status_code in (404, 405):
+        # A rate-limited request to a path or method no route serves: still a 429.
+        return handle_domain_error(request, refused)
     status = exc.status_code
     if isinstance(exc, ValidationException):
         errors = _validation_errors(exc) or _missing_parameters(request)

@@ -43,6 +43,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote
 
+from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.exceptions import HTTPException
 
@@ -367,27 +368,42 @@ def cors_config(settings: Settings) -> CORSConfig | None:
     )
 
 
-def install_edge(app: Any, settings: Settings) -> None:
-    """Wrap a built Litestar app in the edge and (unless turned off) the rate limiter.
+class ServedApp:
+    """The ASGI application a server runs: the HTTP edge wrapped around the Litestar app.
 
-    Order, outermost first: edge (id, client address, headers, log, metrics),
-    rate limits, the approved-only index (:mod:`foss_registry.api.index`), the SQLite
-    fast reads (:mod:`foss_registry.api.sqlite_fast_path`), then Litestar's own stack (CORS,
-    error handling, routing).
+    Plain ASGI middleware around the framework's application object, outermost
+    first: the edge (id, client address, headers, log, metrics), the rate limits
+    (unless turned off; ``/api/`` only), the approved-only index
+    (:mod:`foss_registry.api.index`), the SQLite fast reads
+    (:mod:`foss_registry.api.sqlite_fast_path`), then the Litestar app itself
+    (its CORS, error handling, routing). ``litestar`` is that app; ``state`` its
+    state (``state.ctx`` holds what the handlers share).
     """
-    handler = app.asgi_handler
-    ctx = app.state.ctx
-    if ctx.record_cache is not None:
-        handler = SQLiteFastPath(
-            handler,
-            ctx.record_cache,
-            SQLiteThreadReaders(str(ctx.engine.url.database)),
-            ctx.limiter,
-            cors=app.cors_config is not None,
-        )
-    # The approved-only index answers /simple/ and /npm/ itself (not rate limited: /api/ only).
-    handler = PackageIndex(handler, ctx)
-    app.state.package_index = handler
-    if settings.rate_limits_enabled:
-        handler = RateLimitMiddleware(handler, RateLimiter(settings), cors=app.cors_config)
-    app.asgi_handler = EdgeMiddleware(handler, parse_trusted_proxies(settings.trusted_proxies))
+
+    def __init__(self, litestar: Litestar, settings: Settings) -> None:
+        self.litestar = litestar
+        handler: Any = litestar
+        ctx = litestar.state.ctx
+        if ctx.record_cache is not None:
+            handler = SQLiteFastPath(
+                handler,
+                ctx.record_cache,
+                SQLiteThreadReaders(str(ctx.engine.url.database)),
+                ctx.limiter,
+                cors=litestar.cors_config is not None,
+            )
+        # The approved-only index answers /simple/ and /npm/ itself (not rate limited: /api/ only).
+        handler = PackageIndex(handler, ctx)
+        litestar.state.package_index = handler
+        if settings.rate_limits_enabled:
+            handler = RateLimitMiddleware(handler, RateLimiter(settings), litestar)
+        self._handler = EdgeMiddleware(handler, parse_trusted_proxies(settings.trusted_proxies))
+
+    @property
+    def state(self) -> Any:
+        """The Litestar app's state."""
+        return self.litestar.state
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Serve one ASGI connection (lifespan events go through to Litestar)."""
+        await self._handler(scope, receive, send)

@@ -28,14 +28,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-import msgspec
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 
-from foss_registry.api.errors import PROBLEM_JSON, problem_body
+from foss_registry.api.errors import RATE_LIMITED_STATE
 from foss_registry.api.roles import lookup_key
 from foss_registry.auth.service import Principal
 from foss_registry.config import Settings
+from foss_registry.errors import DomainError
 
 log = logging.getLogger("foss_registry.api.ratelimit")
 
@@ -331,20 +331,64 @@ def _reset_seconds(window: int, window_end: float, now: float) -> int:
     return min(window, max(1, math.ceil(window_end - now)))
 
 
-def _header(scope: dict[str, Any], name: bytes) -> str | None:
-    for key, value in scope.get("headers", ()):
-        if key == name:
-            return value.decode("latin-1")
-    return None
+
+class RateLimitedError(DomainError):
+    """A limit ran out (HTTP 429): answered by the framework, with ``Retry-After``."""
+
+    status = 429
+    code = "rate_limited"
+    title = "Too Many Requests"
+
+    def __init__(self, state: LimitState, headers: list[tuple[bytes, bytes]]) -> None:
+        retry_after = max(1, state.reset_seconds)
+        what = "client address" if state.name == "ip" else "API key"
+        super().__init__(
+            f"Too many requests from this {what}: the limit is {state.limit} per "
+            f"{_window_words(state.window_seconds)}. Retry after {retry_after} seconds.",
+        )
+        self.headers = {"Retry-After": str(retry_after)} | {
+            name.decode(): value.decode() for name, value in headers
+        }
+
+
+#: Where a refused request's :class:`RateLimitedError` waits for the framework to raise it.
+REFUSED_STATE = RATE_LIMITED_STATE
+
+
+def refusal(scope: Any) -> RateLimitedError | None:
+    """The refusal the rate limiter left for this request, if any."""
+    refused: RateLimitedError | None = scope.get("state", {}).get(REFUSED_STATE)
+    return refused
+
+
+def raise_refusal(app: Any) -> Any:
+    """Litestar middleware: raise the refusal of a rate-limited request before its handler.
+
+    The refusal is then answered like every error (problem details, CORS headers
+    by Litestar's own CORS layer); a path no route matches answers it from the
+    404/405 handler (``api.errors``), which runs before any middleware.
+    """
+
+    async def middleware(scope: Any, receive: Any, send: Any) -> None:
+        refused = refusal(scope)
+        if refused is not None:
+            raise refused
+        await app(scope, receive, send)
+
+    return middleware
 
 
 class RateLimitMiddleware:
-    """ASGI middleware counting ``/api/`` requests and refusing those over a limit."""
+    """ASGI middleware counting ``/api/`` requests and refusing those over a limit.
 
-    def __init__(self, app: Any, limiter: RateLimiter, cors: Any = None) -> None:
+    A refused request goes straight to the Litestar app (never to the fast
+    reads), which answers the 429 (:func:`raise_refusal`).
+    """
+
+    def __init__(self, app: Any, limiter: RateLimiter, litestar: Any) -> None:
         self.app = app
         self.limiter = limiter
-        self.cors = cors
+        self.litestar = litestar
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """Count the request, answer 429 when a limit is exhausted, else pass on its headers."""
@@ -370,7 +414,7 @@ class RateLimitMiddleware:
         if ip_state is not None:
             states.append(ip_state)
         if has_key and (ip_state is None or ip_state.allowed):
-            principal = await lookup_key(scope["app"], scope)
+            principal = await lookup_key(self.litestar, scope)
             if isinstance(principal, Principal):
                 key_state = await self.limiter.count(self.limiter.per_key, "key", principal.key_id)
                 if key_state is not None:
@@ -382,46 +426,15 @@ class RateLimitMiddleware:
         shown = refused[0] if refused else min(states, key=lambda s: s.remaining / s.limit)
         headers = rate_limit_headers(shown)
         if refused:
-            await self._refuse(scope, send, shown, headers)
+            from foss_registry import metrics
+
+            metrics.RATE_LIMITED.labels(shown.name).inc()
+            state[REFUSED_STATE] = RateLimitedError(shown, headers)
+            await self.litestar(scope, receive, send)
             return
         # The HTTP edge, which wraps this middleware, adds them to the response.
         state[HEADERS_STATE] = headers
         await self.app(scope, receive, send)
-
-    async def _refuse(
-        self, scope: Any, send: Any, state: LimitState, headers: list[tuple[bytes, bytes]]
-    ) -> None:
-        from foss_registry import metrics
-
-        metrics.RATE_LIMITED.labels(state.name).inc()
-        retry_after = max(1, state.reset_seconds)
-        what = "client address" if state.name == "ip" else "API key"
-        body = problem_body(
-            429,
-            f"Too many requests from this {what}: the limit is {state.limit} per "
-            f"{_window_words(state.window_seconds)}. Retry after {retry_after} seconds.",
-            "rate_limited",
-        )
-        payload = msgspec.json.encode(body)
-        response_headers = [
-            (b"content-type", PROBLEM_JSON.encode()),
-            (b"content-length", str(len(payload)).encode()),
-            (b"retry-after", str(retry_after).encode()),
-            *headers,
-            *self._cors_headers(scope),
-        ]
-        await send({"type": "http.response.start", "status": 429, "headers": response_headers})
-        await send({"type": "http.response.body", "body": payload})
-
-    def _cors_headers(self, scope: Any) -> list[tuple[bytes, bytes]]:
-        # The 429 is answered before Litestar's CORS layer: add what it would, so a
-        # browser client can read the refusal and its Retry-After.
-        origin = _header(scope, b"origin")
-        if self.cors is None or origin is None or not self.cors.is_origin_allowed(origin):
-            return []
-        out = [(b"access-control-allow-origin", origin.encode("latin-1")), (b"vary", b"Origin")]
-        out += [(k.lower().encode(), v.encode()) for k, v in self.cors.simple_headers.items()]
-        return out
 
 
 def _window_words(seconds: int) -> str:

@@ -36,7 +36,7 @@ def test_one_duplicate_and_one_invalid_among_concurrent_submissions(
     bodies.append({"name": "batch-pkg-4", "version": "2.0.0", "ecosystem": "pypi"})
     bodies.append({"name": "batch-pkg-bad", "version": "not a version", "ecosystem": "pypi"})
 
-    writer = client.app.state.ctx.group_commit
+    writer = client.registry.state.ctx.group_commit
     release = threading.Event()
     held = None
     if writer is not None:
@@ -90,7 +90,7 @@ def test_one_duplicate_and_one_invalid_among_concurrent_submissions(
         {"version": "2.0.0", "status": "pending"},
         {"version": "1.0.0", "status": "pending"},
     ]
-    engine = client.app.state.ctx.engine
+    engine = client.registry.state.ctx.engine
     with engine.connect() as conn:
         assert (
             conn.execute(select(func.count()).select_from(package_versions)).scalar()
