@@ -117,7 +117,7 @@ def make_client(settings: Settings, engine: Engine) -> Any:
     """An in-process HTTP client on a freshly built app."""
     from litestar.testing import TestClient
 
-    from foss_registry.api.app import create_app
+    from foss_registry.wiring import create_app
 
     app = create_app(settings, engine)
     client = TestClient(app=app, raise_server_exceptions=False)

@@ -1,17 +1,20 @@
-"""The composition root: the job kinds there are, and the worker that runs them.
+"""The composition root: the served app (API and reviewer pages), the job kinds, the worker.
 
-Services do not register anything when imported. The API app (``foss serve``
-starts a worker thread beside it) and ``foss worker`` build their worker here,
-from :data:`JOB_KINDS`. A new job kind is a function in the service that owns
-the work, one ``queue.enqueue`` where it is caused, and one line below.
+Nothing registers itself when imported. Server processes build the app here
+(:func:`asgi_app`, Granian's factory; tests call :func:`create_app`), and
+``foss serve`` and ``foss worker`` build their worker here, from
+:data:`JOB_KINDS`. A new job kind is a function in the service that owns the
+work, one ``queue.enqueue`` where it is caused, and one line below.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import gc
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine
 
+from foss_registry.config import Settings, get_settings
 from foss_registry.enrichment import service as enrichment
 from foss_registry.jobs.worker import JobKind, Periodic, Worker
 from foss_registry.policy import service as policy
@@ -21,6 +24,9 @@ from foss_registry.scans.service import SCAN_BATCH_JOB, SCAN_JOB
 from foss_registry.triage import jobs as triage_jobs
 from foss_registry.webhooks import delivery
 from foss_registry.webhooks import jobs as webhook_jobs
+
+if TYPE_CHECKING:
+    from foss_registry.api.middleware import ServedApp
 
 
 def run_scan(conn: Connection, payload: dict[str, Any]) -> None:
@@ -84,3 +90,33 @@ def new_worker(engine: Engine, **options: Any) -> Worker:
     ``options`` as :class:`~foss_registry.jobs.worker.Worker` takes them.
     """
     return Worker(engine, JOB_KINDS, periodic=PERIODIC, **options)
+
+
+
+def create_app(settings: Settings, engine: Engine | None = None) -> ServedApp:
+    """Build the served ASGI app for the given settings (and engine, for tests)."""
+    # Imported here: a `foss worker` process needs the job kinds, not the web framework.
+    from foss_registry.api.app import build_app
+    from foss_registry.web import errors as page_errors
+    from foss_registry.web import pages
+
+    return build_app(
+        settings,
+        engine,
+        pages=[*pages.ROUTES, pages.static_assets()],
+        answer_errors=page_errors.for_pages,
+    )
+
+
+def asgi_app() -> ServedApp:
+    """Granian's factory: the app from the environment's settings, once per server process."""
+    from foss_registry.logs import setup_logging
+
+    settings = get_settings()
+    setup_logging(settings.log_level, settings.log_format)
+    app = create_app(settings)
+    # What start-up built lives as long as the process: keep the garbage
+    # collector from walking it again on every full collection.
+    gc.collect()
+    gc.freeze()
+    return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from anyio import CapacityLimiter
@@ -44,8 +45,6 @@ from foss_registry.config import Settings
 from foss_registry.db import make_engine
 from foss_registry.errors import DomainError
 from foss_registry.jobs import queue
-from foss_registry.web import errors as page_errors
-from foss_registry.web import pages
 
 log = logging.getLogger("foss_registry.api")
 
@@ -96,11 +95,19 @@ async def _close_index(app: Litestar) -> None:
         await index.aclose()
 
 
-def create_app(settings: Settings, engine: Engine | None = None) -> ServedApp:
-    """Build the ASGI app for the given settings (and engine, for tests).
+def build_app(
+    settings: Settings,
+    engine: Engine | None = None,
+    *,
+    pages: Sequence[Any] = (),
+    answer_errors: Callable[[Any], Any] = lambda handler: handler,
+) -> ServedApp:
+    """Build the ASGI app: the HTTP edge (:class:`~foss_registry.api.middleware.ServedApp`)
+    around the Litestar app of the API's routes and ``pages`` (route handlers).
 
-    It is the HTTP edge (:class:`~foss_registry.api.middleware.ServedApp`) around
-    the Litestar app built here.
+    ``answer_errors`` wraps each of the API's exception handlers (the pages answer
+    their errors as HTML). :func:`foss_registry.wiring.create_app` builds the
+    whole app; the API does not import the pages.
     """
     engine = engine or make_engine(settings.database_url)
     ctx = AppContext(
@@ -177,14 +184,13 @@ def create_app(settings: Settings, engine: Engine | None = None) -> ServedApp:
             metrics_endpoint,
             docs_page,
             docs_asset,
-            *pages.ROUTES,
-            pages.static_assets(),
+            *pages,
         ],
         # Under /api/ errors are problem details; the web pages answer them as HTML pages.
         exception_handlers={
-            DomainError: page_errors.for_pages(errors.handle_domain_error),
-            HTTPException: page_errors.for_pages(errors.handle_http_exception),
-            Exception: page_errors.for_pages(errors.handle_unexpected),
+            DomainError: answer_errors(errors.handle_domain_error),
+            HTTPException: answer_errors(errors.handle_http_exception),
+            Exception: answer_errors(errors.handle_unexpected),
         },
         openapi_config=openapi,
         request_max_body_size=settings.max_body_bytes,

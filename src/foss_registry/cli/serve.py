@@ -164,7 +164,7 @@ def serve(
         from foss_registry.logs import granian_log_config
 
         server = Granian(
-            "foss_registry.api.asgi:app",
+            "foss_registry.wiring:asgi_app",
             factory=True,
             address=host,
             port=port,

@@ -27,8 +27,8 @@ from schemathesis.checks import (
 )
 from sqlalchemy import Engine
 
-from foss_registry.api.app import create_app
 from foss_registry.config import Settings
+from foss_registry.wiring import create_app
 from tests.functional.conftest import create_token
 
 CHECKS = [
