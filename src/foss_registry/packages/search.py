@@ -143,15 +143,7 @@ def list_packages(
     offset: int = 0,
 ) -> dict[str, Any]:
     """List or search package versions; ``total`` counts every match."""
-    params: dict[str, Any] = {"limit": limit, "offset": offset}
-    if ecosystem is not None:
-        try:
-            params["ecosystem"] = ecosystems.get(ecosystem).name
-        except InvalidInputError as exc:
-            raise field_error(exc, "ecosystem") from None
-    status = validate_status(status)
-    if status is not None:
-        params["status"] = status
+    params = _filter_params(ecosystem, status, limit, offset)
     term = (search or "").strip().lower()
     if "\x00" in term:
         raise InvalidInputError("The search term contains a null byte.", code="invalid_input")
@@ -167,7 +159,7 @@ def list_packages(
                 params[f"end{i}"] = spellings[i % len(spellings)] + "\uffff"
         elif dialect == "sqlite":
             wanted = search_index.words(term)
-            if status is None and wanted and term.isascii():
+            if "status" not in params and wanted and term.isascii():
                 return _words_page(read, params, wanted)
             shape = "words" if wanted and _rarest(read, params, wanted) else "name"
         else:
@@ -176,6 +168,29 @@ def list_packages(
             escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             params["pattern"] = f"%{escaped}%"
             params["words"] = term
+    return _page_of(read, dialect, params, shape)
+
+
+def _filter_params(
+    ecosystem: str | None, status: str | None, limit: int, offset: int
+) -> dict[str, Any]:
+    """The statement parameters of the page and the filters (validated: a 400 names the field)."""
+    params: dict[str, Any] = {"limit": limit, "offset": offset}
+    if ecosystem is not None:
+        try:
+            params["ecosystem"] = ecosystems.get(ecosystem).name
+        except InvalidInputError as exc:
+            raise field_error(exc, "ecosystem") from None
+    status = validate_status(status)
+    if status is not None:
+        params["status"] = status
+    return params
+
+
+def _page_of(
+    read: Reader, dialect: str, params: dict[str, Any], shape: str | None
+) -> dict[str, Any]:
+    """Read one page of the matches of a statement ``shape`` (None: no search) and the total."""
     has_ecosystem, has_status = "ecosystem" in params, "status" in params
     # A search evaluates its index lookups once: the count rides along as a
     # window over the same matches. Without a search the ordered index serves
@@ -187,10 +202,9 @@ def list_packages(
     total = rows[0][5] if count_window and rows else None
     if total is None:
         count_params = {k: v for k, v in params.items() if k not in ("limit", "offset")}
-        total = read(_count_statement(dialect, has_ecosystem, has_status, shape), count_params)[0][
-            0
-        ]
-    return _result(rows, int(total), limit, offset)
+        count_sql = _count_statement(dialect, has_ecosystem, has_status, shape)
+        total = read(count_sql, count_params)[0][0]
+    return _result(rows, int(total), params["limit"], params["offset"])
 
 
 def _spellings(term: str) -> list[str]:

@@ -366,12 +366,7 @@ def complete_scans(
     rows = [r for r in conn.execute(_SCAN_ROWS, {"ids": list(scan_ids)}) if r.status == "pending"]
     if not rows:
         return []
-    versions = sorted({r.version_id for r in rows})
-    newest = {r.version_id: r.newest for r in conn.execute(_NEWEST_SCANS, {"versions": versions})}
-    superseded = [r.id for r in rows if newest[r.version_id] > r.id]
-    if superseded:
-        conn.execute(delete(scans).where(scans.c.id.in_(superseded)))
-    current = [r for r in rows if newest[r.version_id] == r.id]
+    current = _drop_superseded(conn, rows)
     states = vulndb.database_states(conn)
     candidates = vulndb.candidates_for(
         conn,
@@ -381,12 +376,7 @@ def complete_scans(
             if r.ecosystem != "docker" and r.ecosystem in states
         },
     )
-    previous_ids = list(conn.execute(_PREVIOUS_IDS, {"versions": versions}).scalars())
-    previous = (
-        {r.version_id: r for r in conn.execute(_PREVIOUS, {"ids": previous_ids})}
-        if previous_ids
-        else {}
-    )
+    previous = _previous_scans(conn, sorted({r.version_id for r in rows}))
     now = utcnow()
     updates: list[dict[str, Any]] = []
     for row in current:
@@ -403,25 +393,45 @@ def complete_scans(
         except Exception as exc:
             log.exception("scan %s of version %s failed", row.id, row.version_id)
             outcome = ScanOutcome("error", f"The scan failed: {type(exc).__name__}: {exc}"[:1000])
-        before = previous.get(row.version_id)
-        updates.append(
-            {
-                "b_id": row.id,
-                "b_status": outcome.status,
-                "b_reason": outcome.reason,
-                "b_scan_date": now,
-                "b_tools_used": list(outcome.tools_used),
-                "b_findings": [f.to_dict() for f in outcome.findings],
-                "b_severity": severity_counts(outcome.findings),
-                "b_database_updated_at": outcome.database_updated_at,
-                "b_changes": None
-                if before is None
-                else diff_findings(list(before.findings or []), outcome.findings, before.status),
-            }
-        )
+        updates.append(_finished_row(row.id, outcome, previous.get(row.version_id), now))
     if updates:
         conn.execute(_FINISH, updates)
     return [row.version_id for row in current]
+
+
+def _drop_superseded(conn: Connection, rows: list[Any]) -> list[Any]:
+    """Delete the pending scans a newer scan of the same version replaces; return the others."""
+    versions = sorted({r.version_id for r in rows})
+    newest = {r.version_id: r.newest for r in conn.execute(_NEWEST_SCANS, {"versions": versions})}
+    superseded = [r.id for r in rows if newest[r.version_id] > r.id]
+    if superseded:
+        conn.execute(delete(scans).where(scans.c.id.in_(superseded)))
+    return [r for r in rows if newest[r.version_id] == r.id]
+
+
+def _previous_scans(conn: Connection, versions: list[int]) -> dict[int, Any]:
+    """Each version's previous finished scan (its findings and status), by version id."""
+    previous_ids = list(conn.execute(_PREVIOUS_IDS, {"versions": versions}).scalars())
+    if not previous_ids:
+        return {}
+    return {r.version_id: r for r in conn.execute(_PREVIOUS, {"ids": previous_ids})}
+
+
+def _finished_row(scan_id: int, outcome: ScanOutcome, before: Any, now: datetime) -> dict[str, Any]:
+    """The values :data:`_FINISH` stores for one scan, its changes since ``before`` included."""
+    return {
+        "b_id": scan_id,
+        "b_status": outcome.status,
+        "b_reason": outcome.reason,
+        "b_scan_date": now,
+        "b_tools_used": list(outcome.tools_used),
+        "b_findings": [f.to_dict() for f in outcome.findings],
+        "b_severity": severity_counts(outcome.findings),
+        "b_database_updated_at": outcome.database_updated_at,
+        "b_changes": None
+        if before is None
+        else diff_findings(list(before.findings or []), outcome.findings, before.status),
+    }
 
 
 def complete_scan(

@@ -147,6 +147,26 @@ def store_batch(conn: Connection, records: Sequence[Record]) -> ImportReport:
     """
     report = ImportReport()
     now = utcnow()
+    latest = _newest_per_id(records, report)
+    if not latest:
+        return report
+    changes = _compare_with_stored(conn, latest, report, now)
+    report.new = len(changes.new_rows)
+    report.updated = len(changes.changed_rows)
+    if changes.changed_rows:
+        report.touched |= _replace_changed(conn, changes.changed_rows)
+    if changes.new_rows:
+        conn.execute(advisories.insert(), changes.new_rows)
+    if changes.package_rows:
+        conn.execute(advisory_packages.insert(), changes.package_rows)
+    _note_freshness(conn, changes.newest, now)
+    return report
+
+
+def _newest_per_id(
+    records: Sequence[Record], report: ImportReport
+) -> dict[str, tuple[Record, frozenset[Pair]]]:
+    """The batch's records that name packages, the newest copy of each id, counted in ``report``."""
     latest: dict[str, tuple[Record, frozenset[Pair]]] = {}
     for record in records:
         report.read += 1
@@ -167,22 +187,37 @@ def store_batch(conn: Connection, records: Sequence[Record]) -> ImportReport:
             if not newer:
                 continue
         latest[record.id] = (record, pairs)
-    if not latest:
-        return report
+    return latest
+
+
+@dataclass
+class _BatchChanges:
+    """The rows a batch writes, and each ecosystem's newest ``modified`` in it."""
+
+    new_rows: list[dict[str, Any]] = field(default_factory=list)
+    changed_rows: list[dict[str, Any]] = field(default_factory=list)
+    package_rows: list[dict[str, Any]] = field(default_factory=list)
+    newest: dict[str, datetime] = field(default_factory=dict)
+
+
+def _compare_with_stored(
+    conn: Connection,
+    latest: dict[str, tuple[Record, frozenset[Pair]]],
+    report: ImportReport,
+    now: datetime,
+) -> _BatchChanges:
+    """Sort the records into new, newer than stored, and unchanged or older (counted)."""
     stored: dict[str, datetime] = {
         row.id: row.modified
         for row in conn.execute(
             select(advisories.c.id, advisories.c.modified).where(advisories.c.id.in_(list(latest)))
         )
     }
-    new_rows: list[dict[str, Any]] = []
-    changed_rows: list[dict[str, Any]] = []
-    package_rows: list[dict[str, Any]] = []
-    newest: dict[str, datetime] = {}
+    changes = _BatchChanges()
     for advisory_id, (record, pairs) in latest.items():
         for ecosystem, _ in pairs:
-            if ecosystem not in newest or record.modified > newest[ecosystem]:
-                newest[ecosystem] = record.modified
+            if ecosystem not in changes.newest or record.modified > changes.newest[ecosystem]:
+                changes.newest[ecosystem] = record.modified
         old = stored.get(advisory_id)
         if old is not None and record.modified <= old:
             if record.modified == old:
@@ -190,47 +225,45 @@ def store_batch(conn: Connection, records: Sequence[Record]) -> ImportReport:
             else:
                 report.older += 1
             continue
-        (new_rows if old is None else changed_rows).append(_row(record, now))
-        package_rows.extend(
+        (changes.new_rows if old is None else changes.changed_rows).append(_row(record, now))
+        changes.package_rows.extend(
             {"advisory_id": advisory_id, "ecosystem": e, "normalized_name": n} for e, n in pairs
         )
         if old is not None or not record.is_withdrawn:
             report.touched |= pairs
-    report.new = len(new_rows)
-    report.updated = len(changed_rows)
-    if changed_rows:
-        changed_ids = [r["id"] for r in changed_rows]
-        # The packages a record used to name are touched too: their finding may be gone.
-        report.touched |= {
-            (r.ecosystem, r.normalized_name)
-            for r in conn.execute(
-                select(advisory_packages.c.ecosystem, advisory_packages.c.normalized_name).where(
-                    advisory_packages.c.advisory_id.in_(changed_ids)
-                )
+    return changes
+
+
+def _replace_changed(conn: Connection, changed_rows: list[dict[str, Any]]) -> set[Pair]:
+    """Update the advisories a newer copy replaces; return the packages they used to name.
+
+    Those are touched too: their finding may be gone. Their package rows are
+    deleted here and written again from the new copies.
+    """
+    changed_ids = [r["id"] for r in changed_rows]
+    named_before = {
+        (r.ecosystem, r.normalized_name)
+        for r in conn.execute(
+            select(advisory_packages.c.ecosystem, advisory_packages.c.normalized_name).where(
+                advisory_packages.c.advisory_id.in_(changed_ids)
             )
-        }
-        conn.execute(
-            delete(advisory_packages).where(advisory_packages.c.advisory_id.in_(changed_ids))
         )
-        conn.execute(
-            update(advisories)
-            .where(advisories.c.id == bindparam("b_id"))
-            .values(
-                modified=bindparam("b_modified"),
-                published=bindparam("b_published"),
-                withdrawn=bindparam("b_withdrawn"),
-                source=bindparam("b_source"),
-                record=bindparam("b_record"),
-                imported_at=bindparam("b_imported_at"),
-            ),
-            [{f"b_{k}": v for k, v in r.items()} for r in changed_rows],
-        )
-    if new_rows:
-        conn.execute(advisories.insert(), new_rows)
-    if package_rows:
-        conn.execute(advisory_packages.insert(), package_rows)
-    _note_freshness(conn, newest, now)
-    return report
+    }
+    conn.execute(delete(advisory_packages).where(advisory_packages.c.advisory_id.in_(changed_ids)))
+    conn.execute(
+        update(advisories)
+        .where(advisories.c.id == bindparam("b_id"))
+        .values(
+            modified=bindparam("b_modified"),
+            published=bindparam("b_published"),
+            withdrawn=bindparam("b_withdrawn"),
+            source=bindparam("b_source"),
+            record=bindparam("b_record"),
+            imported_at=bindparam("b_imported_at"),
+        ),
+        [{f"b_{k}": v for k, v in r.items()} for r in changed_rows],
+    )
+    return named_before
 
 
 def _note_freshness(conn: Connection, newest: dict[str, datetime], now: datetime) -> None:
