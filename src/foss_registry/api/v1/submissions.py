@@ -6,20 +6,16 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, post
+from litestar.di import NamedDependency
 from msgspec import Meta, Struct
 from sqlalchemy import Connection
 
-from foss_registry.api.deps import (
-    acting_principal,
-    context,
-    decode_body,
-    require_key_present,
-    run_write,
-)
+from foss_registry.api.deps import run_write
 from foss_registry.api.errors import problem_body
+from foss_registry.api.roles import Actor, requires
 from foss_registry.api.v1.packages import package_location
 from foss_registry.api.v1.schemas import PackageRecord, PackageSubmission
-from foss_registry.packages.intake import submit_batch
+from foss_registry.intake.service import submit_batch
 
 #: Most submissions one request takes (the body limit, 1 MiB by default, applies too).
 MAX_BATCH = 1000
@@ -55,7 +51,6 @@ class SubmissionBatchResult(Struct):
     summary="Submit many package versions at once",
     tags=["packages"],
     status_code=200,
-    security=[{"apiKey": []}],
     description=(
         "Needs a submitter key when auth is on. `packages` holds up to 1,000 submissions, each "
         "with the fields of `POST /packages`; they are stored in one transaction and each is "
@@ -64,17 +59,19 @@ class SubmissionBatchResult(Struct):
         "problem details. One bad submission stores nothing of its own and does not fail the "
         "others. The batch counts as one request for the rate limits."
     ),
+    **requires(
+        "submitter",
+        body=SubmissionBatch,
+        named_by=lambda batch: batch.packages[0].submitted_by,
+    ),
 )
-async def submit_many(request: Request[Any, Any, Any]) -> SubmissionBatchResult:
+async def submit_many(
+    request: Request[Any, Any, Any], payload: NamedDependency[SubmissionBatch], actor: Actor
+) -> SubmissionBatchResult:
     """Store a batch of submissions in one transaction, each answered on its own."""
-    ctx = context(request)
-    key = require_key_present(ctx, request)
-    body = await decode_body(request, SubmissionBatch)
 
     def work(conn: Connection) -> list[Any]:
-        first = body.packages[0].submitted_by
-        principal = acting_principal(ctx, conn, key, "submitter", first)
-        return submit_batch(conn, body.packages, principal.name)
+        return submit_batch(conn, payload.packages, actor.name)
 
     outcomes = await run_write(request, work)
     results: list[SubmissionOutcome] = []
