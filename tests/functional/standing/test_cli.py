@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from foss_registry.packages.intake import submit_package
 from sqlalchemy import Engine
 
 from foss_registry.db import write_transaction
+from foss_registry.intake.service import submit_package
 from foss_registry.packages.service import Submission
 from tests.functional.cli.conftest import Registry
 from tests.functional.cli.conftest import registry as registry
