@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from foss_registry.config import get_settings
+from foss_registry.scans.service import IMPORT_RESCANS
 from foss_registry.vulns import service as vulndb
 from foss_registry.wiring import new_worker
 from tests.fakes.upstream import FakeUpstream, free_port_url
@@ -312,7 +313,7 @@ def pypi_advisories(engine: Engine, shared_data: Path, tmp_path: Path) -> None:
     folder.mkdir()
     with zipfile.ZipFile(shared_data / "osv" / "PyPI-pypa.zip") as archive:
         (folder / "PYSEC-2023-62.json").write_bytes(archive.read("PYSEC-2023-62.json"))
-    vulndb.import_path(engine, folder)
+    vulndb.import_path(engine, folder, rescans=IMPORT_RESCANS)
 
 
 def set_policy(client: Any, tokens: dict[str, str], **signals: Any) -> None:
