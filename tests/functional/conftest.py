@@ -50,9 +50,13 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Any:
-    """A headless Chromium for tests of pages in a real browser (one per test process)."""
+    """A headless Chromium for tests of pages in a real browser, one per test module.
+
+    Module-scoped: Playwright's sync API keeps an event loop running in the thread while it
+    is started, so a session-wide browser would break later tests that call asyncio.run().
+    """
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
