@@ -33,8 +33,12 @@ Offset = Annotated[
 
 #: Highest id of a stored record in a path (PostgreSQL's INTEGER).
 MAX_RECORD_ID = 2**31 - 1
+#: A record's id in a path, routed as text so that any value reaches its handler: the
+#: handler checks the key and the role first, then reads the id with :func:`record_id`
+#: (400 naming the parameter unless it is ASCII digits in 1-MAX_RECORD_ID).
 RecordId = Annotated[
-    int, Parameter(ge=1, le=MAX_RECORD_ID, description=f"A record's id (1-{MAX_RECORD_ID}).")
+    str,
+    Parameter(description=f"A record's id (ASCII digits, 1-{MAX_RECORD_ID})."),
 ]
 
 _DIGITS = re.compile(r"(?:0|[1-9][0-9]*)")
@@ -48,6 +52,18 @@ def parse_digits(text: str, low: int, high: int) -> int | None:
         return None
     value = int(text)
     return value if low <= value <= high else None
+
+
+def record_id(name: str, text: str) -> int:
+    """The record id ``text`` of the path parameter ``name``, or a 400 naming the parameter."""
+    value = parse_digits(text, 1, MAX_RECORD_ID)
+    if value is None:
+        raise InvalidInputError(
+            f"Invalid parameter {name}: {text[:40]!r} is not a record id (ASCII digits, "
+            f"1-{MAX_RECORD_ID}).",
+            errors=[FieldError(name, f"must be a record id in ASCII digits, 1-{MAX_RECORD_ID}")],
+        )
+    return value
 
 
 def integer_parameters(handler: Any) -> frozenset[str]:

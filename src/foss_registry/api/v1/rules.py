@@ -16,7 +16,7 @@ from foss_registry.api.deps import (
     require_key_present,
     run_db,
 )
-from foss_registry.api.params import RecordId
+from foss_registry.api.params import RecordId, record_id
 from foss_registry.db import write_transaction
 from foss_registry.policy import service as policy
 from foss_registry.rules import service as rules
@@ -100,7 +100,7 @@ async def list_rules(
 
 
 @delete(
-    "/approval-rules/{rule_id:int}",
+    "/approval-rules/{rule_id:str}",
     summary="End an approval rule (reviewer)",
     tags=["standing decisions"],
     status_code=200,
@@ -114,6 +114,6 @@ async def end_rule(request: Request[Any, Any, Any], rule_id: RecordId) -> dict[s
     def work() -> dict[str, Any]:
         with write_transaction(ctx.engine) as conn:
             principal = acting_principal(ctx, conn, key, "reviewer")
-            return rules.end(conn, rule_id, by=principal.name)
+            return rules.end(conn, record_id("rule_id", rule_id), by=principal.name)
 
     return await run_db(request, work)

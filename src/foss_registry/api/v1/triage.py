@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from litestar import Request, Response, delete, get, post
-from litestar.params import FromPath, Parameter
+from litestar.params import Parameter
 from msgspec import Struct
 
 from foss_registry.api.deps import (
@@ -16,6 +16,7 @@ from foss_registry.api.deps import (
     require_key_present,
     run_db,
 )
+from foss_registry.api.params import RecordId, record_id
 from foss_registry.db import write_transaction
 from foss_registry.policy import service as policy
 from foss_registry.triage import service as triage
@@ -100,13 +101,13 @@ async def list_triage(
 
 
 @delete(
-    "/triage/{triage_id:int}",
+    "/triage/{triage_id:str}",
     summary="End a triage decision (reviewer)",
     tags=["standing decisions"],
     status_code=200,
     security=[{"apiKey": []}],
 )
-async def end_triage(request: Request[Any, Any, Any], triage_id: FromPath[int]) -> dict[str, Any]:
+async def end_triage(request: Request[Any, Any, Any], triage_id: RecordId) -> dict[str, Any]:
     """End a decision now: its findings count again, approved versions get ``triage_expired``."""
     ctx = context(request)
     key = require_key_present(ctx, request)
@@ -114,7 +115,7 @@ async def end_triage(request: Request[Any, Any, Any], triage_id: FromPath[int]) 
     def work() -> dict[str, Any]:
         with write_transaction(ctx.engine) as conn:
             principal = acting_principal(ctx, conn, key, "reviewer")
-            return triage.end(conn, triage_id, by=principal.name)
+            return triage.end(conn, record_id("triage_id", triage_id), by=principal.name)
 
     return await run_db(request, work)
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Request, Response, delete, get, post
-from litestar.params import FromPath, Parameter
 from msgspec import Struct
 
 from foss_registry.api.deps import (
@@ -15,6 +14,7 @@ from foss_registry.api.deps import (
     require_key_present,
     run_db,
 )
+from foss_registry.api.params import Limit, Offset, RecordId, record_id
 from foss_registry.db import write_transaction
 from foss_registry.webhooks import service as webhooks
 
@@ -81,27 +81,27 @@ async def list_webhooks(request: Request[Any, Any, Any]) -> dict[str, Any]:
 
 
 @get(
-    "/webhooks/{webhook_id:int}",
+    "/webhooks/{webhook_id:str}",
     summary="Show a webhook (admin)",
     tags=["webhooks"],
     security=[{"apiKey": []}],
 )
-async def get_webhook(request: Request[Any, Any, Any], webhook_id: FromPath[int]) -> dict[str, Any]:
+async def get_webhook(request: Request[Any, Any, Any], webhook_id: RecordId) -> dict[str, Any]:
     """One webhook with its delivery counts, never its secret."""
-    result: dict[str, Any] = await _admin_read(request, lambda c: webhooks.get(c, webhook_id))
+    result: dict[str, Any] = await _admin_read(
+        request, lambda c: webhooks.get(c, record_id("webhook_id", webhook_id))
+    )
     return result
 
 
 @delete(
-    "/webhooks/{webhook_id:int}",
+    "/webhooks/{webhook_id:str}",
     summary="Delete a webhook (admin)",
     tags=["webhooks"],
     status_code=200,
     security=[{"apiKey": []}],
 )
-async def delete_webhook(
-    request: Request[Any, Any, Any], webhook_id: FromPath[int]
-) -> dict[str, Any]:
+async def delete_webhook(request: Request[Any, Any, Any], webhook_id: RecordId) -> dict[str, Any]:
     """Stop deliveries to a webhook."""
     ctx = context(request)
     key = require_key_present(ctx, request)
@@ -109,25 +109,28 @@ async def delete_webhook(
     def work() -> dict[str, Any]:
         with write_transaction(ctx.engine) as conn:
             acting_principal(ctx, conn, key, "admin")
-            return webhooks.delete(conn, webhook_id)
+            return webhooks.delete(conn, record_id("webhook_id", webhook_id))
 
     return await run_db(request, work)
 
 
 @get(
-    "/webhooks/{webhook_id:int}/deliveries",
+    "/webhooks/{webhook_id:str}/deliveries",
     summary="A webhook's deliveries and their attempts (admin)",
     tags=["webhooks"],
     security=[{"apiKey": []}],
 )
 async def list_deliveries(
     request: Request[Any, Any, Any],
-    webhook_id: FromPath[int],
-    limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Parameter(ge=0)] = 0,
+    webhook_id: RecordId,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     """Deliveries newest first, each attempt with its status code, error and duration."""
     result: dict[str, Any] = await _admin_read(
-        request, lambda c: webhooks.deliveries(c, webhook_id, limit=limit, offset=offset)
+        request,
+        lambda c: webhooks.deliveries(
+            c, record_id("webhook_id", webhook_id), limit=limit, offset=offset
+        ),
     )
     return result
