@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from foss_registry.db import write_transaction
+from foss_registry.db import utcnow, write_transaction
 from foss_registry.jobs import queue
 from foss_registry.jobs.models import jobs
 from foss_registry.scans.models import scans
@@ -61,9 +61,25 @@ def test_a_job_held_by_a_killed_worker_is_retried_by_another_after_its_lease(
     held = job_row(engine, job_id)
     assert (held.status, held.locked_by, held.attempts) == ("running", "doomed-worker", 1)
 
-    # While the lease runs, no other worker may take the job.
+    # While the lease runs, no other worker may take the job. The submission also queued
+    # other jobs (e.g. enrichment); the survivor runs exactly those and leaves the held one.
+    with engine.connect() as conn:
+        others = set(
+            conn.execute(
+                select(jobs.c.id).where(
+                    jobs.c.id != job_id, jobs.c.status == "queued", jobs.c.run_after <= utcnow()
+                )
+            ).scalars()
+        )
     other = new_worker(engine, lease_seconds=30, worker_id="survivor")
-    assert other.run_until_idle() == 0
+    assert other.run_until_idle() == len(others)
+    held = job_row(engine, job_id)
+    assert (held.status, held.locked_by, held.attempts) == ("running", "doomed-worker", 1)
+    with engine.connect() as conn:
+        survivor_ran = set(
+            conn.execute(select(jobs.c.id).where(jobs.c.locked_by == "survivor")).scalars()
+        )
+    assert job_id not in survivor_ran
     # Once it expires, a real `foss worker` process takes the job over and finishes it.
     env = os.environ | {"FOSS_DATABASE_URL": database_url, "FOSS_WORKER_POLL_SECONDS": "0.2"}
     worker = subprocess.Popen([*foss_command(), "worker"], env=env, cwd=tmp_path)
