@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name, canonicalize_version
 
 # pip itself, from this virtual environment (every venv has it), is the reference.
 from pip._internal.network.session import PipSession
@@ -94,8 +95,10 @@ def test_continuations_and_comments_as_pip_reads_them(tmp_path: Path, text: str)
     for req in expected:
         spec = [s for s in req.specifier if s.operator in ("==", "===")]
         version = spec[0].version if len(req.specifier) == 1 and spec else None
-        key = (req.name, version)
+        # Like the product (deps.base.dedupe_key), one release named twice is one
+        # dependency: names and versions are compared canonically (2.3 is 2.3.0).
+        key = (canonicalize_name(req.name), canonicalize_version(version) if version else None)
         if key not in seen:
             seen.add(key)
-            theirs.append(key)
+            theirs.append((req.name, version))
     assert ours == theirs, text
