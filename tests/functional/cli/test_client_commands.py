@@ -236,10 +236,12 @@ def test_unreachable_server_is_exit_3_with_one_line(closed_port_url: str) -> Non
 
 
 def test_a_url_that_is_not_the_api_is_a_clear_error(registry: Registry) -> None:
-    # The server root answers, but not with the API's JSON.
-    wrong = run_foss("packages", "list", api_url=registry.server.url + "/docs")
-    assert wrong.code == 3
-    assert "api/v1" in wrong.stderr
+    # The server root answers with the reviewer pages (HTML), /docs with a 404
+    # that is not the API's problem JSON: neither is the API's JSON.
+    for not_the_api in ("", "/docs"):
+        wrong = run_foss("packages", "list", api_url=registry.server.url + not_the_api)
+        assert wrong.code == 3, wrong.stderr
+        assert "api/v1" in wrong.stderr
     not_http = run_foss("packages", "list", api_url="ftp://example.invalid/api/v1")
     assert not_http.code == 2 and "http" in not_http.stderr
 
