@@ -10,7 +10,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
-import pytest
 from sqlalchemy import Engine
 
 from tests.fakes.upstream import FakeUpstream
@@ -115,10 +114,10 @@ def test_a_second_install_does_not_touch_upstream_and_a_tampered_file_is_502(
     assert trap.connections == 0
 
 
-@pytest.mark.skipif(not UV.exists(), reason="uv is a dev dependency; run make install")
 def test_uv_installs_an_approved_version_only(
     registry: Registry, fake: FakeUpstream, trap: Trap, tmp_path: Path
 ) -> None:
+    assert UV.exists(), "uv is a dev dependency: run make install"
     registry.approve("pypi", "demo-pkg", "1.0.0")
     env = clean_env(tmp_path / "home", trap) | {"UV_CACHE_DIR": str(tmp_path / "uv-cache")}
     base = [
