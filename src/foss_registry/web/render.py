@@ -54,9 +54,9 @@ def catalogue_rows(versions: list[dict[str, Any]]) -> Markup:
         rows.append(
             f'<tr><td><a href="{url}">{html.escape(p["name"])}</a></td>'
             f'<td class="mono">{html.escape(p["version"])}</td>'
-            f"<td>{html.escape(p['ecosystem'])}</td>"
+            f"<td class=\"wide\">{html.escape(p['ecosystem'])}</td>"
             f'<td><span class="badge {status}">{status}</span></td>'
-            f'<td class="mono">{html.escape(p["license"] or "—")}</td></tr>'
+            f'<td class="mono wide">{html.escape(p["license"] or "—")}</td></tr>'
         )
     return Markup("".join(rows))
 
