@@ -49,6 +49,7 @@ from foss_registry.errors import (
     UnauthorizedError,
 )
 from foss_registry.index import gate, npm, pypi
+from foss_registry.index.accept import media_ranges
 from foss_registry.index.cache import CachedFile, FileCache
 from foss_registry.index.errors import BadUpstreamError, NotAcceptableError
 from foss_registry.packages.records import Reader, sqlalchemy_reader, sqlite_reader
@@ -620,17 +621,7 @@ class PackageIndex:
             return "application/json"
         best: tuple[float, int, int] | None = None
         chosen = None
-        for part in accept.split(","):
-            fields = [f.strip() for f in part.split(";")]
-            media = fields[0].lower()
-            quality = 1.0
-            for param in fields[1:]:
-                k, _, v = param.partition("=")
-                if k.strip().lower() == "q":
-                    try:
-                        quality = float(v)
-                    except ValueError:
-                        quality = 0.0
+        for media, quality in media_ranges(accept):
             for rank, offered in enumerate(_NPM_JSON_TYPES):
                 if quality > 0 and media in (offered, "*/*", "application/*"):
                     # A type named outright beats a wildcard of the same quality.

@@ -31,6 +31,7 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from foss_registry.errors import InvalidInputError
+from foss_registry.index.accept import media_ranges
 from foss_registry.index.errors import BadUpstreamError, NotAcceptableError
 
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
@@ -232,17 +233,7 @@ def negotiate(accept: str | None) -> str:
         return LEGACY_HTML_TYPE
     best: tuple[float, int] | None = None
     chosen = None
-    for part in accept.split(","):
-        fields = [f.strip() for f in part.split(";")]
-        media = fields[0].lower()
-        quality = 1.0
-        for param in fields[1:]:
-            key, _, value = param.partition("=")
-            if key.strip().lower() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
+    for media, quality in media_ranges(accept):
         if quality <= 0:
             continue
         for rank, offered in enumerate(_OFFERED):
