@@ -29,6 +29,7 @@ from foss_registry.errors import NotFoundError
 from foss_registry.jobs import queue
 from foss_registry.licenses.expressions import normalize_declared
 from foss_registry.packages.models import package_versions as pv
+from foss_registry.packages.records import EMPTY_UPSTREAM_FACTS
 from foss_registry.signals import rules
 from foss_registry.signals.popular import popular_names
 from foss_registry.signals.typosquat import TyposquatIndex
@@ -201,22 +202,6 @@ def typosquat_message(conn: Connection, ecosystem: str, name: str) -> str | None
 
 # --- storing ------------------------------------------------------------------------------
 
-_EMPTY_FACTS: dict[str, Any] = {
-    "source": None,
-    "fetched_at": None,
-    "license": None,
-    "license_raw": None,
-    "released_at": None,
-    "yanked": False,
-    "yanked_reason": None,
-    "deprecated": None,
-    "homepage": None,
-    "repository": None,
-    "dependencies": [],
-    "install_scripts": [],
-    "files": [],
-}
-
 
 def _iso(value: datetime | None) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value is not None else None
@@ -226,7 +211,7 @@ def upstream_view(
     outcome: Outcome, fetched_at: datetime, license_from_upstream: bool
 ) -> dict[str, Any]:
     """The ``upstream`` object of a record, every field present."""
-    view = dict(_EMPTY_FACTS)
+    view = dict(EMPTY_UPSTREAM_FACTS)
     view.update(status=outcome.status, source=outcome.source, fetched_at=_iso(fetched_at))
     view["reason"] = outcome.reason
     facts = outcome.facts

@@ -136,9 +136,9 @@ UPSTREAM_COLUMNS = ("status", "facts", "signals")
 _UPSTREAM_SQL = (
     f"SELECT {', '.join(UPSTREAM_COLUMNS)} FROM upstream_records WHERE version_id = :id"
 )
-#: Every field of a record's ``upstream`` object, as it is before any enrichment.
-_UPSTREAM_FIELDS: dict[str, Any] = {
-    "status": "pending",
+#: The facts of a record's ``upstream`` object before any enrichment (enrichment stores
+#: the same fields, so a stored record shows every one whatever upstream knew).
+EMPTY_UPSTREAM_FACTS: dict[str, Any] = {
     "source": None,
     "fetched_at": None,
     "license": None,
@@ -152,6 +152,11 @@ _UPSTREAM_FIELDS: dict[str, Any] = {
     "dependencies": [],
     "install_scripts": [],
     "files": [],
+}
+#: Every field of a record's ``upstream`` object, as it is before any enrichment.
+_UPSTREAM_FIELDS: dict[str, Any] = {
+    "status": "pending",
+    **EMPTY_UPSTREAM_FACTS,
     "reason": None,
     "license_from_upstream": False,
 }
