@@ -177,9 +177,12 @@ def worker_status(conn: Connection, stale_seconds: float) -> dict[str, Any]:
 
 def stats(conn: Connection) -> dict[str, Any]:
     """Return queue depth per status and the age in seconds of the oldest queued job."""
-    counts: dict[str, int] = dict(
-        conn.execute(select(jobs.c.status, func.count()).group_by(jobs.c.status)).tuples().all()
-    )
+    counts: dict[str, int] = {
+        status: count
+        for status, count in conn.execute(
+            select(jobs.c.status, func.count()).group_by(jobs.c.status)
+        )
+    }
     oldest = conn.execute(
         select(func.min(jobs.c.created_at)).where(jobs.c.status == "queued")
     ).scalar()

@@ -283,7 +283,13 @@ def get_scan(
 ) -> dict[str, Any]:
     """Return the scan report of the version selected like ``GET /packages/{name}``."""
     version_id = packages.select_version_id(conn, name, ecosystem=ecosystem, version=version)
-    return scan_report(conn, version_id, stale_days=stale_days)
+    return scan_report(
+        conn,
+        version_id,
+        stale_days=stale_days,
+        history_limit=history_limit,
+        history_offset=history_offset,
+    )
 
 
 _LATEST_SCANS = (
