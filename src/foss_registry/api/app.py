@@ -23,7 +23,6 @@ from foss_registry.api.openapi import ApiDocumentPlugin
 from foss_registry.api.params import strict_integers
 from foss_registry.api.ratelimit import raise_refusal
 from foss_registry.api.record_cache import RecordCache
-from foss_registry.api.roles import key_gate
 from foss_registry.api.v1 import (
     blocked,
     check,
@@ -194,7 +193,7 @@ def build_app(
         },
         openapi_config=openapi,
         request_max_body_size=settings.max_body_bytes,
-        middleware=[raise_refusal, key_gate, strict_integers],
+        middleware=[raise_refusal, strict_integers],
         cors_config=cors_config(settings),
         # Logging is set up once per process (foss_registry.logs), not by the framework.
         logging_config=None,

@@ -15,11 +15,10 @@ from litestar import Request
 from sqlalchemy import Connection, Engine
 
 from foss_registry.api.record_cache import RecordCache
-from foss_registry.auth import service as auth
-from foss_registry.auth.service import Principal, StaticToken
+from foss_registry.auth.service import StaticToken
 from foss_registry.config import Settings
 from foss_registry.db import GroupCommit, write_transaction
-from foss_registry.errors import FieldError, InvalidInputError, MissingKeyError
+from foss_registry.errors import FieldError, InvalidInputError
 from foss_registry.text_fields import text_problem
 
 T = TypeVar("T")
@@ -159,35 +158,3 @@ def _describe_validation_error(message: str) -> tuple[str, str]:
             )
         return field, f"the required field {field!r} is missing"
     return "body", message
-
-
-# --- the former way of declaring a write route ---------------------------------------------
-# Routes not yet declared with ``roles.requires`` still call these two; new routes use
-# ``**requires(role, body=...)`` (api/roles.py), which looks the key up once.
-
-
-def require_key_present(ctx: AppContext, request: Request[Any, Any, Any]) -> str | None:
-    """Fail fast with 401 before reading the body when auth is on and no key is sent."""
-    value = request.headers.get("x-api-key")
-    key = value.strip() or None if value else None
-    if ctx.settings.auth_enabled and key is None:
-        raise MissingKeyError()
-    return key
-
-
-def acting_principal(
-    ctx: AppContext, conn: Connection, key: str | None, role: str, body_name: str | None = None
-) -> Principal:
-    """Return who acts on a route declared the former way, checking the key and the role.
-
-    With auth off, the body's ``submitted_by`` (or ``anonymous``) acts as admin.
-    """
-    if not ctx.settings.auth_enabled:
-        return Principal(
-            name=(body_name or "anonymous").strip() or "anonymous", role="admin", key_id=""
-        )
-    if key is None:
-        raise MissingKeyError()
-    principal = auth.authenticate(conn, key, ctx.static_tokens)
-    auth.require_role(principal, role)
-    return principal

@@ -167,32 +167,3 @@ def requires(
         "dependencies": dependencies,
         "opt": {"role": role, "request_body": body},
     }
-
-
-def _declares_key_without_role(handler: Any) -> bool:
-    resolve = getattr(handler, "resolve_security", None)
-    declared = resolve() if resolve is not None else getattr(handler, "security", None)
-    return bool(declared) and "role" not in getattr(handler, "opt", {})
-
-
-def key_gate(app: Any) -> Any:
-    """Litestar middleware for routes declared the former way (``security`` without a role).
-
-    They answer 401 without a key and 403 with an invalid one before their handler
-    runs or their body is read; their handler checks the role. Routes declared
-    with :func:`requires` are checked by their guard instead.
-    """
-
-    async def gate(scope: Any, receive: Any, send: Any) -> None:
-        handler = scope.get("route_handler")
-        if scope["type"] == "http" and handler is not None and _declares_key_without_role(handler):
-            litestar_app = scope["app"]
-            if litestar_app.state.ctx.settings.auth_enabled:
-                outcome = await lookup_key(litestar_app, scope)
-                if outcome is None:
-                    raise MissingKeyError()
-                if isinstance(outcome, DomainError):
-                    raise outcome
-        await app(scope, receive, send)
-
-    return gate

@@ -6,18 +6,14 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from litestar import Request, Response, delete, get, post
+from litestar.di import NamedDependency
 from litestar.params import Parameter
 from msgspec import Struct
 
-from foss_registry.api.deps import (
-    acting_principal,
-    context,
-    decode_body,
-    require_key_present,
-    run_db,
-)
+from foss_registry.api.deps import context, run_db
 from foss_registry.api.params import RecordId, record_id
-from foss_registry.db import write_transaction
+from foss_registry.api.roles import Actor, requires
+from foss_registry.db import read_connection, write_transaction
 from foss_registry.policy import service as policy
 from foss_registry.rules import service as rules
 
@@ -38,7 +34,7 @@ class RuleCreate(Struct, forbid_unknown_fields=True):
     summary="Approve a range of a package's versions (reviewer)",
     tags=["standing decisions"],
     status_code=201,
-    security=[{"apiKey": []}],
+    **requires("reviewer", body=RuleCreate),
     description=(
         "`range` in the ecosystem's syntax: a PEP 440 specifier set (`>=4.2,<4.3`), an npm "
         "range (`^4.17.0`), a Maven version range (`[1.0,2.0)`) or a Docker tag pattern "
@@ -48,15 +44,15 @@ class RuleCreate(Struct, forbid_unknown_fields=True):
         "those approved)."
     ),
 )
-async def create_rule(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+async def create_rule(
+    request: Request[Any, Any, Any], payload: NamedDependency[RuleCreate], actor: Actor
+) -> Response[dict[str, Any]]:
     """Create a rule; the acting key's owner is its author."""
     ctx = context(request)
-    key = require_key_present(ctx, request)
-    body = await decode_body(request, RuleCreate)
+    body = payload
 
     def work() -> dict[str, Any]:
         with write_transaction(ctx.engine) as conn:
-            principal = acting_principal(ctx, conn, key, "reviewer")
             rule = rules.create(
                 conn,
                 ecosystem=body.ecosystem,
@@ -65,7 +61,7 @@ async def create_rule(request: Request[Any, Any, Any]) -> Response[dict[str, Any
                 comment=body.comment,
                 expires_at=body.expires_at,
                 apply_to_existing=body.apply_to_existing,
-                by=principal.name,
+                by=actor.name,
             )
             approved = (
                 policy.apply_rule_to_existing(conn, rule["id"]) if body.apply_to_existing else []
@@ -79,7 +75,7 @@ async def create_rule(request: Request[Any, Any, Any]) -> Response[dict[str, Any
     "/approval-rules",
     summary="List approval rules (any key)",
     tags=["standing decisions"],
-    security=[{"apiKey": []}],
+    **requires("submitter"),
 )
 async def list_rules(
     request: Request[Any, Any, Any],
@@ -89,11 +85,9 @@ async def list_rules(
 ) -> dict[str, Any]:
     """Live rules, newest first; ``include_ended=true`` adds ended and expired ones."""
     ctx = context(request)
-    key = require_key_present(ctx, request)
 
     def work() -> dict[str, Any]:
-        with write_transaction(ctx.engine) as conn:
-            acting_principal(ctx, conn, key, "submitter")
+        with read_connection(ctx.engine) as conn:
             return {"rules": rules.list_rules(conn, include_ended=include_ended)}
 
     return await run_db(request, work)
@@ -104,16 +98,17 @@ async def list_rules(
     summary="End an approval rule (reviewer)",
     tags=["standing decisions"],
     status_code=200,
-    security=[{"apiKey": []}],
+    **requires("reviewer"),
 )
-async def end_rule(request: Request[Any, Any, Any], rule_id: RecordId) -> dict[str, Any]:
+async def end_rule(
+    request: Request[Any, Any, Any], rule_id: RecordId, actor: Actor
+) -> dict[str, Any]:
     """End a rule now; versions it approved stay approved."""
     ctx = context(request)
-    key = require_key_present(ctx, request)
+    ident = record_id("rule_id", rule_id)
 
     def work() -> dict[str, Any]:
         with write_transaction(ctx.engine) as conn:
-            principal = acting_principal(ctx, conn, key, "reviewer")
-            return rules.end(conn, record_id("rule_id", rule_id), by=principal.name)
+            return rules.end(conn, ident, by=actor.name)
 
     return await run_db(request, work)

@@ -6,18 +6,14 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from litestar import Request, Response, delete, get, post
+from litestar.di import NamedDependency
 from litestar.params import Parameter
 from msgspec import Struct
 
-from foss_registry.api.deps import (
-    acting_principal,
-    context,
-    decode_body,
-    require_key_present,
-    run_db,
-)
+from foss_registry.api.deps import context, run_db
 from foss_registry.api.params import RecordId, record_id
-from foss_registry.db import write_transaction
+from foss_registry.api.roles import Actor, requires
+from foss_registry.db import read_connection, write_transaction
 from foss_registry.policy import service as policy
 from foss_registry.triage import service as triage
 
@@ -40,7 +36,7 @@ class TriageCreate(Struct, forbid_unknown_fields=True):
     summary="Record a triage decision (reviewer)",
     tags=["standing decisions"],
     status_code=201,
-    security=[{"apiKey": []}],
+    **requires("reviewer", body=TriageCreate),
     description=(
         "`advisory` by id or any alias, for one package and a `range` (the ecosystem's "
         "syntax) or every version (no range). `state`: `not_affected` (with an OpenVEX "
@@ -49,15 +45,15 @@ class TriageCreate(Struct, forbid_unknown_fields=True):
         "and severity, the policy and `/check`."
     ),
 )
-async def create_triage(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+async def create_triage(
+    request: Request[Any, Any, Any], payload: NamedDependency[TriageCreate], actor: Actor
+) -> Response[dict[str, Any]]:
     """Create a decision; pending versions it touches are judged again by the policy."""
     ctx = context(request)
-    key = require_key_present(ctx, request)
-    body = await decode_body(request, TriageCreate)
+    body = payload
 
     def work() -> dict[str, Any]:
         with write_transaction(ctx.engine) as conn:
-            principal = acting_principal(ctx, conn, key, "reviewer")
             created = triage.create(
                 conn,
                 advisory=body.advisory,
@@ -68,7 +64,7 @@ async def create_triage(request: Request[Any, Any, Any]) -> Response[dict[str, A
                 justification=body.justification,
                 comment=body.comment,
                 expires_at=body.expires_at,
-                by=principal.name,
+                by=actor.name,
             )
             policy.reevaluate_versions(conn, triage.pending_touched(conn, created["id"]))
             return created
@@ -80,7 +76,7 @@ async def create_triage(request: Request[Any, Any, Any]) -> Response[dict[str, A
     "/triage",
     summary="List triage decisions (any key)",
     tags=["standing decisions"],
-    security=[{"apiKey": []}],
+    **requires("submitter"),
 )
 async def list_triage(
     request: Request[Any, Any, Any],
@@ -90,11 +86,9 @@ async def list_triage(
 ) -> dict[str, Any]:
     """Live decisions, newest first; ``include_ended=true`` adds ended and expired ones."""
     ctx = context(request)
-    key = require_key_present(ctx, request)
 
     def work() -> dict[str, Any]:
-        with write_transaction(ctx.engine) as conn:
-            acting_principal(ctx, conn, key, "submitter")
+        with read_connection(ctx.engine) as conn:
             return {"triage": triage.list_triage(conn, include_ended=include_ended)}
 
     return await run_db(request, work)
@@ -105,17 +99,18 @@ async def list_triage(
     summary="End a triage decision (reviewer)",
     tags=["standing decisions"],
     status_code=200,
-    security=[{"apiKey": []}],
+    **requires("reviewer"),
 )
-async def end_triage(request: Request[Any, Any, Any], triage_id: RecordId) -> dict[str, Any]:
+async def end_triage(
+    request: Request[Any, Any, Any], triage_id: RecordId, actor: Actor
+) -> dict[str, Any]:
     """End a decision now: its findings count again, approved versions get ``triage_expired``."""
     ctx = context(request)
-    key = require_key_present(ctx, request)
+    ident = record_id("triage_id", triage_id)
 
     def work() -> dict[str, Any]:
         with write_transaction(ctx.engine) as conn:
-            principal = acting_principal(ctx, conn, key, "reviewer")
-            return triage.end(conn, record_id("triage_id", triage_id), by=principal.name)
+            return triage.end(conn, ident, by=actor.name)
 
     return await run_db(request, work)
 
@@ -124,17 +119,15 @@ async def end_triage(request: Request[Any, Any, Any], triage_id: RecordId) -> di
     "/export/openvex",
     summary="The live triage as an OpenVEX 0.2 document (any key)",
     tags=["standing decisions"],
-    security=[{"apiKey": []}],
+    **requires("submitter"),
     media_type="application/json",
 )
 async def export_openvex(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     """OpenVEX statements for every live decision; products are purls."""
     ctx = context(request)
-    key = require_key_present(ctx, request)
 
     def work() -> dict[str, Any]:
-        with write_transaction(ctx.engine) as conn:
-            acting_principal(ctx, conn, key, "submitter")
+        with read_connection(ctx.engine) as conn:
             return triage.export_openvex(conn, author="FOSS Registry")
 
     return Response(

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from litestar import Request, Response, delete, get, post
+from litestar.di import NamedDependency
 from msgspec import Struct
+from sqlalchemy import Connection
 
-from foss_registry.api.deps import (
-    acting_principal,
-    context,
-    decode_body,
-    require_key_present,
-    run_db,
-)
+from foss_registry.api.deps import context, run_db
 from foss_registry.api.params import Limit, Offset, RecordId, record_id
-from foss_registry.db import write_transaction
+from foss_registry.api.roles import Actor, requires
+from foss_registry.db import read_connection, write_transaction
 from foss_registry.webhooks import service as webhooks
 
 
@@ -31,7 +29,7 @@ class WebhookCreate(Struct, forbid_unknown_fields=True):
     summary="Register a webhook (admin)",
     tags=["webhooks"],
     status_code=201,
-    security=[{"apiKey": []}],
+    **requires("admin", body=WebhookCreate),
     description=(
         "Events: `package.submitted`, `package.approved`, `package.rejected`, "
         "`package.flagged`, `triage.expired`. Deliveries follow Standard Webhooks "
@@ -40,20 +38,19 @@ class WebhookCreate(Struct, forbid_unknown_fields=True):
         "link-local or metadata addresses are refused unless FOSS_WEBHOOKS_ALLOW_PRIVATE=true."
     ),
 )
-async def create_webhook(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+async def create_webhook(
+    request: Request[Any, Any, Any], payload: NamedDependency[WebhookCreate], actor: Actor
+) -> Response[dict[str, Any]]:
     """Register a webhook; its secret is shown here and never again."""
     ctx = context(request)
-    key = require_key_present(ctx, request)
-    body = await decode_body(request, WebhookCreate)
 
     def work() -> dict[str, Any]:
         with write_transaction(ctx.engine) as conn:
-            principal = acting_principal(ctx, conn, key, "admin")
             return webhooks.create(
                 conn,
-                url=body.url,
-                events=body.events,
-                by=principal.name,
+                url=payload.url,
+                events=payload.events,
+                by=actor.name,
                 allow_private=ctx.settings.webhooks_allow_private,
             )
 
@@ -62,35 +59,32 @@ async def create_webhook(request: Request[Any, Any, Any]) -> Response[dict[str, 
     )
 
 
-def _admin_read(request: Request[Any, Any, Any], fn: Any) -> Any:
+async def _read(request: Request[Any, Any, Any], fn: Callable[[Connection], Any]) -> Any:
     ctx = context(request)
-    key = require_key_present(ctx, request)
 
     def work() -> Any:
-        with write_transaction(ctx.engine) as conn:
-            acting_principal(ctx, conn, key, "admin")
+        with read_connection(ctx.engine) as conn:
             return fn(conn)
 
-    return run_db(request, work)
+    return await run_db(request, work)
 
 
-@get("/webhooks", summary="List webhooks (admin)", tags=["webhooks"], security=[{"apiKey": []}])
+@get("/webhooks", summary="List webhooks (admin)", tags=["webhooks"], **requires("admin"))
 async def list_webhooks(request: Request[Any, Any, Any]) -> dict[str, Any]:
     """Every webhook, never its secret."""
-    return {"webhooks": await _admin_read(request, webhooks.list_webhooks)}
+    return {"webhooks": await _read(request, webhooks.list_webhooks)}
 
 
 @get(
     "/webhooks/{webhook_id:str}",
     summary="Show a webhook (admin)",
     tags=["webhooks"],
-    security=[{"apiKey": []}],
+    **requires("admin"),
 )
 async def get_webhook(request: Request[Any, Any, Any], webhook_id: RecordId) -> dict[str, Any]:
     """One webhook with its delivery counts, never its secret."""
-    result: dict[str, Any] = await _admin_read(
-        request, lambda c: webhooks.get(c, record_id("webhook_id", webhook_id))
-    )
+    ident = record_id("webhook_id", webhook_id)
+    result: dict[str, Any] = await _read(request, lambda c: webhooks.get(c, ident))
     return result
 
 
@@ -99,17 +93,16 @@ async def get_webhook(request: Request[Any, Any, Any], webhook_id: RecordId) -> 
     summary="Delete a webhook (admin)",
     tags=["webhooks"],
     status_code=200,
-    security=[{"apiKey": []}],
+    **requires("admin"),
 )
 async def delete_webhook(request: Request[Any, Any, Any], webhook_id: RecordId) -> dict[str, Any]:
     """Stop deliveries to a webhook."""
     ctx = context(request)
-    key = require_key_present(ctx, request)
+    ident = record_id("webhook_id", webhook_id)
 
     def work() -> dict[str, Any]:
         with write_transaction(ctx.engine) as conn:
-            acting_principal(ctx, conn, key, "admin")
-            return webhooks.delete(conn, record_id("webhook_id", webhook_id))
+            return webhooks.delete(conn, ident)
 
     return await run_db(request, work)
 
@@ -118,7 +111,7 @@ async def delete_webhook(request: Request[Any, Any, Any], webhook_id: RecordId) 
     "/webhooks/{webhook_id:str}/deliveries",
     summary="A webhook's deliveries and their attempts (admin)",
     tags=["webhooks"],
-    security=[{"apiKey": []}],
+    **requires("admin"),
 )
 async def list_deliveries(
     request: Request[Any, Any, Any],
@@ -127,10 +120,8 @@ async def list_deliveries(
     offset: Offset = 0,
 ) -> dict[str, Any]:
     """Deliveries newest first, each attempt with its status code, error and duration."""
-    result: dict[str, Any] = await _admin_read(
-        request,
-        lambda c: webhooks.deliveries(
-            c, record_id("webhook_id", webhook_id), limit=limit, offset=offset
-        ),
+    ident = record_id("webhook_id", webhook_id)
+    result: dict[str, Any] = await _read(
+        request, lambda c: webhooks.deliveries(c, ident, limit=limit, offset=offset)
     )
     return result
