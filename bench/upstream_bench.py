@@ -6,10 +6,14 @@
 2. Intake: ``POST /packages`` per second with ``wrk -c32`` against ``foss serve``
    (its job worker running) without an upstream, then with the fake upstream on
    loopback configured, in the same invocation: the ratio must stay >= 0.8.
-3. 1,000 enrichments against the fake upstream: by the job worker (one job
-   after another, as after submissions) and by ``foss enrich`` (concurrent).
+3. 1,000 enrichments against the fake upstream (in a process of its own): by
+   the job worker (one job after another, as after submissions) and by ``foss
+   enrich`` (concurrent requests, batched writes), each against a baseline run
+   of the same jobs with no upstream configured (the store and the policy
+   alone); then the asking alone, one request at a time against 8 in flight.
 
-Run: ``.venv/bin/python -m bench.upstream_bench [--seconds 10]``.
+Run: ``.venv/bin/python -m bench.upstream_bench [--seconds 10] [--enrichments N]
+[--only typosquat|intake|enrichment]``.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -89,11 +94,11 @@ def _count(db: Path, sql: str) -> int:
         return int(conn.execute(sql).fetchone()[0])
 
 
-def intake_bench(fake: FakeUpstream, seconds: int) -> None:
+def intake_bench(pypi_url: str, seconds: int) -> None:
     results = {}
     with tempfile.TemporaryDirectory(prefix="foss-upstream-bench-") as tmp:
         work = Path(tmp)
-        for label, extra in (("off", {}), ("on", {"FOSS_UPSTREAM_PYPI": fake.pypi_url})):
+        for label, extra in (("off", {}), ("on", {"FOSS_UPSTREAM_PYPI": pypi_url})):
             db = work / f"{label}.db"
             server = _serve(work, db, extra)
             try:
@@ -111,36 +116,115 @@ def intake_bench(fake: FakeUpstream, seconds: int) -> None:
     print(row("POST /packages, enrichment on (fake upstream)", results["on"], results["off"]))
 
 
-def enrichment_bench(fake: FakeUpstream, count: int) -> None:
-    from foss_registry import storage
+def _fake_in_child() -> tuple[subprocess.Popen[str], str]:
+    """The fake upstream in a process of its own (as a real registry would be): its URL.
+
+    In this process it would share the interpreter lock with the worker being timed.
+    """
+    child = subprocess.Popen(
+        [sys.executable, "-m", "bench.upstream_bench", "--serve-fake"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    assert child.stdout is not None
+    return child, child.stdout.readline().strip()
+
+
+def serve_fake() -> None:
+    """Serve the fake upstream until stdin closes (``--serve-fake``, started by the benchmark)."""
+    with FakeUpstream() as fake:
+        # Every project the benchmark submits exists upstream with a wheel and its metadata.
+        fake.add_pypi("bench-template", "1.0.0", license_expression="MIT",
+                      project_urls={"Source": "https://git.example.internal/bench"})
+        fake.fallback_project = "bench-template"
+        print(fake.pypi_url, flush=True)
+        sys.stdin.read()
+
+
+def _use(db: Path, upstream: str) -> None:
     from foss_registry.config import get_settings
-    from foss_registry.db import make_engine, write_transaction
+
+    os.environ["FOSS_DATABASE_URL"] = f"sqlite:///{db}"
+    os.environ["FOSS_UPSTREAM_PYPI"] = upstream
+    get_settings.cache_clear()
+
+
+def _by_worker(db: Path, upstream: str) -> float:
+    from foss_registry.db import make_engine
     from foss_registry.wiring import new_worker
+
+    _use(db, upstream)
+    engine = make_engine(f"sqlite:///{db}")
+    worker = new_worker(engine)
+    started = time.perf_counter()
+    worker.run_until_idle()
+    elapsed = time.perf_counter() - started
+    engine.dispose()
+    return elapsed
+
+
+def _by_command(db: Path, upstream: str) -> float:
+    _use(db, upstream)
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "foss_registry.cli.main", "enrich", "--ecosystem", "pypi"],
+        env=os.environ.copy(), check=True, capture_output=True,
+    )
+    return time.perf_counter() - started
+
+
+def _asking(db: Path, upstream: str, concurrency: int) -> float:
+    from foss_registry.db import make_engine
+    from foss_registry.enrichment import service as enrichment
+
+    _use(db, upstream)
+    engine = make_engine(f"sqlite:///{db}")
+    ids = list(range(1, _count(db, "SELECT max(id) FROM package_versions") + 1))
+    started = time.perf_counter()
+    enrichment.fetch_many(engine, ids, concurrency=concurrency)
+    elapsed = time.perf_counter() - started
+    engine.dispose()
+    return elapsed
+
+
+def enrichment_bench(pypi_url: str, count: int) -> None:
+    from foss_registry import storage
+    from foss_registry.db import make_engine, write_transaction
+    from foss_registry.enrichment.service import popular_index
+
+    popular_index("pypi")  # built once per process: not part of any timed run
     with tempfile.TemporaryDirectory(prefix="foss-enrich-bench-") as tmp:
-        db = Path(tmp) / "enrich.db"
-        os.environ["FOSS_DATABASE_URL"] = f"sqlite:///{db}"
-        os.environ["FOSS_UPSTREAM_PYPI"] = fake.pypi_url
-        get_settings.cache_clear()
-        engine = make_engine(f"sqlite:///{db}")
+        template = Path(tmp) / "template.db"
+        engine = make_engine(f"sqlite:///{template}")
         storage.upgrade(engine)
         _submit_many(engine, count)
         with write_transaction(engine) as conn:  # only the enrich jobs: the scans are not timed
             conn.exec_driver_sql("DELETE FROM jobs WHERE kind != 'enrich'")
-        worker = new_worker(engine)
-        started = time.perf_counter()
-        done = worker.run_until_idle()
-        by_jobs = time.perf_counter() - started
-        ok = _count(db, "SELECT count(*) FROM upstream_records WHERE status = 'ok'")
-        print(f"  {done:,} enrich jobs by one worker: {by_jobs:.1f} s ({ok:,} ok)")
-        env = os.environ.copy()
-        started = time.perf_counter()
-        subprocess.run(
-            [sys.executable, "-m", "foss_registry.cli.main", "enrich", "--ecosystem", "pypi"],
-            env=env, check=True, capture_output=True,
-        )
-        by_command = time.perf_counter() - started
-        print(f"  foss enrich --ecosystem pypi ({count:,} versions, process start included): {by_command:.1f} s")
         engine.dispose()
+
+        def fresh(label: str) -> Path:
+            db = Path(tmp) / f"{label}.db"
+            shutil.copyfile(template, db)
+            return db
+
+        print(f"{'':58s}{'seconds':>9s}{'per s':>8s}{'vs baseline':>13s}")
+        for what, run in (("by the job worker (one job at a time)", _by_worker),
+                          ("by foss enrich (process start included)", _by_command)):
+            base = run(fresh("base"), "")
+            db = fresh("on")
+            timed = run(db, pypi_url)
+            ok = _count(db, "SELECT count(*) FROM upstream_records WHERE status = 'ok'")
+            print(f"{count:,} enrichments {what}:")
+            print(f"  {'baseline: no upstream configured (store and policy only)':56s}"
+                  f"{base:9.1f}{count / base:8.0f}{'1.00':>13s}")
+            print(f"  {f'fake upstream on loopback ({ok:,} ok)':56s}"
+                  f"{timed:9.1f}{count / timed:8.0f}{timed / base:13.2f}"
+                  f"   {'within' if timed < 30 else 'OVER'} the 30 s target")
+        one = _asking(fresh("ask1"), pypi_url, 1)
+        many = _asking(fresh("ask8"), pypi_url, 8)
+        print(f"asking only ({count:,} versions, 2 requests each, nothing stored):")
+        print(f"  {'baseline: one request at a time':56s}{one:9.1f}{count / one:8.0f}{'1.00':>13s}")
+        print(f"  {'8 in flight over kept-alive connections':56s}"
+              f"{many:9.1f}{count / many:8.0f}{many / one:13.2f}")
 
 
 def _submit_many(engine: object, count: int) -> None:
@@ -162,17 +246,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--enrichments", type=int, default=1000)
+    parser.add_argument("--serve-fake", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--only", choices=("typosquat", "intake", "enrichment"))
     args = parser.parse_args()
-    typosquat_bench()
-    with FakeUpstream() as fake:
-        # Every project the benchmark submits exists upstream with a wheel and its metadata.
-        fake.add_pypi("bench-template", "1.0.0", license_expression="MIT",
-                      project_urls={"Source": "https://git.example.internal/bench"})
-        fake.fallback_project = "bench-template"
-        print(f"\nintake, wrk -t2 -c32 -d{args.seconds}s on loopback, 1 API process and its job worker")
-        intake_bench(fake, args.seconds)
-        print(f"\n{args.enrichments:,} enrichments against the fake upstream on loopback")
-        enrichment_bench(fake, args.enrichments)
+    if args.serve_fake:
+        serve_fake()
+        return
+    if args.only in (None, "typosquat"):
+        typosquat_bench()
+    child, pypi_url = _fake_in_child()
+    try:
+        if args.only in (None, "intake"):
+            print(f"\nintake, wrk -t2 -c32 -d{args.seconds}s on loopback, 1 API process and its job worker")
+            intake_bench(pypi_url, args.seconds)
+        if args.only in (None, "enrichment"):
+            print(f"\n{args.enrichments:,} enrichments against the fake upstream (its own process, loopback)")
+            enrichment_bench(pypi_url, args.enrichments)
+    finally:
+        assert child.stdin is not None
+        child.stdin.close()
+        child.wait(timeout=10)
 
 
 if __name__ == "__main__":

@@ -187,6 +187,8 @@ class FakeUpstream:
         self.packuments: dict[str, dict[str, Any]] = {}
         self.raw: dict[str, tuple[bytes, str, str | None]] = {}  # path -> body, type, last-mod
         self.requests: Counter[str] = Counter()
+        #: TCP connections accepted (a client that keeps its connections alive opens few).
+        self.connections = 0
         self.conditional: Counter[str] = Counter()
         self.not_modified: Counter[str] = Counter()
         self.log: list[tuple[str, dict[str, str]]] = []
@@ -555,7 +557,16 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes: with Nagle's algorithm on, a
+    # kept-alive connection would wait for the client's delayed ACK (40 ms) at
+    # every answer, which no real registry's server does.
+    disable_nagle_algorithm = True
     server: _Server
+
+    def setup(self) -> None:
+        super().setup()
+        with self.server.fake._lock:
+            self.server.fake.connections += 1
 
     def log_message(self, format: str, *args: Any) -> None:
         pass

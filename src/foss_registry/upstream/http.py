@@ -31,6 +31,9 @@ import httpx
 DEFAULT_MAX_BYTES = 32 * 1024 * 1024
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _MAX_REDIRECTS = 5
+#: An unread body up to this size (a 304, a redirect, a 404 page) is read to its end, so
+#: that its connection goes back to the pool instead of being closed.
+_DRAIN_BYTES = 64 * 1024
 
 T = TypeVar("T")
 
@@ -334,7 +337,7 @@ class UpstreamHttp:
             response = await self._client.send(request, stream=True)
             if response.status_code in (301, 302, 303, 307, 308):
                 location = response.headers.get("location")
-                await response.aclose()
+                await self._release(response)
                 if not location:
                     raise UnavailableError("a redirect without a Location", url=current)
                 target = urljoin(current, location)
@@ -348,9 +351,29 @@ class UpstreamHttp:
             try:
                 yield response
             finally:
-                await response.aclose()
+                await self._release(response)
             return
         raise UnavailableError(f"more than {_MAX_REDIRECTS} redirects", url=url)
+
+    async def _release(self, response: httpx.Response) -> None:
+        """Close a response, first reading a small unread body so its connection is reused.
+
+        The pool only keeps a connection whose last answer was read to its end;
+        a 304 or a 404 left unread would cost a new connection each time.
+        """
+        try:
+            if not response.is_stream_consumed and not response.is_closed:
+                declared = response.headers.get("content-length")
+                small = response.status_code in (204, 304) or (
+                    declared is not None and declared.isdigit() and int(declared) <= _DRAIN_BYTES
+                )
+                if small:
+                    async with asyncio.timeout(self.limits.timeout):
+                        await response.aread()
+        except (httpx.HTTPError, TimeoutError):
+            pass  # the connection is closed below, as it would have been
+        finally:
+            await response.aclose()
 
     @staticmethod
     def _raise_for_status(response: httpx.Response, url: str) -> None:

@@ -225,6 +225,24 @@ def test_second_read_revalidates_and_gets_304(fake: FakeUpstream) -> None:
     assert not third.revalidated and b"1.1.0" in third.body
 
 
+def test_one_connection_serves_a_client_answers_304_and_404_included(fake: FakeUpstream) -> None:
+    # A mirror sees one kept-alive connection, not one per request: an unread
+    # 304 or 404 body would make the client drop its connection each time.
+    fake.add_npm("demo", "1.0.0")
+
+    async def many(http: UpstreamHttp) -> list[bool]:
+        revalidated = []
+        for _ in range(5):
+            revalidated.append((await http.get(fake.npm_url + "demo")).revalidated)
+            with pytest.raises(NotFoundError):
+                await http.get(fake.npm_url + "nothere")
+        return revalidated
+
+    assert read(many) == [False, True, True, True, True]
+    assert fake.requests["/npm/demo"] == 5 and fake.requests["/npm/nothere"] == 5
+    assert fake.connections == 1
+
+
 def test_disk_cache_is_shared_between_clients(fake: FakeUpstream, tmp_path: Path) -> None:
     fake.add_npm("demo", "1.0.0")
     read(lambda http: http.get(fake.npm_url + "demo"), ResponseCache(directory=tmp_path))
