@@ -277,6 +277,14 @@ def select_version_id(
     return reads.select_id(reads.sqlalchemy_reader(conn), name, ecosystem, version)
 
 
+def version_identity(conn: Connection, version_id: int) -> dict[str, str]:
+    """The ``name``, ``version`` and ``ecosystem`` of a stored version, as submitted."""
+    row = conn.execute(
+        select(pv.c.name, pv.c.version, pv.c.ecosystem).where(pv.c.id == version_id)
+    ).one()
+    return {"name": row.name, "version": row.version, "ecosystem": row.ecosystem}
+
+
 def get_record(
     conn: Connection, name: str, *, ecosystem: str | None = None, version: str | None = None
 ) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from foss_registry.packages import service as packages
 from foss_registry.packages.models import package_versions as pv
 from foss_registry.packages.search import validate_status
 from foss_registry.reviews.models import reviews
-from foss_registry.scans import service as scans
+from foss_registry.security import service as security
 from foss_registry.vulns.open_findings import open_findings
 from foss_registry.webhooks import events
 
@@ -58,7 +58,7 @@ def _check_findings(
     ``acknowledge``.
     """
     # Triaged findings carry their triage here, so they are not open.
-    row = scans.judged_scan(conn, version_id) or {}
+    row = security.judged_scan(conn, version_id) or {}
     status = row.get("status", "not_scanned")
     found = open_findings(list(row.get("findings") or []))
     if (found or status == "error") and not acknowledge:
@@ -186,7 +186,7 @@ def decide(
             conn, version_id, acknowledge=acknowledge_findings
         )
     else:
-        row = scans.judged_scan(conn, version_id)
+        row = security.judged_scan(conn, version_id)
         scan_status, acknowledged = (row["status"] if row is not None else "not_scanned"), []
     record_decision(
         conn,

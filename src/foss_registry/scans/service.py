@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select, update
 
-from foss_registry.config import get_settings
 from foss_registry.db import dump_json, plain_sql, sql_timestamp, utcnow
 from foss_registry.jobs import queue
 from foss_registry.packages import service as packages
 from foss_registry.packages.models import package_versions as pv
 from foss_registry.scans.models import scans
-from foss_registry.triage import matching
-from foss_registry.triage import service as triage
 from foss_registry.vulns import service as vulndb
 
 SEVERITY_LEVELS = ("critical", "high", "medium", "low", "unknown")
@@ -156,51 +152,11 @@ def latest_scan_row(conn: Connection, version_id: int) -> Any:
     )
 
 
-def judged_scan(conn: Connection, version_id: int) -> dict[str, Any] | None:
-    """The newest scan as it counts now: live triage decisions applied, or None if none.
-
-    Like :func:`latest_scan_row`, with ``status``, ``reason`` and ``severity``
-    judged on the findings still counting, and every finding showing its
-    ``triage`` (null when none covers it).
-    """
-    row = latest_scan_row(conn, version_id)
-    if row is None:
-        return None
-    triaged = matching.apply(
-        list(row["findings"] or []),
-        triage.decisions_for_version(conn, version_id),
-        status=row["status"],
-        reason=row["reason"],
-        threshold=get_settings().scan_fail_severity,
-    )
-    return dict(row) | {
-        "status": triaged.status,
-        "reason": triaged.reason,
-        "findings": triaged.findings,
-        "severity": empty_counts() | triaged.severity,
-    }
-
-
-def scan_report(
-    conn: Connection,
-    version_id: int,
-    *,
-    stale_days: float | None = None,
-    history_limit: int = 100,
-    history_offset: int = 0,
-) -> dict[str, Any]:
-    """Return the seed's scan shape for a version's newest scan, with its history.
-
-    ``database`` tells how old the vulnerability data behind the result is
-    (``stale`` when older than ``stale_days``), so that an empty or outdated
-    database is never mistaken for a clean result. ``history`` is one page of
-    the version's scans, oldest first; ``history_total`` counts them all.
-    """
-    version = conn.execute(
-        select(pv.c.name, pv.c.version, pv.c.ecosystem).where(pv.c.id == version_id)
-    ).one()
-    row = judged_scan(conn, version_id)
-    history = conn.execute(
+def scan_history(
+    conn: Connection, version_id: int, *, limit: int = 100, offset: int = 0
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of a version's scans, oldest first, and how many it has in all."""
+    rows = conn.execute(
         select(
             scans.c.status,
             scans.c.scan_date,
@@ -211,85 +167,53 @@ def scan_report(
         )
         .where(scans.c.version_id == version_id)
         .order_by(scans.c.id)
-        .limit(history_limit)
-        .offset(history_offset)
+        .limit(limit)
+        .offset(offset)
     ).all()
-    history_total = conn.execute(
+    total = conn.execute(
         select(func.count()).select_from(scans).where(scans.c.version_id == version_id)
     ).scalar_one()
-    base = {
-        "package": version.name,
-        "version": version.version,
-        "ecosystem": version.ecosystem,
-    }
-    if row is None:
-        return base | {
-            "scan_date": None,
-            "status": "not_scanned",
-            "reason": "This version has never been scanned.",
-            "vulnerabilities": [],
-            "severity": empty_counts(),
-            "tools_used": [],
-            "database": None,
-            "attempts": None,
-            "history": [],
-            "history_total": 0,
+    page = [
+        {
+            "status": h.status,
+            "scan_date": packages.iso(h.scan_date),
+            "trigger": h.trigger,
+            "reason": h.reason,
+            "severity": empty_counts() | dict(h.severity or {}),
+            "changes": h.changes,
         }
-    # A triaged finding stays listed with its triage, and stops counting.
-    return base | {
-        "scan_date": packages.iso(row["scan_date"]),
-        "status": row["status"],
-        "reason": row["reason"],
-        "vulnerabilities": row["findings"],
-        "severity": row["severity"],
-        "tools_used": list(row["tools_used"] or []),
-        "database": _database_age(row["database_updated_at"], stale_days),
-        "attempts": row["attempts"],
-        "history": [
-            {
-                "status": h.status,
-                "scan_date": packages.iso(h.scan_date),
-                "trigger": h.trigger,
-                "reason": h.reason,
-                "severity": empty_counts() | dict(h.severity or {}),
-                "changes": h.changes,
-            }
-            for h in history
-        ],
-        "history_total": history_total,
-    }
+        for h in rows
+    ]
+    return page, total
 
 
-def _database_age(updated: datetime | None, stale_days: float | None) -> dict[str, Any] | None:
-    if updated is None:
-        return None
-    age = (utcnow() - updated).total_seconds() / 86400
-    return {
-        "updated_at": packages.iso(updated),
-        "age_days": round(age, 1),
-        "stale": None if stale_days is None else age > stale_days,
-    }
-
-
-def get_scan(
-    conn: Connection,
-    name: str,
-    *,
-    ecosystem: str | None = None,
-    version: str | None = None,
-    stale_days: float | None = None,
-    history_limit: int = 100,
-    history_offset: int = 0,
-) -> dict[str, Any]:
-    """Return the scan report of the version selected like ``GET /packages/{name}``."""
-    version_id = packages.select_version_id(conn, name, ecosystem=ecosystem, version=version)
-    return scan_report(
-        conn,
-        version_id,
-        stale_days=stale_days,
-        history_limit=history_limit,
-        history_offset=history_offset,
+def newest_findings(conn: Connection, version_ids: Iterable[int]) -> dict[int, list[Any]]:
+    """The findings of each version's newest scan (versions never scanned are left out)."""
+    ids = list(version_ids)
+    if not ids:
+        return {}
+    newest = (
+        select(func.max(scans.c.id))
+        .where(scans.c.version_id.in_(ids))
+        .group_by(scans.c.version_id)
+        .scalar_subquery()
     )
+    return {
+        row.version_id: list(row.findings or [])
+        for row in conn.execute(
+            select(scans.c.version_id, scans.c.findings).where(scans.c.id.in_(newest))
+        )
+    }
+
+
+def all_findings(conn: Connection, version_ids: Iterable[int]) -> list[Any]:
+    """Every finding of every scan of the versions (old scans included)."""
+    found: list[Any] = []
+    for findings in conn.execute(
+        select(scans.c.findings).where(scans.c.version_id.in_(list(version_ids)))
+    ).scalars():
+        found.extend(findings or [])
+    return found
 
 
 _LATEST_SCANS = (

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import Connection, and_, or_, select, update
 
 from foss_registry import ecosystems
 from foss_registry.db import utcnow
@@ -22,7 +22,7 @@ from foss_registry.errors import FieldError, InvalidInputError, NotFoundError
 from foss_registry.packages.models import package_versions as pv
 from foss_registry.packages.records import iso
 from foss_registry.packages.service import future_expiry, identify_package
-from foss_registry.scans.models import scans
+from foss_registry.scans import service as scans
 from foss_registry.triage import openvex
 from foss_registry.triage.matching import Decision, finding_ids
 from foss_registry.triage.models import TRIAGE_STATES, triage
@@ -224,19 +224,11 @@ def touched_versions(conn: Connection, entry: Any) -> list[tuple[int, str]]:
     inside = {v.id: v for v in versions if _applies(entry, v.version)}
     if not inside:
         return []
-    newest = (
-        select(func.max(scans.c.id))
-        .where(scans.c.version_id.in_(list(inside)))
-        .group_by(scans.c.version_id)
-        .scalar_subquery()
-    )
     wanted = entry.advisory.casefold()
     touched = []
-    for row in conn.execute(
-        select(scans.c.version_id, scans.c.findings).where(scans.c.id.in_(newest))
-    ):
-        if any(wanted in finding_ids(f) for f in row.findings or []):
-            touched.append((row.version_id, inside[row.version_id].status))
+    for version_id, findings in scans.newest_findings(conn, inside).items():
+        if any(wanted in finding_ids(f) for f in findings):
+            touched.append((version_id, inside[version_id].status))
     return sorted(touched)
 
 
@@ -309,12 +301,9 @@ def export_openvex(conn: Connection, *, author: str) -> dict[str, Any]:
             products.extend(v.purl for v in versions if _applies(row, v.version))
         # The advisory's other names, as the package's scans know them.
         wanted = row.advisory.casefold()
-        for findings in conn.execute(
-            select(scans.c.findings).where(scans.c.version_id.in_([v.id for v in versions]))
-        ).scalars():
-            for finding in findings or []:
-                if wanted in finding_ids(finding):
-                    aliases.update(str(i) for i in [finding.get("id"), *finding.get("aliases", [])])
+        for finding in scans.all_findings(conn, [v.id for v in versions]):
+            if wanted in finding_ids(finding):
+                aliases.update(str(i) for i in [finding.get("id"), *finding.get("aliases", [])])
         if products:
             statements.append(openvex.statement(entry, sorted(set(products)), sorted(aliases)))
     return openvex.document(statements, timestamp=iso(utcnow()) or "", author=author)

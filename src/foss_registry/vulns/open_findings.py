@@ -24,7 +24,7 @@ ACKNOWLEDGE_LEVEL = HIGH
 def is_triaged(finding: Mapping[str, Any]) -> bool:
     """Whether the finding is under live triage (a ``triage`` decision shown on it).
 
-    ``scans.service.judged_scan`` marks a finding that a live triage decision
+    ``security.service.judged_scan`` marks a finding that a live triage decision
     covers with its ``triage`` (null otherwise).
     """
     return bool(finding.get("triage"))

@@ -24,6 +24,7 @@ from foss_registry.packages.models import package_versions as pv
 from foss_registry.policy import service as policy
 from foss_registry.policy.rules import evaluate_license
 from foss_registry.scans import service as scans
+from foss_registry.security import service as security
 from foss_registry.vulns.open_findings import open_findings
 from foss_registry.web.render import package_url
 
@@ -152,7 +153,7 @@ def package_view(
     # One read of the package's versions (a package may have thousands), reused below.
     version_id, versions = reads.select_with_versions(read, name, ecosystem, version)
     record = reads.record_of(read, version_id, versions)
-    scan = scans.scan_report(conn, version_id, stale_days=stale_days)
+    scan = security.scan_report(conn, version_id, stale_days=stale_days)
     scan["vulnerabilities"].sort(
         key=lambda f: (not f.get("malicious"), _SEVERITY_ORDER.get(f.get("severity"), 5), f["id"])
     )

@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from foss_registry.db import read_connection, write_transaction
 from foss_registry.intake.service import submit_package
 from foss_registry.packages.records import iso
-from foss_registry.scans import service as scans
+from foss_registry.security import service as security
 from foss_registry.vulns import service as vulndb
 from tests.functional.server.conftest import foss_command
 from tests.functional.vulns.conftest import run_jobs
@@ -90,7 +90,7 @@ def test_import_while_versions_are_stored_queues_their_rescans(
     )
     assert worker.returncode == 0 and "ran 1 job" in worker.stderr
     with read_connection(engine) as conn:
-        report = scans.get_scan(conn, "flask")
+        report = security.get_scan(conn, "flask")
     assert report["status"] == "failed"
     assert [h["trigger"] for h in report["history"]] == ["submission", "vulndb-import"]
 
@@ -112,7 +112,7 @@ def test_import_of_a_folder_of_zips_rescans_versions_scanned_before_their_data(
     _submit(engine, "flask", "2.3.2", "pypi")
     run_jobs(engine)
     with read_connection(engine) as conn:
-        assert scans.get_scan(conn, "express")["status"] == "not_scanned"
+        assert security.get_scan(conn, "express")["status"] == "not_scanned"
 
     # A folder of osv.dev export zips (the shared ones), beside a README that is not data.
     folder = tmp_path / "osv"
@@ -127,8 +127,8 @@ def test_import_of_a_folder_of_zips_rescans_versions_scanned_before_their_data(
     assert (counts["read"], counts["new"], counts["rescans"]) == (6, 6, 2)
     assert run_jobs(engine) >= 1
     with read_connection(engine) as conn:
-        express = scans.get_scan(conn, "express")
-        flask = scans.get_scan(conn, "flask")
+        express = security.get_scan(conn, "express")
+        flask = security.get_scan(conn, "flask")
     assert express["status"] == "passed" and flask["status"] == "passed"
     assert express["database"]["updated_at"] == "2023-11-10T00:35:38Z"
     assert [h["trigger"] for h in express["history"]] == ["submission", "vulndb-import"]
@@ -149,8 +149,8 @@ def test_import_of_a_folder_of_zips_rescans_versions_scanned_before_their_data(
     assert "1 scans confirmed against the new data" in later.stderr
     run_jobs(engine)
     with read_connection(engine) as conn:
-        express = scans.get_scan(conn, "express")
-        flask = scans.get_scan(conn, "flask")
+        express = security.get_scan(conn, "express")
+        flask = security.get_scan(conn, "flask")
         states = vulndb.database_states(conn)
     assert express["status"] == "passed"
     assert express["database"]["updated_at"] == iso(states["npm"].newest_modified)

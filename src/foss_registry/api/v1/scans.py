@@ -12,7 +12,7 @@ from foss_registry.api.deps import context, run_db
 from foss_registry.api.params import Limit, Offset
 from foss_registry.api.v1.schemas import ScanReport
 from foss_registry.db import read_connection
-from foss_registry.scans import service as scans
+from foss_registry.security import service as security
 
 
 @get(
@@ -43,7 +43,7 @@ async def get_scan(
 
     def work() -> dict[str, Any]:
         with read_connection(ctx.engine) as conn:
-            return scans.get_scan(
+            return security.get_scan(
                 conn,
                 name,
                 ecosystem=ecosystem,

@@ -1,0 +1,1 @@
+"""A version's security verdict as it counts now: its newest scan judged with the live triage."""
