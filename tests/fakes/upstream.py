@@ -7,7 +7,8 @@ One threaded HTTP server answers three registries below one port:
   and real wheels and sdists built here with zipfile/tarfile (pip installs them);
 - ``/npm/``: packuments (full and abbreviated) and tarballs built with tarfile,
   with the right ``dist.integrity`` (sha512) and ``dist.shasum``;
-- ``/maven/``: a repository folder with POMs and ``maven-metadata.xml``.
+- ``/maven/``: a repository folder with POMs and ``maven-metadata.xml`` (parent
+  POMs too: :meth:`FakeUpstream.add_apache_commons` serves a real chain);
 
 It counts requests per path, answers 304 to conditional requests, and
 misbehaves on demand (:meth:`FakeUpstream.misbehave`): ``down`` (the
@@ -41,6 +42,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -49,6 +51,7 @@ from packaging.utils import canonicalize_name
 PEP691 = "application/vnd.pypi.simple.v1+json"
 NPM_ABBREVIATED = "application/vnd.npm.install-v1+json"
 FIXED_TIME = datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
+MAVEN_FIXTURES = Path(__file__).parents[1] / "fixtures" / "upstream" / "maven"
 
 
 def iso(moment: datetime) -> str:
@@ -473,11 +476,12 @@ class FakeUpstream:
             ).encode()
         moment = email.utils.format_datetime(last_modified or FIXED_TIME, usegmt=True)
         self.raw[f"{folder}/{version}/{artifact}-{version}.pom"] = (pom, "text/xml", moment)
-        self.raw[f"{folder}/{version}/{artifact}-{version}.jar"] = (
-            b"PK\x05\x06" + b"\0" * 18,
-            "application/java-archive",
-            moment,
-        )
+        if b"<packaging>pom</packaging>" not in pom:  # a parent or a BOM has no jar
+            self.raw[f"{folder}/{version}/{artifact}-{version}.jar"] = (
+                b"PK\x05\x06" + b"\0" * 18,
+                "application/java-archive",
+                moment,
+            )
         meta_path = f"{folder}/maven-metadata.xml"
         versions = self._maven_versions
         versions.setdefault(meta_path, []).append(version)
@@ -489,6 +493,16 @@ class FakeUpstream:
             "</versioning></metadata>"
         ).encode()
         self.raw[meta_path] = (metadata, "text/xml", moment)
+
+    def add_apache_commons(self) -> None:
+        """commons-lang3 3.14.0 with its parents commons-parent 64 and apache 30, from the
+        fixture POMs (real shape; the license is only in the ASF parent, two levels up)."""
+        for name, version, filename in (
+            ("org.apache:apache", "30", "apache-30.pom"),
+            ("org.apache.commons:commons-parent", "64", "commons-parent-64.pom"),
+            ("org.apache.commons:commons-lang3", "3.14.0", "commons-lang3-3.14.0.pom"),
+        ):
+            self.add_maven(name, version, pom=(MAVEN_FIXTURES / filename).read_bytes())
 
     def add_entity_bomb_pom(self, name: str, version: str) -> None:
         """A POM whose DTD expands to gigabytes (the billion laughs)."""

@@ -37,6 +37,7 @@ from foss_registry.upstream import ECOSYSTEMS as UPSTREAM_ECOSYSTEMS
 from foss_registry.upstream import NotFoundError as UpstreamNotFound
 from foss_registry.upstream import (
     UnavailableError,
+    Upstream,
     UpstreamConfig,
     UpstreamFacts,
     reader,
@@ -79,13 +80,27 @@ def _not_configured(ecosystem: str) -> Outcome:
 
 
 async def fetch_async(
-    upstreams: UpstreamConfig, http: Any, ecosystem: str, name: str, version: str
+    upstreams: UpstreamConfig,
+    http: Any,
+    ecosystem: str,
+    name: str,
+    version: str,
+    readers: dict[str, Upstream] | None = None,
 ) -> Outcome:
-    """Ask the configured upstream about one version; never raises."""
+    """Ask the configured upstream about one version; never raises.
+
+    ``readers`` keeps one reader per ecosystem for a run of many versions, so
+    that what they share (Maven's parent POMs) is read once.
+    """
     base = upstreams.url(ecosystem)
     if base is None:
         return _not_configured(ecosystem)
-    upstream = reader(ecosystem, base, http)
+    if readers is None:
+        upstream = reader(ecosystem, base, http)
+    else:
+        upstream = readers.get(ecosystem) or readers.setdefault(
+            ecosystem, reader(ecosystem, base, http)
+        )
     try:
         async with asyncio.timeout(DEADLINE_SECONDS):
             facts = await upstream.facts(name, version)
@@ -125,6 +140,21 @@ def version_identity(conn: Connection, version_id: int) -> tuple[str, str, str] 
         select(pv.c.ecosystem, pv.c.name, pv.c.version).where(pv.c.id == version_id)
     ).first()
     return (row.ecosystem, row.name, row.version) if row is not None else None
+
+
+def version_identities(
+    conn: Connection, version_ids: list[int], chunk: int = 500
+) -> dict[int, tuple[str, str, str]]:
+    """(ecosystem, name, version) of many stored versions by id, read in a few queries."""
+    found: dict[int, tuple[str, str, str]] = {}
+    for start in range(0, len(version_ids), chunk):
+        rows = conn.execute(
+            select(pv.c.id, pv.c.ecosystem, pv.c.name, pv.c.version).where(
+                pv.c.id.in_(version_ids[start : start + chunk])
+            )
+        )
+        found.update({int(r.id): (r.ecosystem, r.name, r.version) for r in rows})
+    return found
 
 
 def prepare_enrichment(engine: Engine, payload: dict[str, Any]) -> dict[str, Any]:
@@ -421,15 +451,17 @@ def fetch_many(
 ) -> list[tuple[int, Outcome]]:
     """Ask the upstreams about many versions at once (``concurrency`` requests in flight)."""
     with read_connection(engine) as conn:
-        identities = [(vid, version_identity(conn, vid)) for vid in version_ids]
+        known = version_identities(conn, version_ids)
+    identities = [(vid, known.get(vid)) for vid in version_ids]
     upstreams = config()
     cache_dir = get_settings().upstream_cache_dir
     client = shared(upstreams.limits, str(cache_dir) if cache_dir else None)
     limit = asyncio.Semaphore(concurrency)
+    readers: dict[str, Upstream] = {}
 
     async def one(version_id: int, identity: tuple[str, str, str]) -> tuple[int, Outcome]:
         async with limit:
-            outcome = await fetch_async(upstreams, client.http, *identity)
+            outcome = await fetch_async(upstreams, client.http, *identity, readers=readers)
         if progress is not None:
             progress(1)
         return version_id, outcome

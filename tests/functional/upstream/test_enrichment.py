@@ -165,6 +165,19 @@ def test_maven_version_is_enriched(client, engine, tokens, fake) -> None:
     assert rec["signals"] == []
 
 
+def test_maven_license_inherited_from_the_parent_poms_is_used(client, engine, tokens, fake) -> None:
+    # commons-lang3 names no license: it comes from org.apache:apache, two parents up.
+    fake.add_apache_commons()
+    submit(client, tokens["submitter"], name="org.apache.commons:commons-lang3", version="3.14.0", ecosystem="maven")
+    run_jobs(engine)
+    rec = record(client, "org.apache.commons:commons-lang3", "maven")
+    assert rec["upstream"]["status"] == "ok"
+    assert rec["upstream"]["license"] == "Apache-2.0"
+    assert rec["license"] == "Apache-2.0"
+    assert codes(rec)["license_from_upstream"] == "info"
+    assert rec["upstream"]["homepage"] == "https://commons.apache.org/proper/commons-lang/"
+
+
 def test_not_found_upstream_is_a_dependency_confusion_signal(client, engine, tokens, fake) -> None:
     submit(client, tokens["submitter"], name="acme-internal-utils", version="1.0", ecosystem="pypi", license="MIT")
     run_jobs(engine)

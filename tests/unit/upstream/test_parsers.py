@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from foss_registry.upstream.http import CachedEntry, ResponseCache, UnavailableError, _same_origin
-from foss_registry.upstream.maven import facts_from_pom, parse_xml, versions_from_metadata
+from foss_registry.upstream.maven import (
+    effective_facts,
+    facts_from_pom,
+    parse_xml,
+    read_pom,
+    versions_from_metadata,
+)
 from foss_registry.upstream.npm import facts_from_packument, packument_path
 from foss_registry.upstream.pypi import facts_from_metadata, file_version, page_from_html
 
@@ -89,6 +95,31 @@ def test_pom_facts_with_properties_and_scopes() -> None:
     ]
     metadata = b"<metadata><versioning><versions><version>1.0</version><version>1.1</version></versions></versioning></metadata>"
     assert versions_from_metadata(parse_xml(metadata, "u")) == ["1.0", "1.1"]
+
+
+def test_effective_pom_inherits_through_every_level() -> None:
+    def read(xml: str):
+        return read_pom(parse_xml(f'<project xmlns="http://maven.apache.org/POM/4.0.0">{xml}</project>'.encode(), "u"))
+
+    root = read("""<groupId>org.acme</groupId><artifactId>root</artifactId><version>1</version>
+      <url>https://acme.example.internal/</url><scm><connection>scm:git:https://git.acme.example.internal/r.git</connection></scm>
+      <licenses><license><name>Apache-2.0</name></license></licenses>
+      <properties><lib.version>1.0</lib.version><site>https://docs.acme.example.internal/${project.artifactId}</site></properties>""")
+    middle = read("""<parent><groupId>org.acme</groupId><artifactId>root</artifactId><version>1</version></parent>
+      <artifactId>middle</artifactId><licenses><license><name>MIT</name></license></licenses>
+      <properties><lib.version>2.0</lib.version></properties>
+      <dependencies><dependency><groupId>org.acme</groupId><artifactId>lib</artifactId><version>${lib.version}</version></dependency></dependencies>""")
+    leaf = read("""<parent><groupId>org.acme</groupId><artifactId>middle</artifactId><version>1</version></parent>
+      <artifactId>leaf</artifactId><version>3.0</version><organization><url>${site}</url></organization>""")
+    assert (leaf.group, leaf.version, leaf.parent) == ("org.acme", "3.0", ("org.acme", "middle", "1"))
+    facts = effective_facts([leaf, middle, root], source="u", files=[])
+    assert facts.license_raw == "MIT"  # the nearest licenses, not a union
+    assert facts.homepage == "https://acme.example.internal/middle/leaf"
+    assert facts.repository == "https://git.acme.example.internal/r.git/middle/leaf"
+    assert [(d.name, d.requirement) for d in facts.dependencies] == [("org.acme:lib", "2.0")]
+    # Alone, the leaf states nothing of this.
+    alone = effective_facts([leaf], source="u", files=[])
+    assert (alone.license_raw, alone.homepage, alone.dependencies) == (None, None, [])
 
 
 @pytest.mark.parametrize(
