@@ -258,6 +258,7 @@ def test_more_than_five_thousand_dependencies_go_in_batches(
         "npm-v1/npm-shrinkwrap.json",
         "yarn-v1/yarn.lock",
         "yarn-berry/yarn.lock",
+        "yarn-berry-3/yarn.lock",
         "maven/pom.xml",
         "sbom/storefront.cdx.json",
         "sbom/orders-service.spdx.json",
@@ -311,6 +312,11 @@ BAD_FILES = {
     "binary": ("requirements.txt", b"\x7fELF\x02\x01\x01\x00\x00\x00" * 20),
     "unknown format": ("notes.md", b"# Release notes\n\nNothing to see.\n"),
     "missing": ("does-not-exist.txt", None),
+    "yarn 1, odd indentation": ("yarn.lock", b'# yarn lockfile v1\n\na@^1:\n   version "1"\n'),
+    "yarn berry, broken YAML": (
+        "yarn.lock",
+        b'__metadata:\n  version: 8\n"a@npm:^1":\n  resolution: "a@npm:1.0.0\n',
+    ),
 }
 
 

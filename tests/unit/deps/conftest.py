@@ -11,5 +11,5 @@ FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "deps"
 
 @pytest.fixture(scope="session")
 def deps_fixtures() -> Path:
-    """Folder of the hand-written dependency files."""
+    """Folder of the dependency-file fixtures (see its README)."""
     return FIXTURES

@@ -41,6 +41,7 @@ SUPPORTED = (
         ("npm-v1/npm-shrinkwrap.json", "package-lock.json"),
         ("yarn-v1/yarn.lock", "yarn.lock"),
         ("yarn-berry/yarn.lock", "yarn.lock"),
+        ("yarn-berry-3/yarn.lock", "yarn.lock"),
         ("maven/pom.xml", "pom.xml"),
         ("sbom/storefront.cdx.json", "CycloneDX"),
         ("sbom/orders-service.spdx.json", "SPDX"),
