@@ -21,6 +21,7 @@ from foss_registry.api.metrics import metrics_endpoint
 from foss_registry.api.middleware import ServedApp, cors_config
 from foss_registry.api.openapi import ApiDocumentPlugin
 from foss_registry.api.params import strict_integers
+from foss_registry.api.postgres_reads import PostgresRecords
 from foss_registry.api.ratelimit import raise_refusal
 from foss_registry.api.record_cache import RecordCache
 from foss_registry.api.v1 import (
@@ -94,6 +95,12 @@ async def _close_index(app: Litestar) -> None:
         await index.aclose()
 
 
+async def _close_record_reads(app: Litestar) -> None:
+    reads = app.state.ctx.postgres_records
+    if reads is not None:
+        await reads.aclose()
+
+
 def build_app(
     settings: Settings,
     engine: Engine | None = None,
@@ -116,6 +123,9 @@ def build_app(
         limiter=CapacityLimiter(settings.db_threads),
         record_cache=RecordCache(str(engine.url.database))
         if engine.dialect.name == "sqlite"
+        else None,
+        postgres_records=PostgresRecords.for_url(engine.url, pool_size=settings.db_threads)
+        if engine.dialect.name == "postgresql"
         else None,
     )
     v1 = Router(
@@ -198,7 +208,7 @@ def build_app(
         # Logging is set up once per process (foss_registry.logs), not by the framework.
         logging_config=None,
         debug=False,
-        on_shutdown=[_close_index],
+        on_shutdown=[_close_index, _close_record_reads],
     )
     app.state.ctx = ctx
     return ServedApp(app, settings)

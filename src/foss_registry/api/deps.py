@@ -14,6 +14,7 @@ from anyio import CapacityLimiter
 from litestar import Request
 from sqlalchemy import Connection, Engine
 
+from foss_registry.api.postgres_reads import PostgresRecords
 from foss_registry.api.record_cache import RecordCache
 from foss_registry.auth.service import StaticToken
 from foss_registry.config import Settings
@@ -34,6 +35,8 @@ class AppContext:
     limiter: CapacityLimiter
     #: Point reads from the event loop; set on SQLite only.
     record_cache: RecordCache | None = None
+    #: Record reads from the event loop on PostgreSQL (the fast reads' only; None on SQLite).
+    postgres_records: PostgresRecords | None = None
     #: The one writer thread of this process on SQLite (group commit); None on PostgreSQL.
     group_commit: GroupCommit | None = None
 

@@ -48,10 +48,10 @@ from litestar.config.cors import CORSConfig
 from litestar.exceptions import HTTPException
 
 from foss_registry import metrics
+from foss_registry.api.fast_reads import FastReads, SQLiteThreadReaders
 from foss_registry.api.index import PackageIndex
 from foss_registry.api.ratelimit import HEADERS_STATE, RateLimiter, RateLimitMiddleware
 from foss_registry.api.roles import KEY_STATE
-from foss_registry.api.sqlite_fast_path import SQLiteFastPath, SQLiteThreadReaders
 from foss_registry.auth.service import Principal
 from foss_registry.config import REQUEST_READ_TIMEOUT_SECONDS, Settings
 from foss_registry.logs import request_id_var
@@ -374,8 +374,8 @@ class ServedApp:
     Plain ASGI middleware around the framework's application object, outermost
     first: the edge (id, client address, headers, log, metrics), the rate limits
     (unless turned off; ``/api/`` only), the approved-only index
-    (:mod:`foss_registry.api.index`), the SQLite fast reads
-    (:mod:`foss_registry.api.sqlite_fast_path`), then the Litestar app itself
+    (:mod:`foss_registry.api.index`), the fast reads
+    (:mod:`foss_registry.api.fast_reads`), then the Litestar app itself
     (its CORS, error handling, routing). ``litestar`` is that app; ``state`` its
     state (``state.ctx`` holds what the handlers share).
     """
@@ -385,10 +385,18 @@ class ServedApp:
         handler: Any = litestar
         ctx = litestar.state.ctx
         if ctx.record_cache is not None:
-            handler = SQLiteFastPath(
+            handler = FastReads(
                 handler,
                 ctx.record_cache,
                 SQLiteThreadReaders(str(ctx.engine.url.database)),
+                ctx.limiter,
+                cors=litestar.cors_config is not None,
+            )
+        elif ctx.postgres_records is not None:
+            handler = FastReads(
+                handler,
+                ctx.postgres_records,
+                None,
                 ctx.limiter,
                 cors=litestar.cors_config is not None,
             )

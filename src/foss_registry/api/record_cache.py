@@ -6,7 +6,8 @@ process and a small cache of encoded records. The cache is never stale:
 SQLite's ``PRAGMA data_version`` changes whenever any other connection, in this
 process or another, commits to the database file, and the cache is dropped
 then. So a submission, a review or a scan made anywhere shows on the next
-request.
+request. :class:`EncodedRecords` is the cache itself, which the PostgreSQL
+reads (:mod:`foss_registry.api.postgres_reads`) share.
 """
 
 from __future__ import annotations
@@ -24,6 +25,31 @@ from foss_registry.search_index import register_sqlite_functions
 _CACHE_SIZE = 16384
 
 Key = tuple[str, str | None, str | None]
+
+
+class EncodedRecords:
+    """The encoded records last read, by (name, ecosystem, version), least recent dropped first."""
+
+    def __init__(self, size: int = _CACHE_SIZE) -> None:
+        self._size = size
+        self._bodies: OrderedDict[Key, bytes] = OrderedDict()
+
+    def get(self, key: Key) -> bytes | None:
+        """The cached body, or None."""
+        body = self._bodies.get(key)
+        if body is not None:
+            self._bodies.move_to_end(key)
+        return body
+
+    def put(self, key: Key, body: bytes) -> None:
+        """Keep a body (dropping the least recently used one beyond the size)."""
+        self._bodies[key] = body
+        if len(self._bodies) > self._size:
+            self._bodies.popitem(last=False)
+
+    def clear(self) -> None:
+        """Forget every body."""
+        self._bodies.clear()
 
 
 def open_read_only(path: str) -> sqlite3.Connection:
@@ -44,7 +70,7 @@ class RecordCache:
         self._raw: sqlite3.Connection | None = None
         self._data_version: int | None = None
         self._checked = False
-        self._cache: OrderedDict[Key, bytes] = OrderedDict()
+        self._cache = EncodedRecords()
 
     def _connection(self) -> sqlite3.Connection:
         if self._raw is None:
@@ -58,7 +84,6 @@ class RecordCache:
         key = (name, ecosystem, version)
         body = self._cache.get(key)
         if body is not None:
-            self._cache.move_to_end(key)
             return body
         raw.execute("BEGIN")
         try:
@@ -70,10 +95,12 @@ class RecordCache:
         finally:
             raw.execute("COMMIT")
         body = msgspec.json.encode(record)
-        self._cache[key] = body
-        if len(self._cache) > _CACHE_SIZE:
-            self._cache.popitem(last=False)
+        self._cache.put(key, body)
         return body
+
+    async def read(self, name: str, ecosystem: str | None, version: str | None) -> bytes:
+        """:meth:`record_json` as the fast reads call it (on SQLite it never waits)."""
+        return self.record_json(name, ecosystem, version)
 
     def _revalidate(self, raw: sqlite3.Connection) -> None:
         """Empty the cache if any connection committed since it was last checked.

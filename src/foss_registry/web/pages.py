@@ -22,8 +22,8 @@ from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 
 from foss_registry.api.deps import context, run_db, run_write
+from foss_registry.api.fast_reads import SQLiteThreadReaders
 from foss_registry.api.ratelimit import storage_for
-from foss_registry.api.sqlite_fast_path import SQLiteThreadReaders
 from foss_registry.auth import sessions
 from foss_registry.db import read_connection
 from foss_registry.ecosystems import NAMES as ECOSYSTEMS

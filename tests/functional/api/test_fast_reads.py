@@ -17,8 +17,8 @@ import pytest
 from anyio import CapacityLimiter
 from sqlalchemy import Engine
 
+from foss_registry.api.fast_reads import FastReads, SQLiteThreadReaders
 from foss_registry.api.record_cache import RecordCache
-from foss_registry.api.sqlite_fast_path import SQLiteFastPath, SQLiteThreadReaders
 from foss_registry.config import Settings
 from foss_registry.db import make_engine
 from tests.conftest import make_client
@@ -78,8 +78,8 @@ def test_fast_answers_equal_the_routes_answers(stocked: Any, url: str) -> None:
     assert _stable_headers(fast) == _stable_headers(routed)
 
 
-def _fast(downstream: Any, database: Path, *, cors: bool = False) -> SQLiteFastPath:
-    return SQLiteFastPath(
+def _fast(downstream: Any, database: Path, *, cors: bool = False) -> FastReads:
+    return FastReads(
         downstream,
         RecordCache(str(database)),
         SQLiteThreadReaders(str(database)),

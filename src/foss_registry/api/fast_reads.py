@@ -1,17 +1,20 @@
-"""The two hottest public reads on SQLite, answered below the framework.
+"""The two hottest public reads, answered below the framework.
 
 CI pipelines ask ``GET /api/v1/packages/{name}`` and ``GET /api/v1/packages?search=``
-far more than anything else. On SQLite the database answers either in a fraction
-of a millisecond, while the framework's routing, parameter parsing and response
-machinery cost several times that. :class:`SQLiteFastPath` sits just inside the HTTP
+far more than anything else. The database answers either in a fraction of a
+millisecond, while the framework's routing, parameter parsing and response
+machinery cost several times that. :class:`FastReads` sits just inside the HTTP
 edge (so request ids, security headers, metrics, logs and rate limits apply as
-to any request) and answers the plain, successful form of these two requests
+to any request) and answers the plain, successful form of these requests
 itself:
 
-- a detail read from the event loop through :class:`RecordCache` (an
-  indexed point read with a validated cache, as DESIGN allows);
-- a list or search on the bounded thread pool, through a read-only connection
-  kept per pool thread (DESIGN: searches never run on the event loop).
+- a detail read from the event loop, through a validated cache of records:
+  :class:`~foss_registry.api.record_cache.RecordCache` on SQLite (an indexed
+  point read, as DESIGN allows),
+  :class:`~foss_registry.api.postgres_reads.PostgresRecords` on PostgreSQL (one
+  statement on an asynchronous connection);
+- on SQLite, a list or search on the bounded thread pool, through a read-only
+  connection kept per pool thread (DESIGN: searches never run on the event loop).
 
 It answers only when it is sure. Any other form of the request (a parameter
 the route does not take, a repeated or out-of-range one, odd slashes, another
@@ -24,7 +27,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
 import anyio.to_thread
@@ -32,7 +35,7 @@ import msgspec
 from anyio import CapacityLimiter
 
 from foss_registry.api.params import MAX_LIMIT, MAX_OFFSET, parse_digits
-from foss_registry.api.record_cache import RecordCache, open_read_only
+from foss_registry.api.record_cache import open_read_only
 from foss_registry.api.v1.packages import MAX_FILTER, MAX_SEARCH, MAX_VERSION
 from foss_registry.packages import records as reads
 from foss_registry.packages import search
@@ -122,20 +125,28 @@ class SQLiteThreadReaders:
             self._all.clear()
 
 
-class SQLiteFastPath:
-    """ASGI middleware answering plain package detail and list reads on SQLite."""
+class RecordReads(Protocol):
+    """Where the fast reads get an encoded record (raising domain errors like the builder)."""
+
+    async def read(self, name: str, ecosystem: str | None, version: str | None) -> bytes:
+        """The JSON record of the selected version."""
+        ...
+
+
+class FastReads:
+    """ASGI middleware answering plain package detail reads (and, on SQLite, list reads)."""
 
     def __init__(
         self,
         app: Any,
-        record_cache: RecordCache,
-        thread_readers: SQLiteThreadReaders,
+        record_reads: RecordReads,
+        thread_readers: SQLiteThreadReaders | None,
         limiter: CapacityLimiter,
         *,
         cors: bool = False,
     ) -> None:
         self.app = app
-        self.record_cache = record_cache
+        self.record_reads = record_reads
         self.thread_readers = thread_readers
         self.limiter = limiter
         # With CORS on, cross-origin requests need the framework's CORS headers.
@@ -148,8 +159,8 @@ class SQLiteFastPath:
         if scope["type"] == "http" and scope["method"] == "GET" and self._same_origin(scope):
             path: str = scope["path"]
             if path.startswith(_DETAIL_PREFIX):
-                route, body = DETAIL_ROUTE, self._detail(path, scope["query_string"])
-            elif path == LIST_ROUTE:
+                route, body = DETAIL_ROUTE, await self._detail(path, scope["query_string"])
+            elif path == LIST_ROUTE and self.thread_readers is not None:
                 route, body = LIST_ROUTE, await self._list(scope["query_string"])
         if body is None:
             await self.app(scope, receive, send)
@@ -162,7 +173,7 @@ class SQLiteFastPath:
     def _same_origin(self, scope: Any) -> bool:
         return not self.cors or all(key != b"origin" for key, _ in scope["headers"])
 
-    def _detail(self, path: str, query_string: bytes) -> bytes | None:
+    async def _detail(self, path: str, query_string: bytes) -> bytes | None:
         name = path[len(_DETAIL_PREFIX) :]
         if not name or name[0] == "/" or name[-1] == "/":
             return None
@@ -170,13 +181,14 @@ class SQLiteFastPath:
         if params is None:
             return None
         try:
-            return self.record_cache.record_json(
+            return await self.record_reads.read(
                 name, params.get("ecosystem"), params.get("version")
             )
         except Exception:  # errors are the framework's to shape and report
             return None
 
     async def _list(self, query_string: bytes) -> bytes | None:
+        assert self.thread_readers is not None
         params = _plain_query(query_string, _LIST_PARAMETERS)
         page = _page(params) if params is not None else None
         if params is None or page is None:

@@ -1,0 +1,217 @@
+"""Package records read on PostgreSQL from the event loop, with a cache PostgreSQL keeps true.
+
+The PostgreSQL twin of :mod:`foss_registry.api.record_cache`. A detail read
+runs the record builder's steps as one statement
+(:func:`foss_registry.packages.records.one_statement_record_steps`) on an
+asynchronous psycopg connection from a small pool, with prepared statements:
+no thread hop, no SQLAlchemy, no ping before each use (a broken connection
+fails the read, the request goes on to the framework's handler, and the pool
+replaces the connection).
+
+Encoded records are cached per process, and the cache is never stale, as on
+SQLite. SQLite has ``PRAGMA data_version``; PostgreSQL has its current
+snapshot (``pg_current_snapshot()``: the oldest transaction still running, the
+next transaction id, and those in between still running), which changes
+whenever any transaction that wrote something commits or ends, in this process
+or any other, through any path: the API, a job, a command, a ``psql`` session.
+No writer has to remember to announce anything. The cache remembers the
+snapshot it was filled under and is emptied when the snapshot moves.
+
+Each request is checked against a snapshot read *after* it was received: a
+request waits for the next snapshot query not yet sent, and every request
+that arrives while one is under way shares the one after it. So under load
+one query serves a whole wave of requests, and a client that saw its write
+answered (committed) always reads it back, whichever process it asks.
+Snapshots are cluster-wide: writes to other databases on the same server empty
+the cache too (harmless, only less cached).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import msgspec
+import psycopg
+from psycopg_pool import AsyncConnectionPool
+
+from foss_registry.api.record_cache import EncodedRecords
+from foss_registry.packages import records
+
+T = TypeVar("T")
+
+#: The state of every committed transaction as text; equal texts mean nothing committed.
+SNAPSHOT_SQL = "SELECT pg_current_snapshot()::text"
+
+
+def _connect_options() -> dict[str, Any]:
+    # Autocommit: each statement is its own consistent read (the record is one
+    # statement). Prepared on first use: the few statements run again and again.
+    # UTC, as every connection of the registry (timestamps are formatted as read).
+    return {"autocommit": True, "prepare_threshold": 0, "options": "-c TimeZone=UTC"}
+
+
+async def _fetch(conn: psycopg.AsyncConnection[Any], query: records.Query) -> records.Rows:
+    sql, params = query
+    cursor = await conn.execute(records.pyformat(sql), params)
+    return await cursor.fetchall()
+
+
+async def run_steps(
+    conn: psycopg.AsyncConnection[Any], make_steps: Callable[[], records.Steps[T]]
+) -> T:
+    """Run a read's steps on an autocommit connection: one statement, else one transaction."""
+    steps = make_steps()
+    rows = await _fetch(conn, next(steps))
+    try:
+        steps.send(rows)
+    except StopIteration as done:
+        return done.value
+    # It needs more than one statement: read it all again inside one transaction,
+    # so that every statement sees the same snapshot.
+    steps.close()
+    async with conn.transaction():
+        steps = make_steps()
+        query = next(steps)
+        while True:
+            rows = await _fetch(conn, query)
+            try:
+                query = steps.send(rows)
+            except StopIteration as done:
+                return done.value
+
+
+class SnapshotWatch:
+    """Reads PostgreSQL's current snapshot for waves of requests, on one connection."""
+
+    def __init__(self, conninfo: str) -> None:
+        self._conninfo = conninfo
+        self._conn: psycopg.AsyncConnection[Any] | None = None
+        # The next query, not sent yet: every request arriving now may wait for it.
+        self._next: asyncio.Future[tuple[int, str]] | None = None
+        self._sent = 0
+        self._runner: asyncio.Task[None] | None = None
+
+    def next_snapshot(self) -> asyncio.Future[tuple[int, str]]:
+        """A future of (sequence number, snapshot) read after this call."""
+        if self._next is None:
+            self._next = asyncio.get_running_loop().create_future()
+            if self._runner is None or self._runner.done():
+                self._runner = asyncio.ensure_future(self._run())
+        return self._next
+
+    async def _run(self) -> None:
+        while self._next is not None:
+            # From here on, a request that arrives waits for the query after this one.
+            future, self._next = self._next, None
+            self._sent += 1
+            try:
+                if self._conn is None or self._conn.closed:
+                    self._conn = await psycopg.AsyncConnection.connect(
+                        self._conninfo, **_connect_options()
+                    )
+                cursor = await self._conn.execute(SNAPSHOT_SQL)
+                row = await cursor.fetchone()
+                assert row is not None
+                future.set_result((self._sent, str(row[0])))
+            except Exception as exc:  # the waiting requests go on to the framework's handler
+                future.set_exception(exc)
+                future.exception()  # retrieved here too: no waiter may be left to see it
+                await self._drop_connection()
+
+    async def _drop_connection(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                await self._conn.close()
+            self._conn = None
+
+    async def aclose(self) -> None:
+        """Stop and close the connection."""
+        if self._runner is not None and not self._runner.done():
+            self._runner.cancel()
+            with contextlib.suppress(BaseException):
+                await self._runner
+        await self._drop_connection()
+
+
+class _LoopResources:
+    """The pool and the watch of one event loop (asynchronous connections belong to one)."""
+
+    def __init__(self, conninfo: str, pool_size: int) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.watch = SnapshotWatch(conninfo)
+        self.pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] = AsyncConnectionPool(
+            conninfo,
+            min_size=pool_size,
+            max_size=pool_size,
+            kwargs=_connect_options(),
+            open=False,
+            name="foss-record-reads",
+        )
+        self.opened: asyncio.Task[None] = asyncio.ensure_future(self.pool.open())
+
+    async def aclose(self) -> None:
+        await self.watch.aclose()
+        with contextlib.suppress(Exception):
+            await self.opened
+        await self.pool.close()
+
+
+class PostgresRecords:
+    """Reads encoded package records on PostgreSQL, cached while nothing commits."""
+
+    def __init__(self, conninfo: str, *, pool_size: int = 4) -> None:
+        self._conninfo = conninfo
+        self._pool_size = pool_size
+        self._resources: _LoopResources | None = None
+        self._cache = EncodedRecords()
+        # The newest snapshot seen (by its sequence number) and the one the cache holds.
+        self._sequence = 0
+        self._snapshot: str | None = None
+
+    @classmethod
+    def for_url(cls, url: Any, *, pool_size: int = 4) -> PostgresRecords:
+        """Reads on the database of a SQLAlchemy URL (``postgresql+psycopg://``)."""
+        conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        return cls(conninfo, pool_size=pool_size)
+
+    def _here(self) -> _LoopResources:
+        resources = self._resources
+        if resources is None or resources.loop is not asyncio.get_running_loop():
+            # First use, or a new event loop (in-process test clients start one each).
+            resources = self._resources = _LoopResources(self._conninfo, self._pool_size)
+        return resources
+
+    async def read(self, name: str, ecosystem: str | None, version: str | None) -> bytes:
+        """The JSON record of the selected version (raises domain errors like the builder)."""
+        resources = self._here()
+        sequence, snapshot = await resources.watch.next_snapshot()
+        if sequence > self._sequence:
+            self._sequence = sequence
+            if snapshot != self._snapshot:
+                self._cache.clear()
+                self._snapshot = snapshot
+        # An entry kept under a newer snapshot than this request's is new enough too.
+        key = (name, ecosystem, version)
+        body = self._cache.get(key)
+        if body is not None:
+            return body
+        await resources.opened
+        async with resources.pool.connection() as conn:
+            record = await run_steps(
+                conn, lambda: records.one_statement_record_steps(name, ecosystem, version)
+            )
+        body = msgspec.json.encode(record)
+        # Read after the snapshot was taken: never older than the snapshot it is kept under.
+        if snapshot == self._snapshot:
+            self._cache.put(key, body)
+        return body
+
+    async def aclose(self) -> None:
+        """Close this process's connections."""
+        resources, self._resources = self._resources, None
+        self._cache.clear()
+        if resources is not None and resources.loop is asyncio.get_running_loop():
+            await resources.aclose()
