@@ -231,3 +231,47 @@ def test_a_submissions_answer_is_the_record_every_read_gives(client: Any, tokens
                 conn, package["name"], ecosystem=package["ecosystem"], version=package["version"]
             )
         assert created.json() == record
+
+
+def test_fast_answers_equal_the_routes_answers_with_upstream_facts(
+    stocked: Any, engine: Engine
+) -> None:
+    """The record read in one statement (PostgreSQL) shows the reviews and upstream facts."""
+    from sqlalchemy import insert, select
+
+    from foss_registry.db import utcnow, write_transaction
+    from foss_registry.enrichment.models import upstream_records
+    from foss_registry.packages.models import package_versions
+    from foss_registry.packages.records import EMPTY_UPSTREAM_FACTS
+
+    facts = EMPTY_UPSTREAM_FACTS | {
+        "license": "BSD-3-Clause",
+        "license_raw": "BSD License",
+        "dependencies": [{"name": "werkzeug", "requirement": ">=2.3.0", "scope": "runtime"}],
+        "license_from_upstream": False,
+    }
+    signals = [{"code": "no_repository", "level": "info", "message": "No repository is named."}]
+    with write_transaction(engine) as conn:
+        version_id = conn.execute(
+            select(package_versions.c.id).where(package_versions.c.version == "2.3.0")
+        ).scalar_one()
+        conn.execute(
+            insert(upstream_records).values(
+                version_id=version_id,
+                status="found",
+                source="http://upstream.invalid/pypi/flask/2.3.0/json",
+                fetched_at=utcnow(),
+                facts=facts,
+                signals=signals,
+            )
+        )
+    url = "/api/v1/packages/flask?version=2.3.0"
+    fast = stocked.get(url)
+    routed = stocked.get(url + "&trace=1")
+    assert fast.status_code == routed.status_code == 200
+    assert fast.content == routed.content
+    record = fast.json()
+    assert record["upstream"]["status"] == "found"
+    assert record["upstream"]["dependencies"][0]["name"] == "werkzeug"
+    assert record["signals"] == signals
+    assert [review["decision"] for review in record["reviews"]] == ["approve"]
