@@ -124,6 +124,11 @@ class Settings(BaseSettings):
     upstream_maven: str | None = Field(
         default=None, description="Base URL of a Maven repository; unset: not configured."
     )
+    upstream_docker: str | None = Field(
+        default=None,
+        description="Base URL of an OCI distribution registry (its /v2/ API below it), e.g. a "
+        "mirror of the default registry; unset: not configured.",
+    )
     upstream_timeout_seconds: float = Field(
         default=5.0, gt=0, description="Connect and read timeout of each upstream request."
     )

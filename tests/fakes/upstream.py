@@ -9,6 +9,10 @@ One threaded HTTP server answers three registries below one port:
   with the right ``dist.integrity`` (sha512) and ``dist.shasum``;
 - ``/maven/``: a repository folder with POMs and ``maven-metadata.xml`` (parent
   POMs too: :meth:`FakeUpstream.add_apache_commons` serves a real chain);
+- ``/docker/v2/``: an OCI distribution registry (manifests by tag or digest,
+  image indexes with an attestation entry, config and layer blobs, the errors
+  as JSON), optionally behind the token handshake (``docker_token_auth``: a 401
+  with a ``Bearer`` challenge, tokens from ``/docker-auth/token``).
 
 It counts requests per path, answers 304 to conditional requests, and
 misbehaves on demand (:meth:`FakeUpstream.misbehave`): ``down`` (the
@@ -44,7 +48,7 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from packaging.utils import canonicalize_name
 
@@ -52,6 +56,13 @@ PEP691 = "application/vnd.pypi.simple.v1+json"
 NPM_ABBREVIATED = "application/vnd.npm.install-v1+json"
 FIXED_TIME = datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
 MAVEN_FIXTURES = Path(__file__).parents[1] / "fixtures" / "upstream" / "maven"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
+OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
+DOCKER_LAYER = "application/vnd.docker.image.rootfs.diff.tar.gzip"
 
 
 def iso(moment: datetime) -> str:
@@ -197,6 +208,14 @@ class FakeUpstream:
         self.log: list[tuple[str, dict[str, str]]] = []
         self._misbehaviour: dict[str, tuple[str, Any]] = {}
         self._maven_versions: dict[str, list[str]] = {}
+        #: Registry content: repository -> tag -> manifest digest; digest -> (body, type).
+        self.docker_tags: dict[str, dict[str, str]] = {}
+        self.docker_blobs: dict[str, tuple[bytes, str]] = {}
+        #: Ask for a bearer token (scoped to the repository) before any /docker/v2/ answer.
+        self.docker_token_auth = False
+        #: False: every token is refused (a private repository, or one that does not exist).
+        self.docker_accept_tokens = True
+        self.tokens_issued = 0
         self.html_only = False
         #: A project whose page answers for every unknown project name (benchmarks).
         self.fallback_project: str | None = None
@@ -210,6 +229,7 @@ class FakeUpstream:
         self.pypi_url = f"{self.url}/pypi/simple/"
         self.npm_url = f"{self.url}/npm/"
         self.maven_url = f"{self.url}/maven/"
+        self.docker_url = f"{self.url}/docker/"
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
@@ -516,6 +536,109 @@ class FakeUpstream:
         ).encode()
         self.add_maven(name, version, pom=pom)
 
+    # --- Docker (OCI distribution) -------------------------------------------------------
+
+    def _blob(self, data: bytes, media_type: str) -> dict[str, Any]:
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        self.docker_blobs[digest] = (data, media_type)
+        return {"mediaType": media_type, "digest": digest, "size": len(data)}
+
+    def add_docker(
+        self,
+        name: str,
+        tag: str,
+        *,
+        created: datetime | None = None,
+        labels: dict[str, str] | None = None,
+        platforms: tuple[str, ...] = ("linux/amd64", "linux/arm64"),
+        docker_format: bool = False,
+        index_annotations: dict[str, str] | None = None,
+    ) -> str:
+        """Push an image under a tag; returns the digest the tag points at.
+
+        With several platforms (the default) the tag names an OCI image index
+        listing one image manifest per platform and, as BuildKit pushes them, an
+        attestation manifest for platform ``unknown/unknown``. ``docker_format``
+        pushes one Docker schema 2 manifest instead. Each image's config blob is
+        an OCI image config with ``created`` and the ``Labels``.
+        """
+        moment = iso(created or FIXED_TIME).replace(".000000Z", "Z")
+        layer = self._blob(_tar({"etc/hello.txt": b"hello\n"}), DOCKER_LAYER if docker_format else OCI_LAYER)
+        manifests = []
+        for platform in platforms if not docker_format else platforms[:1]:
+            os_name, _, arch = platform.partition("/")
+            config = {
+                "created": moment,
+                "architecture": arch,
+                "os": os_name,
+                "config": {"Env": ["PATH=/usr/local/bin:/usr/bin:/bin"], "Cmd": ["/bin/sh"],
+                           "Labels": dict(labels or {})},
+                "rootfs": {"type": "layers", "diff_ids": ["sha256:" + "0" * 64]},
+                "history": [{"created": moment, "created_by": "COPY hello.txt /etc/ # buildkit"}],
+            }
+            config_ref = self._blob(json.dumps(config).encode(),
+                                    DOCKER_CONFIG if docker_format else OCI_CONFIG)
+            manifest_type = DOCKER_MANIFEST if docker_format else OCI_MANIFEST
+            manifest = {"schemaVersion": 2, "mediaType": manifest_type,
+                        "config": config_ref, "layers": [layer]}
+            ref = self._blob(json.dumps(manifest, indent=3).encode(), manifest_type)
+            manifests.append(ref | {"platform": {"architecture": arch, "os": os_name}})
+        if docker_format or len(manifests) == 1:
+            top = manifests[0]["digest"]
+        else:
+            attestation = self._blob(json.dumps({
+                "schemaVersion": 2, "mediaType": OCI_MANIFEST,
+                "config": self._blob(b"{}", "application/vnd.in-toto+json"), "layers": [],
+            }).encode(), OCI_MANIFEST)
+            attestation |= {
+                "platform": {"architecture": "unknown", "os": "unknown"},
+                "annotations": {"vnd.docker.reference.digest": manifests[0]["digest"],
+                                "vnd.docker.reference.type": "attestation-manifest"},
+            }
+            index: dict[str, Any] = {"schemaVersion": 2, "mediaType": OCI_INDEX,
+                                     "manifests": [*manifests, attestation]}
+            if index_annotations:
+                index["annotations"] = index_annotations
+            top = self._blob(json.dumps(index).encode(), OCI_INDEX)["digest"]
+        self.docker_tags.setdefault(name, {})[tag] = top
+        return top
+
+    def docker_token(self, repository: str) -> str:
+        """The bearer token the fake issues for pulling a repository."""
+        return "fake-" + hashlib.sha256(repository.encode()).hexdigest()[:24]
+
+    def _docker(self, path: str) -> tuple[int, bytes, str, dict[str, str]]:
+        """Status, body, type and headers of a /docker/v2/ path."""
+        rest = path[len("/docker/v2/"):]
+        version_header = {"Docker-Distribution-API-Version": "registry/2.0"}
+        if not rest:
+            return 200, b"{}", "application/json", version_header
+
+        def error(code: str, message: str, status: int = 404) -> tuple[int, bytes, str, dict[str, str]]:
+            body = json.dumps({"errors": [{"code": code, "message": message, "detail": {}}]})
+            return status, body.encode(), "application/json", version_header
+
+        for kind in ("/manifests/", "/blobs/"):
+            name, found, reference = rest.rpartition(kind)
+            if found:
+                break
+        else:
+            return error("UNSUPPORTED", "the operation is unsupported", 404)
+        if name not in self.docker_tags:
+            return error("NAME_UNKNOWN", "repository name not known to registry")
+        if kind == "/manifests/":
+            digest = reference if reference.startswith("sha256:") else self.docker_tags[name].get(reference)
+            if digest is None or digest not in self.docker_blobs:
+                return error("MANIFEST_UNKNOWN", "manifest unknown")
+        else:
+            digest = reference
+            if digest not in self.docker_blobs:
+                return error("BLOB_UNKNOWN", "blob unknown to registry")
+        body, media_type = self.docker_blobs[digest]
+        if kind == "/blobs/":
+            media_type = "application/octet-stream"
+        return 200, body, media_type, version_header | {"Docker-Content-Digest": digest}
+
     # --- serving -------------------------------------------------------------------------
 
     def resolve(self, path: str, accept: str) -> tuple[bytes, str, str | None] | None:
@@ -601,6 +724,9 @@ class _Handler(BaseHTTPRequestHandler):
         mode = fake._mode_for(path)
         if mode is not None and self._misbehave(mode, path, headers):
             return
+        if path.startswith("/docker/v2/") or path == "/docker-auth/token":
+            self._registry(path, headers, head=head)
+            return
         found = fake.resolve(path, headers.get("accept", ""))
         if found is None:
             self._send(404, b'{"error":"Not found"}', "application/json", head=head)
@@ -628,6 +754,40 @@ class _Handler(BaseHTTPRequestHandler):
         if last_modified:
             extra["Last-Modified"] = last_modified
         self._send(200, body, content_type, head=head, extra=extra)
+
+    def _registry(self, path: str, headers: dict[str, str], *, head: bool) -> None:
+        """The OCI distribution API, behind the token handshake when the fake asks for it."""
+        fake = self.server.fake
+        if path == "/docker-auth/token":
+            query = dict(parse_qsl(urlsplit(self.path).query))
+            scope = query.get("scope", "")
+            repository = scope.split(":")[1] if scope.count(":") == 2 else ""
+            with fake._lock:
+                fake.tokens_issued += 1
+            token = fake.docker_token(repository)
+            body = {"token": token, "access_token": token, "expires_in": 300,
+                    "issued_at": iso(datetime.now(UTC))}
+            self._send(200, json.dumps(body).encode(), "application/json", head=head)
+            return
+        rest = path[len("/docker/v2/"):]
+        name = next((rest.rpartition(k)[0] for k in ("/manifests/", "/blobs/") if k in rest), "")
+        if fake.docker_token_auth:
+            wanted = f"Bearer {fake.docker_token(name)}" if name else None
+            given = headers.get("authorization")
+            refused = not fake.docker_accept_tokens or (wanted is not None and given != wanted)
+            if given is None or refused:
+                scope = f',scope="repository:{name}:pull"' if name else ""
+                challenge = f'Bearer realm="{fake.url}/docker-auth/token",service="fake-registry"{scope}'
+                body = json.dumps({"errors": [{"code": "UNAUTHORIZED",
+                                               "message": "authentication required", "detail": None}]})
+                self._send(401, body.encode(), "application/json", head=head,
+                           extra={"WWW-Authenticate": challenge})
+                return
+        status, body, content_type, extra = fake._docker(path)
+        mode = fake._mode_for(path)
+        if status == 200 and mode is not None and mode[0] == "tamper":
+            body = body[:-1] + bytes([body[-1] ^ 0xFF])
+        self._send(status, body, content_type, head=head, extra=extra)
 
     def _send(
         self,

@@ -58,6 +58,14 @@ def _split(name: str) -> tuple[str | None, list[str]]:
     return None, parts
 
 
+def split_repository(name: str) -> tuple[str | None, str]:
+    """A repository as its registry host (None for the default registry) and its path there:
+    ``nginx`` is ``(None, "library/nginx")``, ``registry.example.internal:5000/team/app`` is
+    ``("registry.example.internal:5000", "team/app")``."""
+    host, path = _split(Docker().normalize_name(name))
+    return host, "/".join(path)
+
+
 def _version_tag(tag: str) -> Version | None:
     """Return the version a tag reads as, or None for tags such as ``latest``."""
     try:

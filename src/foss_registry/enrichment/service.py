@@ -34,14 +34,16 @@ from foss_registry.signals import rules
 from foss_registry.signals.popular import popular_names
 from foss_registry.signals.typosquat import TyposquatIndex
 from foss_registry.upstream import ECOSYSTEMS as UPSTREAM_ECOSYSTEMS
-from foss_registry.upstream import NotFoundError as UpstreamNotFound
 from foss_registry.upstream import (
+    NotConfiguredError,
     UnavailableError,
     Upstream,
     UpstreamConfig,
     UpstreamFacts,
     reader,
+    without_credentials,
 )
+from foss_registry.upstream import NotFoundError as UpstreamNotFound
 from foss_registry.upstream.background import shared
 
 log = logging.getLogger("foss_registry.enrichment")
@@ -101,19 +103,24 @@ async def fetch_async(
         upstream = readers.get(ecosystem) or readers.setdefault(
             ecosystem, reader(ecosystem, base, http)
         )
+    # The URL stored and shown is the one read, without credentials the setting may hold.
+    shown = without_credentials(base)
     try:
         async with asyncio.timeout(DEADLINE_SECONDS):
             facts = await upstream.facts(name, version)
     except UpstreamNotFound as exc:
-        return Outcome("not_found", exc.url or base, exc.reason)
+        return Outcome("not_found", without_credentials(exc.url or base), exc.reason)
+    except NotConfiguredError as exc:
+        return Outcome("not_configured", reason=exc.reason)
     except UnavailableError as exc:
-        return Outcome("unavailable", exc.url or base, exc.reason)
+        return Outcome("unavailable", without_credentials(exc.url or base), exc.reason)
     except TimeoutError:
-        return Outcome("unavailable", base, f"no answer within {DEADLINE_SECONDS:g} s")
+        return Outcome("unavailable", shown, f"no answer within {DEADLINE_SECONDS:g} s")
     except Exception as exc:  # a reader's bug or an answer it cannot handle
         log.exception("enrichment of %s %s %s failed", ecosystem, name, version)
-        return Outcome("unavailable", base, f"the answer could not be read: {exc}"[:500])
-    return Outcome("ok", facts.source, None, facts)
+        return Outcome("unavailable", shown, f"the answer could not be read: {exc}"[:500])
+    source = without_credentials(facts.source)
+    return Outcome("ok", source, None, msgspec.structs.replace(facts, source=source))
 
 
 def fetch(

@@ -1,9 +1,10 @@
-"""Readers of the ecosystems' own registries (PyPI, npm, Maven), configured by URL only.
+"""Readers of the ecosystems' own registries (PyPI, npm, Maven, Docker), configured by URL only.
 
 One module per ecosystem behind :class:`~foss_registry.upstream.base.Upstream`,
 over one bounded HTTP client (:mod:`foss_registry.upstream.http`). No public
-registry's address is written here: ``FOSS_UPSTREAM_PYPI``, ``FOSS_UPSTREAM_NPM``
-and ``FOSS_UPSTREAM_MAVEN`` say where to read; an unset one is ``not_configured``.
+registry's address is written here: ``FOSS_UPSTREAM_PYPI``, ``FOSS_UPSTREAM_NPM``,
+``FOSS_UPSTREAM_MAVEN`` and the optional ``FOSS_UPSTREAM_DOCKER`` say where to
+read; an unset one is ``not_configured``.
 """
 
 from __future__ import annotations
@@ -11,14 +12,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from foss_registry.upstream.base import Upstream
+from foss_registry.upstream.docker import DockerUpstream
 from foss_registry.upstream.http import (
     HttpLimits,
+    NotConfiguredError,
     NotFoundError,
     ResponseCache,
     UnavailableError,
     UpstreamError,
     UpstreamHttp,
     run_sync,
+    without_credentials,
 )
 from foss_registry.upstream.maven import MavenUpstream
 from foss_registry.upstream.models import UpstreamFacts
@@ -29,6 +33,7 @@ _READERS: dict[str, type[Upstream]] = {
     "pypi": PyPIUpstream,
     "npm": NpmUpstream,
     "maven": MavenUpstream,
+    "docker": DockerUpstream,
 }
 #: Ecosystems an upstream can be configured for.
 ECOSYSTEMS: tuple[str, ...] = tuple(_READERS)
@@ -69,8 +74,10 @@ def reader(ecosystem: str, base_url: str, http: UpstreamHttp) -> Upstream:
 
 __all__ = [
     "ECOSYSTEMS",
+    "DockerUpstream",
     "HttpLimits",
     "MavenUpstream",
+    "NotConfiguredError",
     "NotFoundError",
     "NpmUpstream",
     "PyPIUpstream",
@@ -83,4 +90,5 @@ __all__ = [
     "UpstreamHttp",
     "reader",
     "run_sync",
+    "without_credentials",
 ]

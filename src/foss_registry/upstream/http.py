@@ -55,6 +55,22 @@ class UnavailableError(UpstreamError):
     """The upstream could not be asked or gave no usable answer (a reason says why)."""
 
 
+class NotConfiguredError(UpstreamError):
+    """No configured upstream serves this name (a Docker image of another registry)."""
+
+
+class RedirectRefusedError(UnavailableError):
+    """The upstream redirected to another host, which is never followed."""
+
+
+class AuthenticationRequiredError(UnavailableError):
+    """The upstream answered 401; ``challenge`` is its ``WWW-Authenticate`` header."""
+
+    def __init__(self, reason: str, *, url: str | None = None, challenge: str = "") -> None:
+        super().__init__(reason, url=url)
+        self.challenge = challenge
+
+
 @dataclass(frozen=True)
 class Response:
     """A whole response body read within the limits, fresh or from the cache after a 304."""
@@ -187,6 +203,14 @@ class HttpLimits:
     max_bytes: int = DEFAULT_MAX_BYTES
 
 
+def without_credentials(url: str) -> str:
+    """A URL without its ``user:password@`` part, fit to be stored or shown."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+
+
 def _same_origin(a: str, b: str) -> bool:
     sa, sb = urlsplit(a), urlsplit(b)
     return (sa.scheme, sa.hostname, sa.port) == (sb.scheme, sb.hostname, sb.port)
@@ -239,17 +263,24 @@ class UpstreamHttp:
         await self.aclose()
 
     async def get(
-        self, url: str, *, accept: str | None = None, max_bytes: int | None = None
+        self,
+        url: str,
+        *,
+        accept: str | None = None,
+        max_bytes: int | None = None,
+        headers: dict[str, str] | None = None,
     ) -> Response:
         """Read a whole document within the limits, revalidating a cached copy.
 
-        Raises :class:`NotFoundError` on 404/410 and :class:`UnavailableError`
+        ``headers`` are sent as well (a registry's bearer token); they are not
+        part of the cache key. Raises :class:`NotFoundError` on 404/410,
+        :class:`AuthenticationRequiredError` on 401 and :class:`UnavailableError`
         with a reason on anything else that is not a 200 or a 304.
         """
         limit = max_bytes or self.limits.max_bytes
         key = ResponseCache.key(url, accept)
         cached = self.cache.get(key)
-        headers = {"Accept": accept} if accept else {}
+        headers = dict(headers or {}) | ({"Accept": accept} if accept else {})
         if cached is not None:
             if cached.etag:
                 headers["If-None-Match"] = cached.etag
@@ -342,8 +373,8 @@ class UpstreamHttp:
                     raise UnavailableError("a redirect without a Location", url=current)
                 target = urljoin(current, location)
                 if not _same_origin(current, target):
-                    host = urlsplit(target).netloc
-                    raise UnavailableError(
+                    host = urlsplit(target).hostname
+                    raise RedirectRefusedError(
                         f"the upstream redirected to another host ({host}); refused", url=current
                     )
                 current = target
@@ -382,6 +413,12 @@ class UpstreamHttp:
             return
         if status in (404, 410):
             raise NotFoundError(f"the upstream answered {status}", url=url)
+        if status == 401:
+            raise AuthenticationRequiredError(
+                "the upstream answered 401 (authentication required)",
+                url=url,
+                challenge=response.headers.get("www-authenticate", ""),
+            )
         if status in _RETRY_STATUSES:
             raise _Retryable(f"the upstream answered {status}", url=url)
         raise UnavailableError(f"the upstream answered {status}", url=url)

@@ -405,10 +405,43 @@ def test_a_policy_change_relevels_stored_signals(client, engine, tokens, fake, p
     assert rec["status"] == "rejected" and history(rec) == [("reject", "policy")]
 
 
-def test_docker_images_are_not_configured(client, engine, tokens, fake) -> None:
+def test_docker_images_are_not_configured_without_the_optional_registry(client, engine, tokens, fake, monkeypatch) -> None:
+    monkeypatch.delenv("FOSS_UPSTREAM_DOCKER", raising=False)
     response = submit(client, tokens["submitter"], name="library/nginx", version="1.25.3", ecosystem="docker", license="BSD-2-Clause")
     assert response.json()["upstream"]["status"] == "not_configured"
     run_jobs(engine)
     up = record(client, "nginx", "docker")["upstream"]
     assert up["status"] == "not_configured"
-    assert up["reason"] == "no upstream registry is read for docker"
+    assert up["reason"] == "FOSS_UPSTREAM_DOCKER is not set"
+
+
+def test_docker_image_is_enriched_from_the_registry(client, engine, tokens, fake, monkeypatch) -> None:
+    # Behind the token handshake, with credentials in the setting: none of them is shown.
+    fake.docker_token_auth = True
+    built = datetime.now(UTC) - timedelta(hours=5)
+    digest = fake.add_docker("library/nginx", "1.25.3", created=built, labels={
+        "org.opencontainers.image.licenses": "BSD-2-Clause",
+        "org.opencontainers.image.source": "https://git.example.internal/nginx",
+    })
+    monkeypatch.setenv("FOSS_UPSTREAM_DOCKER", fake.docker_url.replace("http://", "http://robot:hunter2@"))
+    get_settings.cache_clear()
+    response = submit(client, tokens["submitter"], name="nginx", version="1.25.3", ecosystem="docker")
+    assert response.json()["upstream"]["status"] == "pending"
+    submit(client, tokens["submitter"], name="library/nginx", version="9.9.9", ecosystem="docker", license="BSD-2-Clause")
+    submit(client, tokens["submitter"], name="registry.example.internal/team/app", version="1.0", ecosystem="docker", license="MIT")
+    run_jobs(engine)
+    rec = record(client, "nginx", "docker", "1.25.3")
+    up = rec["upstream"]
+    assert up["status"] == "ok"
+    assert up["source"] == fake.docker_url + "v2/library/nginx/manifests/1.25.3"
+    assert up["released_at"] == built.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert up["license"] == "BSD-2-Clause" and rec["license"] == "BSD-2-Clause"
+    assert up["repository"] == "https://git.example.internal/nginx"
+    assert up["files"] == [{"filename": f"library/nginx@{digest}", "kind": "manifest", "sha256": digest.split(":")[1]}]
+    assert codes(rec)["too_new"] == "info" and codes(rec)["license_from_upstream"] == "info"
+    missing = record(client, "nginx", "docker", "9.9.9")
+    assert missing["upstream"]["status"] == "not_found"
+    assert codes(missing)["not_found_upstream"] == "review"
+    other = record(client, "registry.example.internal/team/app", "docker")["upstream"]
+    assert other["status"] == "not_configured" and "registry.example.internal" in other["reason"]
+    assert "hunter2" not in str(client.get("/api/v1/packages/nginx", params={"ecosystem": "docker"}).json())
