@@ -406,80 +406,113 @@ def check(
     verdict.
     """
     identified = [_identify(item) for item in items]
-    keys = [key for key, _ in identified if key is not None]
-    exact, approved = _load_versions(conn, keys)
-    missing = {
-        (key.ecosystem, key.normalized)
-        for key in keys
-        if key.canonical is None or (key.ecosystem, key.normalized, key.canonical) not in exact
-    }
-    unapproved_names = {m for m in missing if m not in approved}
-    known_names = set(approved) | _other_versions_known(conn, unapproved_names)
-    found_ids = [row.id for row in exact.values()]
-    latest = _latest_scans(conn, found_ids)
-    acknowledged = _acknowledged(
-        conn,
-        [
-            row.id
-            for row in exact.values()
-            if row.status == "approved" and row.id in latest and latest[row.id].findings
-        ],
-    )
-    blocked = _block_signals(conn, found_ids)
-    judged = _judged_scans(conn, exact, latest, vex)
-    license_status = _license_judge(policy)
-
+    found = _Found.load(conn, [key for key, _ in identified if key is not None], policy, vex)
     results: list[dict[str, Any]] = []
     for item, (key, problem) in zip(items, identified, strict=True):
         if key is None:
             results.append(_unknown(item, problem, None))
             continue
-        package = (key.ecosystem, key.normalized)
-        candidates = approved.get(package, [])
-        row = None if key.canonical is None else exact.get((*package, key.canonical))
-        if row is None:
-            nearest = nearest_approved(key.sort_token(item.version), candidates)
-            if problem is None:
-                problem = (
-                    "this version was never submitted; other versions are in the registry"
-                    if package in known_names
-                    else "never submitted to the registry"
-                )
-            result = _unknown(item, problem, nearest)
-            result["ecosystem"] = key.ecosystem
-            results.append(result)
-            continue
-        scan = latest.get(row.id)
-        counts = None if scan is None else empty_counts() | dict(scan.severity or {})
-        scan_status = "not_scanned" if scan is None else scan.status
-        findings = [] if scan is None else list(scan.findings or [])
-        if row.id in judged:
-            counts = empty_counts() | judged[row.id].severity
-            scan_status = judged[row.id].status
-            findings = judged[row.id].findings
-        flags = _flags(row.flags)
+        row = (
+            None
+            if key.canonical is None
+            else found.exact.get((key.ecosystem, key.normalized, key.canonical))
+        )
         results.append(
-            {
-                "name": item.name,
-                "version": item.version,
-                "ecosystem": key.ecosystem,
-                "status": row.status,
-                "nearest_approved": None
-                if row.status == "approved"
-                else nearest_approved(key.sort_token(item.version), candidates),
-                "scan_status": scan_status,
-                "worst_severity": worst_severity(counts),
-                "severity": counts,
-                "license": row.license,
-                "license_status": license_status(row.license),
-                "note": _note(flags, blocked.get(row.id, [])),
-                "flags": flags,
-                "findings": findings_of(findings, acknowledged.get(row.id, [])),
-            }
+            found.not_stored(item, key, problem) if row is None else found.stored(item, key, row)
         )
     for item, result in zip(items, results, strict=True):
         result["verdict"] = verdict(result, pinned=item.version is not None, options=_DEFAULT_GATE)
     return {"dependencies": results, "summary": summarize(results)}
+
+
+@dataclass(frozen=True)
+class _Found:
+    """What the registry holds about the checked packages, read in a few queries."""
+
+    exact: dict[tuple[str, str, str], Any]
+    approved: dict[tuple[str, str], list[ApprovedVersion]]
+    known_names: set[tuple[str, str]]
+    latest: dict[int, Any]
+    acknowledged: dict[int, list[str]]
+    blocked: dict[int, list[str]]
+    judged: dict[int, matching.TriagedScan]
+    license_status: Callable[[str | None], str]
+
+    @classmethod
+    def load(
+        cls,
+        conn: Connection,
+        keys: Sequence[_Key],
+        policy: rules.LicensePolicy,
+        vex: Sequence[VexStatement],
+    ) -> _Found:
+        """Read the versions asked for, their packages' approved versions, scans and signals."""
+        exact, approved = _load_versions(conn, keys)
+        missing = {
+            (key.ecosystem, key.normalized)
+            for key in keys
+            if key.canonical is None or (key.ecosystem, key.normalized, key.canonical) not in exact
+        }
+        unapproved_names = {m for m in missing if m not in approved}
+        found_ids = [row.id for row in exact.values()]
+        latest = _latest_scans(conn, found_ids)
+        with_findings = [
+            row.id
+            for row in exact.values()
+            if row.status == "approved" and row.id in latest and latest[row.id].findings
+        ]
+        return cls(
+            exact=exact,
+            approved=approved,
+            known_names=set(approved) | _other_versions_known(conn, unapproved_names),
+            latest=latest,
+            acknowledged=_acknowledged(conn, with_findings),
+            blocked=_block_signals(conn, found_ids),
+            judged=_judged_scans(conn, exact, latest, vex),
+            license_status=_license_judge(policy),
+        )
+
+    def not_stored(self, item: CheckItem, key: _Key, problem: str | None) -> dict[str, Any]:
+        """The answer for a version the registry does not hold, with the nearest approved."""
+        package = (key.ecosystem, key.normalized)
+        nearest = nearest_approved(key.sort_token(item.version), self.approved.get(package, []))
+        if problem is None:
+            problem = (
+                "this version was never submitted; other versions are in the registry"
+                if package in self.known_names
+                else "never submitted to the registry"
+            )
+        return _unknown(item, problem, nearest) | {"ecosystem": key.ecosystem}
+
+    def stored(self, item: CheckItem, key: _Key, row: Any) -> dict[str, Any]:
+        """The answer for a stored version: status, scan as it counts now, license, flags."""
+        scan = self.latest.get(row.id)
+        counts = None if scan is None else empty_counts() | dict(scan.severity or {})
+        scan_status = "not_scanned" if scan is None else scan.status
+        findings = [] if scan is None else list(scan.findings or [])
+        if row.id in self.judged:
+            counts = empty_counts() | self.judged[row.id].severity
+            scan_status = self.judged[row.id].status
+            findings = self.judged[row.id].findings
+        flags = _flags(row.flags)
+        candidates = self.approved.get((key.ecosystem, key.normalized), [])
+        return {
+            "name": item.name,
+            "version": item.version,
+            "ecosystem": key.ecosystem,
+            "status": row.status,
+            "nearest_approved": None
+            if row.status == "approved"
+            else nearest_approved(key.sort_token(item.version), candidates),
+            "scan_status": scan_status,
+            "worst_severity": worst_severity(counts),
+            "severity": counts,
+            "license": row.license,
+            "license_status": self.license_status(row.license),
+            "note": _note(flags, self.blocked.get(row.id, [])),
+            "flags": flags,
+            "findings": findings_of(findings, self.acknowledged.get(row.id, [])),
+        }
 
 
 def _license_judge(policy: rules.LicensePolicy) -> Callable[[str | None], str]:

@@ -332,20 +332,8 @@ def check(
     Exit codes: 0 every dependency passes, 1 the check failed, 2 a bad file or
     option, 3 the registry could not be reached or answered an error.
     """
-    fmt = "json" if as_json else output_format.strip().lower()
-    if fmt not in OUTPUT_FORMATS:
-        raise fail(
-            f"unknown format {escape(output_format)!r}; use one of: " + ", ".join(OUTPUT_FORMATS)
-        )
-    threshold = None
-    if fail_on_severity is not None:
-        threshold = fail_on_severity.strip().lower()
-        if threshold not in SEVERITY_THRESHOLDS:
-            raise fail(
-                f"unknown severity {escape(fail_on_severity)!r} for --fail-on-severity; use one "
-                f"of: {', '.join(SEVERITY_THRESHOLDS)}"
-            )
-    options = GateOptions(allow_pending=allow_pending, fail_on_severity=threshold)
+    fmt = "json" if as_json else _format(output_format)
+    options = _gate_options(allow_pending, fail_on_severity)
     client = connect(api_url, token)
 
     skipped: list[str] = []
@@ -363,37 +351,71 @@ def check(
 
     rows = judge(deps, results, options)
     document = report_document(rows, options, skipped)
-    line = summary_line(tally((r["verdict"] for r in rows), options))
     if not quiet:
         for note in skipped:
             err.print(text(f"note: {note}"), style="dim", soft_wrap=True)
-
-    if fmt == "table":
-        if not quiet:
-            if output is not None:
-                _write(output, _table_text(rows, line))
-            else:
-                console = stdout_console()
-                if rows:
-                    console.print(check_table(rows))
-                console.print(text(line, "red" if document["summary"]["failing"] else "green"))
-    else:
-        if fmt == "json":
-            body = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-        elif fmt == "sarif":
-            document_sarif = sarif(rows, options, tool_version=__version__)
-            body = json.dumps(document_sarif, indent=2, ensure_ascii=False) + "\n"
-        else:
-            body = junit(rows, options)
-        if output is not None:
-            _write(output, body)
-        else:
-            typer.echo(body, nl=False)
-        if not quiet:
-            err.print(text(line), soft_wrap=True)
+    _report(rows, document, options, fmt=fmt, output=output, quiet=quiet)
 
     if any(is_failure(r["verdict"], options) for r in rows):
         raise typer.Exit(EXIT_CHECK_FAILED)
+
+
+def _format(value: str) -> str:
+    fmt = value.strip().lower()
+    if fmt not in OUTPUT_FORMATS:
+        raise fail(f"unknown format {escape(value)!r}; use one of: " + ", ".join(OUTPUT_FORMATS))
+    return fmt
+
+
+def _gate_options(allow_pending: bool, fail_on_severity: str | None) -> GateOptions:
+    threshold = None
+    if fail_on_severity is not None:
+        threshold = fail_on_severity.strip().lower()
+        if threshold not in SEVERITY_THRESHOLDS:
+            raise fail(
+                f"unknown severity {escape(fail_on_severity)!r} for --fail-on-severity; use one "
+                f"of: {', '.join(SEVERITY_THRESHOLDS)}"
+            )
+    return GateOptions(allow_pending=allow_pending, fail_on_severity=threshold)
+
+
+def _report(
+    rows: Sequence[dict[str, Any]],
+    document: dict[str, Any],
+    options: GateOptions,
+    *,
+    fmt: str,
+    output: Path | None,
+    quiet: bool,
+) -> None:
+    """Print or write the report; beside a document, the summary line goes to stderr."""
+    line = summary_line(tally((r["verdict"] for r in rows), options))
+    if fmt == "table":
+        if quiet:
+            return
+        if output is not None:
+            _write(output, _table_text(rows, line))
+            return
+        console = stdout_console()
+        if rows:
+            console.print(check_table(rows))
+        console.print(text(line, "red" if document["summary"]["failing"] else "green"))
+        return
+    if fmt == "json":
+        body = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    elif fmt == "sarif":
+        body = (
+            json.dumps(sarif(rows, options, tool_version=__version__), indent=2, ensure_ascii=False)
+            + "\n"
+        )
+    else:
+        body = junit(rows, options)
+    if output is not None:
+        _write(output, body)
+    else:
+        typer.echo(body, nl=False)
+    if not quiet:
+        err.print(text(line), soft_wrap=True)
 
 
 def _table_text(rows: Sequence[dict[str, Any]], line: str) -> str:
