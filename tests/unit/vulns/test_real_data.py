@@ -325,26 +325,25 @@ def test_a_real_withdrawn_record_never_matches(shared_data: Path) -> None:
     assert record_matches(revived, "pypi", "aiohttp", "0.1")
 
 
-def test_matching_one_version_against_a_package_is_cheap(
+def test_compiled_records_match_a_version_as_the_records_do(
     pypa_by_package: dict[tuple[str, str], list[Record]],
 ) -> None:
+    # The scans compile each candidate record once and match many versions against it
+    # (the speed is bench/vulndb_bench.py's); the compiled form must say what the record says.
     candidates = pypa_by_package[("pypi", "django")]
     pypi = ecosystems.get("pypi")
-    started = time.perf_counter()
     compiled = [compile_record(r) for r in candidates]
-    compile_time = time.perf_counter() - started
-    versions = ["1.11.29", "2.2.28", "3.2.19", "4.2.1", "5.0.6"]
-    started = time.perf_counter()
-    rounds = 20
-    hits = 0
-    for _ in range(rounds):
-        for version in versions:
-            prepared = prepare_version(pypi, version)
-            hits += sum(bool(c.matching_entries(pypi, "django", prepared)) for c in compiled)
-    per_query = (time.perf_counter() - started) / (rounds * len(versions))
-    print(
-        f"\ndjango: {len(candidates)} records compiled in {compile_time * 1000:.1f} ms; "
-        f"one version against all of them in {per_query * 1000:.3f} ms"
-    )
-    assert len(candidates) > 100 and hits > 0
-    assert per_query < 0.05
+    assert len(candidates) > 100
+    # Releases with advisories published after them, and one beyond every range.
+    for version, affected in [("1.11.29", True), ("3.2.19", True), ("4.2.1", True), ("99.0", False)]:
+        prepared = prepare_version(pypi, version)
+        by_compiled = {
+            record.id
+            for record, c in zip(candidates, compiled, strict=True)
+            if c.matching_entries(pypi, "django", prepared)
+        }
+        by_record = {
+            record.id for record in candidates if record_matches(record, "pypi", "django", version)
+        }
+        assert by_compiled == by_record
+        assert bool(by_compiled) == affected, version
