@@ -17,10 +17,12 @@ or any other, through any path: the API, a job, a command, a ``psql`` session.
 No writer has to remember to announce anything. The cache remembers the
 snapshot it was filled under and is emptied when the snapshot moves.
 
-Each request is checked against a snapshot read *after* it was received: a
-request waits for the next snapshot query not yet sent, and every request
-that arrives while one is under way shares the one after it. So under load
-one query serves a whole wave of requests, and a client that saw its write
+A record not in the cache is read at once, in one statement that also returns
+the snapshot it read in; the record is kept under that snapshot. A record in the
+cache is checked against a snapshot read *after* its request was received: the
+request waits for the next snapshot query not yet sent, and every request that
+arrives while one is under way shares the one after it. So under load one
+query serves a whole wave of requests, and a client that saw its write
 answered (committed) always reads it back, whichever process it asks.
 Snapshots are cluster-wide: writes to other databases on the same server empty
 the cache too (harmless, only less cached).
@@ -167,9 +169,9 @@ class PostgresRecords:
         self._pool_size = pool_size
         self._resources: _LoopResources | None = None
         self._cache = EncodedRecords()
-        # The newest snapshot seen (by its sequence number) and the one the cache holds.
-        self._sequence = 0
+        # The snapshot every kept record was read in, and the newest check seen.
         self._snapshot: str | None = None
+        self._sequence = 0
 
     @classmethod
     def for_url(cls, url: Any, *, pool_size: int = 4) -> PostgresRecords:
@@ -187,25 +189,33 @@ class PostgresRecords:
     async def read(self, name: str, ecosystem: str | None, version: str | None) -> bytes:
         """The JSON record of the selected version (raises domain errors like the builder)."""
         resources = self._here()
-        sequence, snapshot = await resources.watch.next_snapshot()
-        if sequence > self._sequence:
-            self._sequence = sequence
-            if snapshot != self._snapshot:
+        key = (name, ecosystem, version)
+        if self._cache.get(key) is not None:
+            # Kept: good if it was read in the very snapshot a query sent after this
+            # request arrived sees (equal snapshots: nothing committed in between).
+            sequence, snapshot = await resources.watch.next_snapshot()
+            if snapshot != self._snapshot and sequence > self._sequence:
                 self._cache.clear()
                 self._snapshot = snapshot
-        # An entry kept under a newer snapshot than this request's is new enough too.
-        key = (name, ecosystem, version)
-        body = self._cache.get(key)
-        if body is not None:
-            return body
+            self._sequence = max(self._sequence, sequence)
+            body = self._cache.get(key) if snapshot == self._snapshot else None
+            if body is not None:
+                return body
+        # Not kept: read now, which is fresh by itself (one statement, one round trip).
         await resources.opened
         async with resources.pool.connection() as conn:
-            record = await run_steps(
+            read: tuple[dict[str, Any], str | None] = await run_steps(
                 conn, lambda: records.one_statement_record_steps(name, ecosystem, version)
             )
+        record, read_in = read
         body = msgspec.json.encode(record)
-        # Read after the snapshot was taken: never older than the snapshot it is kept under.
-        if snapshot == self._snapshot:
+        if read_in is not None:
+            # The record is the data of exactly that snapshot: keep it under it. A
+            # snapshot other than the cache's starts the cache afresh (what it held
+            # was kept under another one).
+            if read_in != self._snapshot:
+                self._cache.clear()
+                self._snapshot = read_in
             self._cache.put(key, body)
         return body
 

@@ -279,7 +279,8 @@ def _one_statement_sql(count: int) -> str:
 
     PostgreSQL only. Each candidate row has the columns of :func:`_candidates_sql`;
     the one that would be selected (the version asked for, else the highest) also
-    has its record's columns, its reviews as one JSON array and its upstream row.
+    has its record's columns, its reviews as one JSON array and its upstream row;
+    every row ends with the snapshot the statement read in (``pg_current_snapshot()``).
     """
     pairs = " OR ".join(f"(ecosystem = :e{i} AND normalized_name = :n{i})" for i in range(count))
     asked = " ".join(f"WHEN :e{i} THEN CAST(:c{i} AS text)" for i in range(count))
@@ -293,7 +294,8 @@ def _one_statement_sql(count: int) -> str:
         f"SELECT c.ecosystem, c.id, c.canonical_version, c.version, c.status, r.id, {record}, "
         f"(SELECT json_agg(json_build_array({review}) ORDER BY v.id) FROM reviews v "
         "WHERE v.version_id = r.id), u.version_id, "
-        f"{', '.join(f'u.{c}' for c in UPSTREAM_COLUMNS)} "
+        f"{', '.join(f'u.{c}' for c in UPSTREAM_COLUMNS)}, "
+        "CAST(pg_current_snapshot() AS text) "
         "FROM c LEFT JOIN package_versions r ON r.id = c.id AND c.pick = 1 "
         "LEFT JOIN upstream_records u ON u.version_id = r.id "
         "ORDER BY c.sort_token DESC, c.id DESC"
@@ -306,14 +308,15 @@ _DETAIL_START = 6  # the record's columns start after the candidate's five and i
 
 def one_statement_record_steps(
     name: str, ecosystem: str | None = None, version: str | None = None
-) -> Steps[dict[str, Any]]:
-    """What :func:`record_steps` reads, in one statement on PostgreSQL.
+) -> Steps[tuple[dict[str, Any], str | None]]:
+    """What :func:`record_steps` reads, in one statement on PostgreSQL, and the snapshot
+    that statement read in (for a cache: the record is exactly the data of that snapshot).
 
     The statement picks the version the selection will pick (the canonical form
     of ``version`` is worked out here for each ecosystem the name is valid in);
     the selection itself, its errors and the record's shape are the same code as
     on every other path. Should the two ever disagree, the record is read by id
-    after all.
+    after all (and the snapshot is None).
     """
     forms = _forms(name, ecosystem)
     if not forms:
@@ -325,12 +328,13 @@ def one_statement_record_steps(
     version_id, versions = _choose(rows, name, ecosystem, version)
     detail = next((row for row in rows if row[5] is not None), None)
     if detail is None or detail[5] != version_id:
-        return (yield from _build_steps(version_id, versions))
+        return (yield from _build_steps(version_id, versions)), None
     after = _DETAIL_START + len(RECORD_COLUMNS)
     columns = dict(zip(RECORD_COLUMNS, detail[_DETAIL_START:after], strict=True))
     history = [list(review) for review in detail[after] or ()]
-    upstream = detail[after + 2 :] if detail[after + 1] is not None else None
-    return record_from_row(columns, versions, history, upstream)
+    upstream_row = detail[after + 2 : after + 2 + len(UPSTREAM_COLUMNS)]
+    upstream = upstream_row if detail[after + 1] is not None else None
+    return record_from_row(columns, versions, history, upstream), str(detail[-1])
 
 
 @lru_cache(maxsize=8192)
