@@ -459,7 +459,11 @@ def fetch_many(
     """Ask the upstreams about many versions at once (``concurrency`` requests in flight)."""
     with read_connection(engine) as conn:
         known = version_identities(conn, version_ids)
-    identities = [(vid, known.get(vid)) for vid in version_ids]
+    # The versions of one name side by side: their reader asks for its document once.
+    identities = sorted(
+        ((vid, ident) for vid in version_ids if (ident := known.get(vid)) is not None),
+        key=lambda item: (item[1][0], item[1][1].lower(), item[0]),
+    )
     upstreams = config()
     cache_dir = get_settings().upstream_cache_dir
     client = shared(upstreams.limits, str(cache_dir) if cache_dir else None)
@@ -474,8 +478,6 @@ def fetch_many(
         return version_id, outcome
 
     async def every() -> list[tuple[int, Outcome]]:
-        return list(
-            await asyncio.gather(*(one(vid, ident) for vid, ident in identities if ident))
-        )
+        return list(await asyncio.gather(*(one(vid, ident) for vid, ident in identities)))
 
     return client.call(every)

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from foss_registry.upstream.http import UpstreamHttp
 from foss_registry.upstream.models import UpstreamFacts
+
+T = TypeVar("T")
+#: Documents a reader keeps for the next versions it is asked about (the last so many).
+MEMO_ENTRIES = 16
 
 
 class Upstream(ABC):
@@ -24,6 +32,25 @@ class Upstream(ABC):
     def __init__(self, base_url: str, http: UpstreamHttp) -> None:
         self.base_url = base_url.rstrip("/") + "/"
         self.http = http
+        self._memo: OrderedDict[str, asyncio.Future[Any]] = OrderedDict()
+
+    async def once(self, key: str, read: Callable[[], Awaitable[T]]) -> T:
+        """``read()`` once per key for this reader's life: askers at the same time and later
+        ones share its answer or its error.
+
+        One reader serves one enrichment, or a whole ``foss enrich`` run, which asks
+        about many versions of one name (one project page, one packument, one
+        metadata file) and many artifacts of one parent POM. The last
+        :data:`MEMO_ENTRIES` keys are kept.
+        """
+        task = self._memo.get(key)
+        if task is None:
+            task = self._memo[key] = asyncio.ensure_future(read())
+            while len(self._memo) > MEMO_ENTRIES:
+                self._memo.popitem(last=False)
+        else:
+            self._memo.move_to_end(key)
+        return await asyncio.shield(task)
 
     @abstractmethod
     async def facts(self, name: str, version: str) -> UpstreamFacts:

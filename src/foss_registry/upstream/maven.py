@@ -18,7 +18,6 @@ is an ``unavailable`` answer, never a parse that eats the memory).
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import re
 from collections.abc import Sequence
@@ -31,7 +30,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
 from foss_registry.upstream.base import Upstream, text_or_none
-from foss_registry.upstream.http import NotFoundError, UnavailableError, UpstreamHttp
+from foss_registry.upstream.http import NotFoundError, UnavailableError
 from foss_registry.upstream.models import Dependency, UpstreamFacts, UpstreamFile
 
 #: POMs and metadata files larger than this are refused.
@@ -304,10 +303,6 @@ class MavenUpstream(Upstream):
 
     ecosystem = "maven"
 
-    def __init__(self, base_url: str, http: UpstreamHttp) -> None:
-        super().__init__(base_url, http)
-        self._parents: dict[Coordinates, asyncio.Task[Pom]] = {}
-
     def artifact_url(self, name: str) -> str:
         """The folder of an artifact: the group's dots as slashes, then the artifact."""
         group, artifact = coordinates(name)
@@ -319,10 +314,14 @@ class MavenUpstream(Upstream):
         return f"{self.artifact_url(name)}{version}/{artifact}-{version}.pom"
 
     async def versions(self, name: str) -> list[str]:
-        """The versions the artifact's ``maven-metadata.xml`` lists."""
+        """The versions the artifact's ``maven-metadata.xml`` lists (read once per reader)."""
         url = self.artifact_url(name) + "maven-metadata.xml"
-        response = await self.http.get(url, max_bytes=MAX_XML_BYTES)
-        return versions_from_metadata(parse_xml(response.body, url))
+
+        async def read() -> list[str]:
+            response = await self.http.get(url, max_bytes=MAX_XML_BYTES)
+            return versions_from_metadata(parse_xml(response.body, url))
+
+        return await self.once(url, read)
 
     async def _read_parent(self, parent: Coordinates) -> Pom:
         url = self.pom_url(f"{parent[0]}:{parent[1]}", parent[2])
@@ -332,10 +331,7 @@ class MavenUpstream(Upstream):
     async def parent(self, parent: Coordinates) -> Pom:
         """A parent POM by its coordinates, read once by this reader (concurrent askers share
         the one request)."""
-        task = self._parents.get(parent)
-        if task is None:
-            task = self._parents[parent] = asyncio.ensure_future(self._read_parent(parent))
-        return await asyncio.shield(task)
+        return await self.once(":".join(parent), lambda: self._read_parent(parent))
 
     async def ancestors(self, pom: Pom) -> list[Pom]:
         """The parent POMs of a POM, nearest first.

@@ -177,8 +177,8 @@ class NpmUpstream(Upstream):
         return (await self.packument_response(name, abbreviated=abbreviated))[1]
 
     async def facts(self, name: str, version: str) -> UpstreamFacts:
-        """Facts of one version from the full packument."""
-        doc = await self.packument(name)
+        """Facts of one version from the full packument (read once per reader)."""
+        doc = await self.once(self.packument_url(name), lambda: self.packument(name))
         if version not in doc["versions"] and version.startswith("v"):
             version = version[1:]
         return facts_from_packument(doc, version, source=self.packument_url(name))

@@ -291,8 +291,9 @@ class PyPIUpstream(Upstream):
         return None
 
     async def facts(self, name: str, version: str) -> UpstreamFacts:
-        """Facts of one version from its project page and its core metadata."""
-        page = await self.page(name)
+        """Facts of one version from its project page (read once per reader) and its core
+        metadata."""
+        page = await self.once(self.project_url(name), lambda: self.page(name))
         try:
             wanted = Version(version)
         except InvalidVersion as exc:

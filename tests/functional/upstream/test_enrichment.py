@@ -304,6 +304,28 @@ def test_second_enrichment_revalidates_with_304(client, engine, tokens, fake) ->
     assert record(client, "stable-pkg", "npm")["upstream"]["status"] == "ok"
 
 
+def test_a_run_over_many_versions_reads_each_document_once(client, engine, tokens, fake) -> None:
+    # What `foss enrich` asks: every version of a name shares the one packument, project
+    # page or maven-metadata.xml, fetched once in the run (not once per version).
+    from foss_registry.enrichment import service as enrichment
+
+    for version in ("1.0.0", "1.1.0", "2.0.0"):
+        fake.add_npm("multi-pkg", version)
+        fake.add_pypi("multi-py", version, license_expression="MIT")
+        fake.add_maven("org.example:multi", version)
+        for name, ecosystem in (("multi-pkg", "npm"), ("multi-py", "pypi"), ("org.example:multi", "maven")):
+            submit(client, tokens["submitter"], name=name, version=version, ecosystem=ecosystem, license="MIT")
+    with engine.connect() as conn:
+        ids = [vid for vid, _ in enrichment.all_versions(conn)]
+    outcomes = enrichment.fetch_many(engine, ids, concurrency=4)
+    assert sorted(vid for vid, _ in outcomes) == sorted(ids)
+    assert {outcome.status for _, outcome in outcomes} == {"ok"}
+    assert fake.requests["/npm/multi-pkg"] == 1
+    assert fake.requests["/pypi/simple/multi-py/"] == 1
+    assert fake.requests["/maven/org/example/multi/maven-metadata.xml"] == 1
+    assert fake.count("/maven/org/example/multi/") == 1 + 3  # the metadata file and each POM
+
+
 def test_enrich_route_needs_an_admin_and_a_known_package(client, tokens, fake) -> None:
     body = {"ecosystem": "npm", "name": "@acme/x"}
     assert client.post("/api/v1/enrich", json=body).status_code == 401
