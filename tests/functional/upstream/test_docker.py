@@ -167,3 +167,23 @@ def test_bytes_that_do_not_match_the_digest_are_refused(fake: FakeUpstream) -> N
     with pytest.raises(UnavailableError, match="do not match the digest"):
         facts(fake.docker_url, ("team/app", digest))
     assert hashlib.sha256(fake.docker_blobs[digest][0]).hexdigest() == digest.split(":")[1]
+
+
+@pytest.mark.parametrize(("mode", "reason"), [
+    ("down", "attempts"), ("slow", "timed out"), ("huge", "larger than"),
+    ("redirect", "redirected to another host"), ("status", "answered 503"),
+])
+def test_misbehaving_registry_is_unavailable_with_a_reason(fake: FakeUpstream, mode: str, reason: str) -> None:
+    fake.add_docker("team/app", "1.0")
+    fake.misbehave(mode, "/docker/v2/team/app/manifests/")
+    with pytest.raises(UnavailableError, match=reason):
+        facts(fake.docker_url, ("team/app", "1.0"))
+
+
+def test_config_blob_redirected_to_another_host_leaves_the_build_time_unknown(fake: FakeUpstream) -> None:
+    # Registries often hand blobs to a storage host; that redirect is never followed.
+    fake.add_docker("team/app", "1.0", labels=LABELS, docker_format=True)
+    fake.misbehave("redirect", "/docker/v2/team/app/blobs/")
+    [app] = facts(fake.docker_url, ("team/app", "1.0"))
+    assert app.released_at is None and app.license_raw is None
+    assert app.files[0].kind == "manifest"
