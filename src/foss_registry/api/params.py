@@ -5,9 +5,10 @@ declared on the parameter (so the OpenAPI document and the 400 answer state
 them) and listed in the README. The framework alone would read ``1e3`` or
 ``5.0`` as numbers (its lax conversion of query strings); :func:`strict_integers`
 runs after routing and refuses any spelling of an integer parameter other than
-ASCII digits without leading zeros, naming the parameter, before the framework
-converts it. The SQLite fast reads parse ``limit`` and ``offset`` with
-:func:`parse_digits`, the same rule.
+ASCII digits without leading zeros, and any value outside its bounds, naming
+every such parameter in one answer, before the framework converts it. The
+SQLite fast reads parse ``limit`` and ``offset`` with :func:`parse_digits`, the
+same rule.
 """
 
 from __future__ import annotations
@@ -66,39 +67,75 @@ def record_id(name: str, text: str) -> int:
     return value
 
 
-def integer_parameters(handler: Any) -> frozenset[str]:
-    """The query names of a route handler's integer parameters (cached on the handler)."""
-    cached: frozenset[str] | None = getattr(handler, _CACHE_ATTRIBUTE, None)
+def integer_parameters(handler: Any) -> dict[str, tuple[int | None, int | None]]:
+    """A route handler's integer query parameters and their bounds (cached on the handler)."""
+    cached: dict[str, tuple[int | None, int | None]] | None = getattr(
+        handler, _CACHE_ATTRIBUTE, None
+    )
     if cached is not None:
         return cached
-    names = set()
+    found: dict[str, tuple[int | None, int | None]] = {}
     for name, field in handler.parsed_fn_signature.parameters.items():
         kwarg = field.kwarg_definition
         # A query parameter: declared with Parameter() and not read from a header or cookie.
         if not isinstance(kwarg, ParameterKwarg) or kwarg.header or kwarg.cookie:
             continue
         if field.is_subclass_of(int) and not field.is_subclass_of(bool):
-            names.add(kwarg.query or name)
-    result = frozenset(names)
-    setattr(handler, _CACHE_ATTRIBUTE, result)
-    return result
+            low = None if kwarg.ge is None else int(kwarg.ge)
+            high = None if kwarg.le is None else int(kwarg.le)
+            found[kwarg.query or name] = (low, high)
+    setattr(handler, _CACHE_ATTRIBUTE, found)
+    return found
 
 
-def check_integer_spelling(query_string: bytes, names: frozenset[str]) -> None:
-    """Refuse any value of the named parameters that is not ASCII digits (400, field named)."""
-    if not names or not query_string:
+def check_integer_parameters(
+    query_string: bytes, bounds: dict[str, tuple[int | None, int | None]]
+) -> None:
+    """Refuse integer parameters not in ASCII digits or outside their bounds (400, all named)."""
+    if not bounds or not query_string:
         return
     text = query_string.decode("latin-1")
     pairs = parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="replace")
-    # Every bad one is named, not only the first.
-    bad = [(key, value) for key, value in pairs if key in names and not _DIGITS.fullmatch(value)]
-    if bad:
-        listed = "; ".join(f"{key}: {value[:40]!r} is not an integer" for key, value in bad)
-        raise InvalidInputError(
-            f"Invalid parameter {listed}; write {'it' if len(bad) == 1 else 'them'} in "
-            "ASCII digits (0-9) without a sign, exponent, decimals or leading zeros.",
-            errors=[FieldError(k, "must be an integer written in ASCII digits") for k, _ in bad],
+    # Every bad one is named, not only the first: a spelling and a bound at once too.
+    spelled = [(k, v) for k, v in pairs if k in bounds and not _DIGITS.fullmatch(v)]
+    outside = [
+        (key, value, *bounds[key])
+        for key, value in pairs
+        if key in bounds and _DIGITS.fullmatch(value) and _outside(value, *bounds[key])
+    ]
+    if not spelled and not outside:
+        return
+    parts = [f"{key}: {value[:40]!r} is not an integer" for key, value in spelled]
+    parts += [
+        f"{key}: {value[:40]} is not {_range(low, high)}" for key, value, low, high in outside
+    ]
+    detail = f"Invalid parameter {'; '.join(parts)}"
+    if spelled:
+        detail += (
+            f"; write {'it' if len(spelled) == 1 else 'them'} in ASCII digits (0-9) without "
+            "a sign, exponent, decimals or leading zeros"
         )
+    raise InvalidInputError(
+        detail + ".",
+        errors=[FieldError(k, "must be an integer written in ASCII digits") for k, _ in spelled]
+        + [FieldError(k, f"must be {_range(lo, hi)}") for k, _, lo, hi in outside],
+    )
+
+
+def _outside(digits: str, low: int | None, high: int | None) -> bool:
+    if len(digits) > 40:
+        # Beyond every bound here, and not worth converting (int() of long digits is slow).
+        return high is not None
+    number = int(digits)
+    return (low is not None and number < low) or (high is not None and number > high)
+
+
+def _range(low: int | None, high: int | None) -> str:
+    if high is None:
+        return f"at least {low:,}"
+    if low is None:
+        return f"at most {high:,}"
+    return f"in {low:,}-{high:,}"
 
 
 def strict_integers(app: Any) -> Any:
@@ -107,7 +144,7 @@ def strict_integers(app: Any) -> Any:
     async def check(scope: Any, receive: Any, send: Any) -> None:
         handler = scope.get("route_handler")
         if scope["type"] == "http" and handler is not None:
-            check_integer_spelling(scope.get("query_string", b""), integer_parameters(handler))
+            check_integer_parameters(scope.get("query_string", b""), integer_parameters(handler))
             check_path_integers(scope)
         await app(scope, receive, send)
 

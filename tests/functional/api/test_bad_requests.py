@@ -13,6 +13,7 @@ import string
 from typing import Any
 
 import httpx
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, text
@@ -41,6 +42,7 @@ INTEGER_ROUTES = [
         "/api/v1/security/scans/flask?ecosystem=pypi",
         {"history_limit": (1, MAX_LIMIT), "history_offset": (0, MAX_OFFSET)},
     ),
+    ("/api/v1/index/blocked", {"limit": (1, MAX_LIMIT), "offset": (0, MAX_OFFSET)}),
 ]
 # Digits of other scripts: Arabic-Indic, fullwidth, Devanagari, superscripts, circled.
 OTHER_DIGITS = "٠١٦۳०५０１９²³①⑥𝟘𝟙"
@@ -98,6 +100,31 @@ def test_integer_parameters_are_ascii_digits_within_their_bounds(
             assert accepted.status_code == 200, accepted.text
 
         check()
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("limit=3684&offset=-5", {"limit": "must be in 1-1,000", "offset": "must be an integer"}),
+        (
+            "limit=0&offset=1000000001",
+            {"limit": "must be in 1-1,000", "offset": "must be in 0-1,000,000,000"},
+        ),
+        ("offset=2&limit=1e3&offset=" + "9" * 50, {"limit": "must be an integer", "offset": "must be in"}),
+    ],
+)
+def test_every_bad_integer_parameter_is_named_in_one_answer(
+    settings: Settings, engine: Engine, tokens: dict[str, str], query: str, expected: dict[str, str]
+) -> None:
+    with make_client(settings, engine) as client:
+        for path in ("/api/v1/packages", "/api/v1/index/blocked"):
+            refused = client.get(f"{path}?{query}", headers=key(tokens["admin"]))
+            body = assert_problem(refused, 400, "invalid_input")
+            fields = {e["field"]: e["message"] for e in body["errors"]}
+            assert set(fields) == set(expected), body
+            for name, message in expected.items():
+                assert fields[name].startswith(message), body
+                assert name in body["detail"]
 
 
 def test_token_ids_are_ascii_digits_and_names_are_never_digits_alone(

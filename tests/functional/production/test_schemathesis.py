@@ -17,6 +17,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import (
@@ -31,11 +32,54 @@ from foss_registry.config import Settings
 from foss_registry.wiring import create_app
 from tests.functional.conftest import create_token
 
+
+def _bounded_integers(operation: Any) -> list[tuple[str, int, int | None]]:
+    """The operation's integer query parameters with their documented bounds."""
+    found = []
+    for parameter in operation.query:
+        schema = parameter.definition.get("schema") or {}
+        if schema.get("type") == "integer":
+            maximum = schema.get("maximum")
+            found.append(
+                (
+                    parameter.name,
+                    int(schema.get("minimum", -(2**63))),
+                    None if maximum is None else int(maximum),
+                )
+            )
+    return found
+
+
+def _refused_as_out_of_range(name: str, response: Any) -> None:
+    """Assert the answer is the one error format's 400, naming the parameter ``name``."""
+    assert response.status_code == 400, (name, response.status_code, response.text[:300])
+    content_type = response.headers["content-type"]
+    # schemathesis' own responses list each header's values.
+    content_type = content_type[0] if isinstance(content_type, list) else content_type
+    assert content_type.startswith("application/problem+json")
+    problem = response.json()
+    assert problem["status"] == 400 and problem["code"] == "invalid_input"
+    assert problem["type"] and problem["title"] and name in problem["detail"]
+    assert name in [error["field"] for error in problem["errors"]], problem
+
+
+def out_of_range_integers_are_refused(ctx: Any, response: Any, case: Any) -> bool | None:
+    """A check: a documented integer query parameter outside its bounds is a 400 naming it."""
+    for name, low, high in _bounded_integers(case.operation):
+        value = (case.query or {}).get(name)
+        if isinstance(value, bool) or not isinstance(value, int):
+            continue
+        if value < low or (high is not None and value > high):
+            _refused_as_out_of_range(name, response)
+    return None
+
+
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
     content_type_conformance,
     response_schema_conformance,
+    out_of_range_integers_are_refused,
 ]
 EXAMPLES_PER_MODE = 15
 
@@ -177,3 +221,77 @@ def test_boundary_and_hostile_data_on_every_route_is_never_a_server_error(
             run()
     assert not server_errors, "\n".join(server_errors[:20])
     assert sent >= len(operations) * 6
+
+
+#: Out-of-range values drawn per bounded integer parameter of each operation.
+OUT_OF_RANGE_EXAMPLES = 8
+
+
+@pytest.mark.slow
+def test_out_of_range_paging_is_a_400_problem_on_every_route(
+    settings: Settings, engine: Engine
+) -> None:
+    """Every paged route refuses a ``limit``/``offset`` (and kin) outside its documented bounds.
+
+    For each operation with integer query parameters, schema-valid requests are
+    drawn with one parameter replaced by a value below its minimum or above its
+    maximum (the bounds of the README's parameter table, as the OpenAPI document
+    states them): each answer is a 400 in the one error format, naming the
+    parameter. The bounds themselves are accepted.
+    """
+    admin_key = create_token(engine, "fuzz-admin", "admin")
+    app = create_app(settings, engine)
+    schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", app)
+    operations = [result.ok() for result in schema.get_all_operations()]
+    bounded = {op.label: _bounded_integers(op) for op in operations if _bounded_integers(op)}
+    # Every paged list documents both bounds of each integer it takes.
+    assert len(bounded) >= 7, sorted(bounded)
+    unbounded = [(label, n) for label, ps in bounded.items() for n, _, high in ps if high is None]
+    assert not unbounded, f"integer parameters without a documented maximum: {unbounded}"
+    refused: dict[tuple[str, str], int] = {}
+    accepted: dict[tuple[str, str], int] = {}
+    for operation in operations:
+        for name, low, high in _bounded_integers(operation):
+            assert high is not None
+            outside = st.one_of(
+                st.sampled_from([low - 1, high + 1, 2**63, 10**20]),
+                st.integers(max_value=low - 1),
+                st.integers(min_value=high + 1),
+            )
+            for values, tally, examples in (
+                (outside, refused, OUT_OF_RANGE_EXAMPLES),
+                (st.sampled_from([low, high]), accepted, 2),
+            ):
+
+                @given(
+                    case=operation.as_strategy(generation_mode=GenerationMode.POSITIVE),
+                    value=values,
+                )
+                @hypothesis_settings(
+                    max_examples=examples,
+                    deadline=None,
+                    database=None,
+                    derandomize=True,
+                    suppress_health_check=list(HealthCheck),
+                )
+                def run(case: Any, value: int) -> None:
+                    parameter, low_, high_ = name, low, high  # noqa: B023 - runs in this loop
+                    counts = tally  # noqa: B023
+                    case.query = dict(case.query or {}) | {parameter: value}
+                    response = case.call(headers={"X-API-Key": admin_key})
+                    if low_ <= value <= high_:
+                        # The bounds themselves are in range: never refused for this parameter.
+                        fields = []
+                        if response.status_code == 400:
+                            fields = [e["field"] for e in response.json().get("errors", [])]
+                        assert parameter not in fields, (case.operation.label, value, response.text)
+                    else:
+                        _refused_as_out_of_range(parameter, response)
+                    case.validate_response(response, checks=CHECKS)
+                    key = (case.operation.label, parameter)
+                    counts[key] = counts.get(key, 0) + 1
+
+                run()
+    expected = {(label, n) for label, ps in bounded.items() for n, _, _ in ps}
+    assert set(refused) == expected and set(accepted) == expected
+    assert all(count >= OUT_OF_RANGE_EXAMPLES for count in refused.values()), refused

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
 from litestar import Request, get
-from litestar.params import Parameter
 
 from foss_registry.api.deps import context, run_db
+from foss_registry.api.params import Limit, Offset
 from foss_registry.api.roles import requires
 from foss_registry.db import read_connection
 from foss_registry.index import gate
@@ -51,8 +51,8 @@ class BlockedList(msgspec.Struct):
 )
 async def blocked(
     request: Request[Any, Any, Any],
-    limit: Annotated[int, Parameter(ge=1, le=1000, description="Max results (1-1000).")] = 100,
-    offset: Annotated[int, Parameter(ge=0, description="Pagination offset.")] = 0,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> BlockedList:
     """The recorded requests."""
     ctx = context(request)
