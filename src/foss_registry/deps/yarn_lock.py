@@ -39,7 +39,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -149,16 +149,29 @@ _NEWLINE, _COMMENT, _INDENT, _STRING, _NUMBER, _BOOLEAN = (
 )
 _COLON, _COMMA, _INVALID, _EOF = "colon", "comma", "invalid", "eof"
 _VALUE_TOKENS = (_STRING, _NUMBER, _BOOLEAN)
-_DIGITS = re.compile(r"[0-9]+")
-_BARE_START = re.compile(r"[a-zA-Z/.\-]")
-_BARE = re.compile(r"[^: \n\r,]*")
-_SPACES = re.compile(r" +")
+#: One token of Yarn 1's tokenizer, its branches in Yarn's order. A newline takes a
+#: second "\n" with it (so a blank line does not end a block); a quoted string ends at
+#: the first '"' not escaped by a single backslash, or at the end of the text.
+_TOKEN = re.compile(
+    r"""(?P<newline>[\n\r]\n?)
+    |(?P<comment>\#[^\n]*)
+    |(?P<spaces>\ +)
+    |(?P<quoted>"(?:[^"]|(?<=[^\\]\\)")*(?:"|\Z))
+    |(?P<number>[0-9]+)
+    |(?P<true>true)
+    |(?P<false>false)
+    |(?P<colon>:)
+    |(?P<comma>,)
+    |(?P<bare>[a-zA-Z/.\-][^:\ \n\r,]*)""",
+    re.VERBOSE,
+)
+#: A quoted string without escapes or control characters: its JSON value is its inside.
+_PLAIN_QUOTED = re.compile(r'"[^"\\\x00-\x1f]*"')
 #: How a ``resolved`` value that is not a tarball URL starts (git, a folder).
 _NOT_TARBALL = ("git+", "git:", "git@", "github:", "gitlab:", "bitbucket:", "file:", "ssh:")
 
 
-@dataclass(frozen=True, slots=True)
-class _Token:
+class _Token(NamedTuple):
     kind: str
     line: int
     col: int
@@ -169,77 +182,53 @@ def _tokens(path: Path, text: str) -> Iterator[_Token]:
     """Yield Yarn 1's tokens (``tokenise`` in its ``lockfile/parse.js``)."""
     pos, line, line_start, last_newline = 0, 1, 0, False
     end = len(text)
+    match = _TOKEN.match
     while pos < end:
-        char = text[pos]
+        found = match(text, pos)
         col = pos - line_start
-        chop = 0
-        if char in "\n\r":
-            # As Yarn: a second "\n" is part of this newline token, so a blank line does
-            # not end a block (Yarn counts one line for it; the line count here is right).
-            chop = 2 if text.startswith("\n", pos + 1) else 1
-            yield _Token(_NEWLINE, line, col)
-            line += 2 if text.startswith("\n\n", pos) else 1
-            line_start = pos + chop
-        elif char == "#":
-            stop = text.find("\n", pos + 1)
-            stop = end if stop < 0 else stop
-            yield _Token(_COMMENT, line, col, text[pos + 1 : stop])
-            chop = stop - pos
-        elif char == " ":
-            if last_newline:
-                spaces = _SPACES.match(text, pos)
-                assert spaces is not None
-                size = spaces.end() - pos
-                if size % 2:
-                    raise DependencyFileError(
-                        f"{path} line {line}: indented by an odd number of spaces ({size})"
-                    )
-                yield _Token(_INDENT, line, col, size // 2)
-                chop = size
-            else:
-                chop = 1
-        elif char == '"':
-            stop = pos + 1
-            while stop < end:
-                if text[stop] == '"' and not (text[stop - 1] == "\\" and text[stop - 2] != "\\"):
-                    stop += 1
-                    break
-                stop += 1
-            chop = stop - pos
-            try:
-                value = json.loads(text[pos:stop])
-            except ValueError:
-                yield _Token(_INVALID, line, col, text[pos:stop])
-            else:
-                yield _Token(_STRING, line, col, value)
-        elif "0" <= char <= "9":
-            digits = _DIGITS.match(text, pos)
-            assert digits is not None
-            chop = digits.end() - pos
-            yield _Token(_NUMBER, line, col, int(digits.group()))
-        elif text.startswith("true", pos):
-            chop = 4
-            yield _Token(_BOOLEAN, line, col, True)
-        elif text.startswith("false", pos):
-            chop = 5
-            yield _Token(_BOOLEAN, line, col, False)
-        elif char == ":":
-            chop = 1
-            yield _Token(_COLON, line, col)
-        elif char == ",":
-            chop = 1
-            yield _Token(_COMMA, line, col)
-        elif _BARE_START.match(char):
-            bare = _BARE.match(text, pos)
-            assert bare is not None
-            chop = bare.end() - pos
-            yield _Token(_STRING, line, col, bare.group())
-        else:
+        if found is None:
             # Yarn loops on such a character until its parser gives up: the same error.
-            yield _Token(_INVALID, line, col, char)
+            yield _Token(_INVALID, line, col, text[pos])
             return
-        last_newline = char == "\n" or (char == "\r" and text.startswith("\n", pos + 1))
-        pos += chop
+        kind, token = found.lastgroup, found.group()
+        newline = False
+        if kind == "newline":
+            yield _Token(_NEWLINE, line, col)
+            # Yarn counts one line for "\n\n"; the count here is the file's.
+            line += 2 if token == "\n\n" else 1
+            line_start = found.end()
+            newline = token[0] == "\n" or token == "\r\n"
+        elif kind == "comment":
+            yield _Token(_COMMENT, line, col, token[1:])
+        elif kind == "spaces":
+            if last_newline:
+                if len(token) % 2:
+                    raise DependencyFileError(
+                        f"{path} line {line}: indented by an odd number of spaces ({len(token)})"
+                    )
+                yield _Token(_INDENT, line, col, len(token) // 2)
+        elif kind == "quoted":
+            if _PLAIN_QUOTED.fullmatch(token):
+                yield _Token(_STRING, line, col, token[1:-1])
+            else:
+                try:
+                    value = json.loads(token)
+                except ValueError:
+                    yield _Token(_INVALID, line, col, token)
+                else:
+                    yield _Token(_STRING, line, col, value)
+        elif kind == "number":
+            yield _Token(_NUMBER, line, col, int(token))
+        elif kind == "true" or kind == "false":
+            yield _Token(_BOOLEAN, line, col, kind == "true")
+        elif kind == "colon":
+            yield _Token(_COLON, line, col)
+        elif kind == "comma":
+            yield _Token(_COMMA, line, col)
+        else:
+            yield _Token(_STRING, line, col, token)
+        last_newline = newline
+        pos = found.end()
     yield _Token(_EOF, line, pos - line_start)
 
 
@@ -422,7 +411,8 @@ def _not_registry(path: Path, entry: _Entry, name: str, where: str, version: str
 
 # --- Berry: YAML -----------------------------------------------------------------------
 
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+#: The base loader resolves no implicit types, as Yarn's failsafe schema (and is faster).
+_Loader: Any = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
 
 
 def _yaml_entries(path: Path, text: str) -> list[_Entry] | None:
