@@ -22,28 +22,28 @@ from foss_registry.packages.models import package_versions as pv
 from foss_registry.packages.records import iso
 from foss_registry.packages.service import future_expiry, identify_package
 from foss_registry.rules.models import approval_rules
+from foss_registry.rules.records import ApprovalRule
 
 #: How a rule signs the review history: ``rule:<id>``.
 ACTOR_PREFIX = "rule:"
 
 
-def _shown(row: Any) -> dict[str, Any]:
-    now = utcnow()
-    expired = row.expires_at is not None and row.expires_at <= now
-    return {
-        "id": row.id,
-        "ecosystem": row.ecosystem,
-        "name": row.name,
-        "range": row.range,
-        "comment": row.comment,
-        "apply_to_existing": bool(row.apply_to_existing),
-        "expires_at": iso(row.expires_at),
-        "created_by": row.created_by,
-        "created_at": iso(row.created_at),
-        "ended_by": row.ended_by,
-        "ended_at": iso(row.ended_at),
-        "live": row.ended_at is None and not expired,
-    }
+def _shown(row: Any) -> ApprovalRule:
+    expired = row.expires_at is not None and row.expires_at <= utcnow()
+    return ApprovalRule(
+        id=row.id,
+        ecosystem=row.ecosystem,
+        name=row.name,
+        range=row.range,
+        comment=row.comment,
+        apply_to_existing=bool(row.apply_to_existing),
+        expires_at=iso(row.expires_at),
+        created_by=row.created_by,
+        created_at=iso(row.created_at),
+        ended_by=row.ended_by,
+        ended_at=iso(row.ended_at),
+        live=row.ended_at is None and not expired,
+    )
 
 
 def _live(now: datetime) -> Any:
@@ -63,7 +63,7 @@ def create(
     expires_at: datetime | None,
     apply_to_existing: bool,
     by: str,
-) -> dict[str, Any]:
+) -> ApprovalRule:
     """Validate and store a rule (the range normalised); 400 naming the field when invalid."""
     eco, display, normalized = identify_package(ecosystem, name)
     normalized_range = eco.normalize_range(range_text)
@@ -89,7 +89,7 @@ def create(
     return get(conn, new_id)
 
 
-def get(conn: Connection, rule_id: int) -> dict[str, Any]:
+def get(conn: Connection, rule_id: int) -> ApprovalRule:
     """One rule, live or not."""
     row = conn.execute(select(approval_rules).where(approval_rules.c.id == rule_id)).first()
     if row is None:
@@ -97,7 +97,7 @@ def get(conn: Connection, rule_id: int) -> dict[str, Any]:
     return _shown(row)
 
 
-def list_rules(conn: Connection, *, include_ended: bool = False) -> list[dict[str, Any]]:
+def list_rules(conn: Connection, *, include_ended: bool = False) -> list[ApprovalRule]:
     """Live rules (and, asked, ended or expired ones), newest first."""
     query = select(approval_rules).order_by(approval_rules.c.id.desc())
     if not include_ended:
@@ -105,7 +105,7 @@ def list_rules(conn: Connection, *, include_ended: bool = False) -> list[dict[st
     return [_shown(r) for r in conn.execute(query)]
 
 
-def end(conn: Connection, rule_id: int, *, by: str) -> dict[str, Any]:
+def end(conn: Connection, rule_id: int, *, by: str) -> ApprovalRule:
     """End a rule now; what it approved stays approved."""
     row = conn.execute(select(approval_rules).where(approval_rules.c.id == rule_id)).first()
     if row is None or row.ended_at is not None:

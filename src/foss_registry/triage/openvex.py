@@ -18,6 +18,7 @@ from packageurl import PackageURL
 
 from foss_registry import ecosystems
 from foss_registry.errors import InvalidInputError
+from foss_registry.triage.records import TriageDecision
 
 CONTEXT = "https://openvex.dev/ns/v0.2.0"
 #: OpenVEX's justifications for ``not_affected`` (also the API's).
@@ -40,24 +41,26 @@ def versionless_purl(ecosystem: str, name: str) -> str:
     return eco.purl(name, placeholder).replace("@" + placeholder, "", 1)
 
 
-def statement(entry: dict[str, Any], products: Sequence[str], aliases: Sequence[str]) -> dict:
-    """One OpenVEX statement for a triage record (``entry`` as ``GET /triage`` shows it)."""
-    vulnerability: dict[str, Any] = {"name": entry["advisory"]}
-    others = sorted({a for a in aliases if a != entry["advisory"]})
+def statement(
+    entry: TriageDecision, products: Sequence[str], aliases: Sequence[str]
+) -> dict[str, Any]:
+    """One OpenVEX statement for a triage decision."""
+    vulnerability: dict[str, Any] = {"name": entry.advisory}
+    others = sorted({a for a in aliases if a != entry.advisory})
     if others:
         vulnerability["aliases"] = others
     out: dict[str, Any] = {
-        "@id": f"urn:foss-registry:triage:{entry['id']}",
+        "@id": f"urn:foss-registry:triage:{entry.id}",
         "vulnerability": vulnerability,
         "products": [{"@id": p} for p in products],
-        "timestamp": entry["created_at"],
+        "timestamp": entry.created_at,
     }
-    comment = entry.get("comment") or ""
-    if entry["state"] == "not_affected":
-        out |= {"status": "not_affected", "justification": entry["justification"]}
+    comment = entry.comment or ""
+    if entry.state == "not_affected":
+        out |= {"status": "not_affected", "justification": entry.justification}
         if comment:
             out["impact_statement"] = comment
-    elif entry["state"] == "false_positive":
+    elif entry.state == "false_positive":
         out |= {
             "status": "not_affected",
             "justification": "vulnerable_code_not_present",

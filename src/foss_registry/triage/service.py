@@ -26,6 +26,7 @@ from foss_registry.scans import service as scans
 from foss_registry.triage import openvex
 from foss_registry.triage.matching import Decision, finding_ids
 from foss_registry.triage.models import TRIAGE_STATES, triage
+from foss_registry.triage.records import TriageDecision
 from foss_registry.webhooks import events
 
 FLAG_TRIAGE_EXPIRED = "triage_expired"
@@ -36,26 +37,24 @@ def _bad(field: str, message: str, code: str = "invalid_triage") -> InvalidInput
     return InvalidInputError(message, code=code, errors=[FieldError(field, message)])
 
 
-def _shown(row: Any) -> dict[str, Any]:
-    now = utcnow()
-    ended = row.ended_at is not None
-    expired = row.expires_at is not None and row.expires_at <= now
-    return {
-        "id": row.id,
-        "advisory": row.advisory,
-        "ecosystem": row.ecosystem,
-        "name": row.name,
-        "range": row.range,
-        "state": row.state,
-        "justification": row.justification,
-        "comment": row.comment,
-        "expires_at": iso(row.expires_at),
-        "created_by": row.created_by,
-        "created_at": iso(row.created_at),
-        "ended_by": row.ended_by,
-        "ended_at": iso(row.ended_at),
-        "live": not ended and not expired,
-    }
+def _shown(row: Any) -> TriageDecision:
+    expired = row.expires_at is not None and row.expires_at <= utcnow()
+    return TriageDecision(
+        id=row.id,
+        advisory=row.advisory,
+        ecosystem=row.ecosystem,
+        name=row.name,
+        range=row.range,
+        state=row.state,
+        justification=row.justification,
+        comment=row.comment,
+        expires_at=iso(row.expires_at),
+        created_by=row.created_by,
+        created_at=iso(row.created_at),
+        ended_by=row.ended_by,
+        ended_at=iso(row.ended_at),
+        live=row.ended_at is None and not expired,
+    )
 
 
 def _live(now: datetime) -> Any:
@@ -77,7 +76,7 @@ def create(
     comment: str | None,
     expires_at: datetime | None,
     by: str,
-) -> dict[str, Any]:
+) -> TriageDecision:
     """Validate and store a decision; 400 naming the field for anything wrong."""
     text = advisory.strip() if isinstance(advisory, str) else ""
     if not text or len(text) > MAX_ADVISORY_LENGTH or any(ord(c) < 32 for c in text):
@@ -117,7 +116,7 @@ def create(
     return get(conn, new_id)
 
 
-def get(conn: Connection, triage_id: int) -> dict[str, Any]:
+def get(conn: Connection, triage_id: int) -> TriageDecision:
     """One decision, live or not."""
     row = conn.execute(select(triage).where(triage.c.id == triage_id)).first()
     if row is None:
@@ -125,7 +124,7 @@ def get(conn: Connection, triage_id: int) -> dict[str, Any]:
     return _shown(row)
 
 
-def list_triage(conn: Connection, *, include_ended: bool = False) -> list[dict[str, Any]]:
+def list_triage(conn: Connection, *, include_ended: bool = False) -> list[TriageDecision]:
     """Live decisions (and, asked, ended or expired ones), newest first."""
     query = select(triage).order_by(triage.c.id.desc())
     if not include_ended:
@@ -133,7 +132,7 @@ def list_triage(conn: Connection, *, include_ended: bool = False) -> list[dict[s
     return [_shown(r) for r in conn.execute(query)]
 
 
-def end(conn: Connection, triage_id: int, *, by: str) -> dict[str, Any]:
+def end(conn: Connection, triage_id: int, *, by: str) -> TriageDecision:
     """End a decision now: its findings count again; approved versions it touched get flagged."""
     row = conn.execute(select(triage).where(triage.c.id == triage_id)).first()
     if row is None or row.ended_at is not None:

@@ -23,6 +23,15 @@ from foss_registry.webhooks.models import (
     webhook_events,
     webhooks,
 )
+from foss_registry.webhooks.records import (
+    CreatedWebhook,
+    Delivery,
+    DeliveryAttempt,
+    DeliveryCounts,
+    DeliveryPage,
+    Webhook,
+    WebhookWithCounts,
+)
 
 MAX_URL_LENGTH = 2048
 
@@ -74,7 +83,7 @@ def validate_events(events: list[str]) -> list[str]:
     return [e for e in EVENT_TYPES if e in events]
 
 
-def _shown(row: Any) -> dict[str, Any]:
+def _fields(row: Any) -> dict[str, Any]:
     return {
         "id": row.id,
         "url": row.url,
@@ -86,17 +95,21 @@ def _shown(row: Any) -> dict[str, Any]:
 
 def create(
     conn: Connection, *, url: str, events: list[str], by: str, allow_private: bool
-) -> dict[str, Any]:
+) -> CreatedWebhook:
     """Register a webhook; the answer alone carries its ``secret``."""
+    secret = signing.new_secret()
     values = {
         "url": validate_url(url, allow_private=allow_private),
         "events": validate_events(events),
-        "secret": signing.new_secret(),
+        "secret": secret,
         "created_by": by,
         "created_at": utcnow(),
     }
     new_id = conn.execute(webhooks.insert().values(**values).returning(webhooks.c.id)).scalar_one()
-    return get(conn, new_id) | {"secret": values["secret"]}
+    no_deliveries = DeliveryCounts(pending=0, delivered=0, failed=0, refused=0)
+    return CreatedWebhook(
+        **_fields(_live(conn, new_id)), deliveries=no_deliveries, secret=secret
+    )
 
 
 def _live(conn: Connection, webhook_id: int) -> Any:
@@ -108,9 +121,9 @@ def _live(conn: Connection, webhook_id: int) -> Any:
     return row
 
 
-def get(conn: Connection, webhook_id: int) -> dict[str, Any]:
+def get(conn: Connection, webhook_id: int) -> WebhookWithCounts:
     """One webhook, without its secret, with its delivery counts."""
-    shown = _shown(_live(conn, webhook_id))
+    row = _live(conn, webhook_id)
     counts: dict[str, int] = {
         status: int(count)
         for status, count in conn.execute(
@@ -119,22 +132,23 @@ def get(conn: Connection, webhook_id: int) -> dict[str, Any]:
             .group_by(webhook_deliveries.c.status)
         )
     }
-    return shown | {
-        "deliveries": {
-            s: int(counts.get(s, 0)) for s in ("pending", "delivered", "failed", "refused")
-        }
-    }
+    return WebhookWithCounts(
+        **_fields(row),
+        deliveries=DeliveryCounts(
+            **{s: int(counts.get(s, 0)) for s in DeliveryCounts.__struct_fields__}
+        ),
+    )
 
 
-def list_webhooks(conn: Connection) -> list[dict[str, Any]]:
+def list_webhooks(conn: Connection) -> list[Webhook]:
     """Every live webhook, oldest first, without secrets."""
     rows = conn.execute(
         select(webhooks).where(webhooks.c.deleted_at.is_(None)).order_by(webhooks.c.id)
     )
-    return [_shown(r) for r in rows]
+    return [Webhook(**_fields(r)) for r in rows]
 
 
-def delete(conn: Connection, webhook_id: int) -> dict[str, Any]:
+def delete(conn: Connection, webhook_id: int) -> WebhookWithCounts:
     """Stop a webhook: no new deliveries; the ones under way are dropped at their next attempt."""
     shown = get(conn, webhook_id)
     conn.execute(update(webhooks).where(webhooks.c.id == webhook_id).values(deleted_at=utcnow()))
@@ -143,7 +157,7 @@ def delete(conn: Connection, webhook_id: int) -> dict[str, Any]:
 
 def deliveries(
     conn: Connection, webhook_id: int, *, limit: int = 100, offset: int = 0
-) -> dict[str, Any]:
+) -> DeliveryPage:
     """A webhook's deliveries, newest first, each with every attempt."""
     _live(conn, webhook_id)
     total = conn.execute(
@@ -158,7 +172,7 @@ def deliveries(
         .offset(offset)
     ).all()
     ids = [r.id for r in rows]
-    attempts: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
+    attempts: dict[int, list[DeliveryAttempt]] = {i: [] for i in ids}
     if ids:
         for a in conn.execute(
             select(webhook_attempts)
@@ -166,29 +180,29 @@ def deliveries(
             .order_by(webhook_attempts.c.id)
         ):
             attempts[a.delivery_id].append(
-                {
-                    "at": iso(a.attempted_at),
-                    "status_code": a.status_code,
-                    "error": a.error,
-                    "duration_ms": a.duration_ms,
-                }
+                DeliveryAttempt(
+                    at=iso(a.attempted_at),
+                    status_code=a.status_code,
+                    error=a.error,
+                    duration_ms=a.duration_ms,
+                )
             )
-    return {
-        "deliveries": [
-            {
-                "id": r.id,
-                "webhook_id": r.webhook_id,
-                "event": r.type,
-                "webhook_message_id": r.message_id,
-                "status": r.status,
-                "attempts": attempts[r.id],
-                "next_attempt_at": iso(r.next_attempt_at),
-                "created_at": iso(r.created_at),
-                "finished_at": iso(r.finished_at),
-            }
+    return DeliveryPage(
+        deliveries=[
+            Delivery(
+                id=r.id,
+                webhook_id=r.webhook_id,
+                event=r.type,
+                webhook_message_id=r.message_id,
+                status=r.status,
+                attempts=attempts[r.id],
+                next_attempt_at=iso(r.next_attempt_at),
+                created_at=iso(r.created_at),
+                finished_at=iso(r.finished_at),
+            )
             for r in rows
         ],
-        "total": int(total),
-        "limit": limit,
-        "offset": offset,
-    }
+        total=int(total),
+        limit=limit,
+        offset=offset,
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Request, Response, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import Parameter
@@ -16,6 +17,13 @@ from foss_registry.api.roles import Actor, requires
 from foss_registry.db import read_connection, write_transaction
 from foss_registry.policy import service as policy
 from foss_registry.rules import service as rules
+from foss_registry.rules.records import ApprovalRule, CreatedRule
+
+
+class RuleList(Struct):
+    """Answer of ``GET /approval-rules``."""
+
+    rules: list[ApprovalRule]
 
 
 class RuleCreate(Struct, forbid_unknown_fields=True):
@@ -46,12 +54,12 @@ class RuleCreate(Struct, forbid_unknown_fields=True):
 )
 async def create_rule(
     request: Request[Any, Any, Any], payload: NamedDependency[RuleCreate], actor: Actor
-) -> Response[dict[str, Any]]:
+) -> Response[CreatedRule]:
     """Create a rule; the acting key's owner is its author."""
     ctx = context(request)
     body = payload
 
-    def work() -> dict[str, Any]:
+    def work() -> CreatedRule:
         with write_transaction(ctx.engine) as conn:
             rule = rules.create(
                 conn,
@@ -64,9 +72,9 @@ async def create_rule(
                 by=actor.name,
             )
             approved = (
-                policy.apply_rule_to_existing(conn, rule["id"]) if body.apply_to_existing else []
+                policy.apply_rule_to_existing(conn, rule.id) if body.apply_to_existing else []
             )
-            return rule | {"approved": len(approved)}
+            return CreatedRule(**msgspec.structs.asdict(rule), approved=len(approved))
 
     return Response(await run_db(request, work), status_code=201)
 
@@ -82,13 +90,13 @@ async def list_rules(
     include_ended: Annotated[
         bool, Parameter(description="Also list ended and expired ones.")
     ] = False,
-) -> dict[str, Any]:
+) -> RuleList:
     """Live rules, newest first; ``include_ended=true`` adds ended and expired ones."""
     ctx = context(request)
 
-    def work() -> dict[str, Any]:
+    def work() -> RuleList:
         with read_connection(ctx.engine) as conn:
-            return {"rules": rules.list_rules(conn, include_ended=include_ended)}
+            return RuleList(rules=rules.list_rules(conn, include_ended=include_ended))
 
     return await run_db(request, work)
 
@@ -102,12 +110,12 @@ async def list_rules(
 )
 async def end_rule(
     request: Request[Any, Any, Any], rule_id: RecordId, actor: Actor
-) -> dict[str, Any]:
+) -> ApprovalRule:
     """End a rule now; versions it approved stay approved."""
     ctx = context(request)
     ident = record_id("rule_id", rule_id)
 
-    def work() -> dict[str, Any]:
+    def work() -> ApprovalRule:
         with write_transaction(ctx.engine) as conn:
             return rules.end(conn, ident, by=actor.name)
 

@@ -16,6 +16,13 @@ from foss_registry.api.roles import Actor, requires
 from foss_registry.db import read_connection, write_transaction
 from foss_registry.policy import service as policy
 from foss_registry.triage import service as triage
+from foss_registry.triage.records import TriageDecision
+
+
+class TriageList(Struct):
+    """Answer of ``GET /triage``."""
+
+    triage: list[TriageDecision]
 
 
 class TriageCreate(Struct, forbid_unknown_fields=True):
@@ -47,12 +54,12 @@ class TriageCreate(Struct, forbid_unknown_fields=True):
 )
 async def create_triage(
     request: Request[Any, Any, Any], payload: NamedDependency[TriageCreate], actor: Actor
-) -> Response[dict[str, Any]]:
+) -> Response[TriageDecision]:
     """Create a decision; pending versions it touches are judged again by the policy."""
     ctx = context(request)
     body = payload
 
-    def work() -> dict[str, Any]:
+    def work() -> TriageDecision:
         with write_transaction(ctx.engine) as conn:
             created = triage.create(
                 conn,
@@ -66,7 +73,7 @@ async def create_triage(
                 expires_at=body.expires_at,
                 by=actor.name,
             )
-            policy.reevaluate_versions(conn, triage.pending_touched(conn, created["id"]))
+            policy.reevaluate_versions(conn, triage.pending_touched(conn, created.id))
             return created
 
     return Response(await run_db(request, work), status_code=201)
@@ -83,13 +90,13 @@ async def list_triage(
     include_ended: Annotated[
         bool, Parameter(description="Also list ended and expired ones.")
     ] = False,
-) -> dict[str, Any]:
+) -> TriageList:
     """Live decisions, newest first; ``include_ended=true`` adds ended and expired ones."""
     ctx = context(request)
 
-    def work() -> dict[str, Any]:
+    def work() -> TriageList:
         with read_connection(ctx.engine) as conn:
-            return {"triage": triage.list_triage(conn, include_ended=include_ended)}
+            return TriageList(triage=triage.list_triage(conn, include_ended=include_ended))
 
     return await run_db(request, work)
 
@@ -103,12 +110,12 @@ async def list_triage(
 )
 async def end_triage(
     request: Request[Any, Any, Any], triage_id: RecordId, actor: Actor
-) -> dict[str, Any]:
+) -> TriageDecision:
     """End a decision now: its findings count again, approved versions get ``triage_expired``."""
     ctx = context(request)
     ident = record_id("triage_id", triage_id)
 
-    def work() -> dict[str, Any]:
+    def work() -> TriageDecision:
         with write_transaction(ctx.engine) as conn:
             return triage.end(conn, ident, by=actor.name)
 

@@ -15,6 +15,18 @@ from foss_registry.api.params import Limit, Offset, RecordId, record_id
 from foss_registry.api.roles import Actor, requires
 from foss_registry.db import read_connection, write_transaction
 from foss_registry.webhooks import service as webhooks
+from foss_registry.webhooks.records import (
+    CreatedWebhook,
+    DeliveryPage,
+    Webhook,
+    WebhookWithCounts,
+)
+
+
+class WebhookList(Struct):
+    """Answer of ``GET /webhooks``."""
+
+    webhooks: list[Webhook]
 
 
 class WebhookCreate(Struct, forbid_unknown_fields=True):
@@ -40,11 +52,11 @@ class WebhookCreate(Struct, forbid_unknown_fields=True):
 )
 async def create_webhook(
     request: Request[Any, Any, Any], payload: NamedDependency[WebhookCreate], actor: Actor
-) -> Response[dict[str, Any]]:
+) -> Response[CreatedWebhook]:
     """Register a webhook; its secret is shown here and never again."""
     ctx = context(request)
 
-    def work() -> dict[str, Any]:
+    def work() -> CreatedWebhook:
         with write_transaction(ctx.engine) as conn:
             return webhooks.create(
                 conn,
@@ -70,9 +82,9 @@ async def _read(request: Request[Any, Any, Any], fn: Callable[[Connection], Any]
 
 
 @get("/webhooks", summary="List webhooks (admin)", tags=["webhooks"], **requires("admin"))
-async def list_webhooks(request: Request[Any, Any, Any]) -> dict[str, Any]:
+async def list_webhooks(request: Request[Any, Any, Any]) -> WebhookList:
     """Every webhook, never its secret."""
-    return {"webhooks": await _read(request, webhooks.list_webhooks)}
+    return WebhookList(webhooks=await _read(request, webhooks.list_webhooks))
 
 
 @get(
@@ -81,10 +93,10 @@ async def list_webhooks(request: Request[Any, Any, Any]) -> dict[str, Any]:
     tags=["webhooks"],
     **requires("admin"),
 )
-async def get_webhook(request: Request[Any, Any, Any], webhook_id: RecordId) -> dict[str, Any]:
+async def get_webhook(request: Request[Any, Any, Any], webhook_id: RecordId) -> WebhookWithCounts:
     """One webhook with its delivery counts, never its secret."""
     ident = record_id("webhook_id", webhook_id)
-    result: dict[str, Any] = await _read(request, lambda c: webhooks.get(c, ident))
+    result: WebhookWithCounts = await _read(request, lambda c: webhooks.get(c, ident))
     return result
 
 
@@ -95,12 +107,14 @@ async def get_webhook(request: Request[Any, Any, Any], webhook_id: RecordId) -> 
     status_code=200,
     **requires("admin"),
 )
-async def delete_webhook(request: Request[Any, Any, Any], webhook_id: RecordId) -> dict[str, Any]:
+async def delete_webhook(
+    request: Request[Any, Any, Any], webhook_id: RecordId
+) -> WebhookWithCounts:
     """Stop deliveries to a webhook."""
     ctx = context(request)
     ident = record_id("webhook_id", webhook_id)
 
-    def work() -> dict[str, Any]:
+    def work() -> WebhookWithCounts:
         with write_transaction(ctx.engine) as conn:
             return webhooks.delete(conn, ident)
 
@@ -118,10 +132,10 @@ async def list_deliveries(
     webhook_id: RecordId,
     limit: Limit = 100,
     offset: Offset = 0,
-) -> dict[str, Any]:
+) -> DeliveryPage:
     """Deliveries newest first, each attempt with its status code, error and duration."""
     ident = record_id("webhook_id", webhook_id)
-    result: dict[str, Any] = await _read(
+    result: DeliveryPage = await _read(
         request, lambda c: webhooks.deliveries(c, ident, limit=limit, offset=offset)
     )
     return result
