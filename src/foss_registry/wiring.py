@@ -10,17 +10,18 @@ work, one ``queue.enqueue`` where it is caused, and one line below.
 from __future__ import annotations
 
 import gc
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine
 
 from foss_registry.config import Settings, get_settings
 from foss_registry.enrichment import service as enrichment
-from foss_registry.jobs.worker import JobKind, Periodic, Worker
+from foss_registry.jobs.worker import JobKind, PeriodicTask, Worker
 from foss_registry.policy import service as policy
 from foss_registry.scans import jobs as scan_jobs
 from foss_registry.scans import service as scans
-from foss_registry.scans.service import SCAN_BATCH_JOB, SCAN_JOB
+from foss_registry.scans.service import SCAN_BATCH_JOB, SCAN_BATCH_SIZE, SCAN_JOB
 from foss_registry.triage import jobs as triage_jobs
 from foss_registry.webhooks import delivery
 from foss_registry.webhooks import jobs as webhook_jobs
@@ -36,13 +37,21 @@ def run_scan(conn: Connection, payload: dict[str, Any]) -> None:
         policy.apply_policy(conn, version_id)
 
 
+def run_scans(conn: Connection, payloads: Sequence[dict[str, Any]]) -> None:
+    """Scan the versions of a batch of ``scan`` jobs at once; the policy then decides each."""
+    _apply_policy(conn, scan_jobs.run_scans(conn, payloads))
+
+
 def run_scan_batch(conn: Connection, payload: dict[str, Any]) -> None:
     """Complete a batch of re-scans; the policy then looks at each re-scanned version.
 
     It flags an approved version that a new advisory now fails, and decides
     those no person has decided.
     """
-    version_ids = scan_jobs.run_scan_batch(conn, payload)
+    _apply_policy(conn, scan_jobs.run_scan_batch(conn, payload))
+
+
+def _apply_policy(conn: Connection, version_ids: Sequence[int]) -> None:
     if version_ids:
         in_force = policy.current_policy(conn)
         for version_id in version_ids:
@@ -67,20 +76,39 @@ def scan_job_parked(conn: Connection, payload: dict[str, Any], error: str, attem
         policy.apply_policy(conn, version_id)
 
 
-#: Every job kind the worker runs, by the name stored in the ``jobs`` table.
+#: Enrichments claimed together: each asks its upstream in turn (the worker keeps
+#: the batch's leases while they take long), then all are stored in one transaction.
+ENRICH_BATCH_SIZE = 16
+
+#: Every job kind the worker runs, by the name stored in the ``jobs`` table. A worker
+#: claims up to ``batch`` jobs of a kind at once and handles them in one transaction
+#: (a burst of submissions is scanned 50 at a time, sharing the reads of advisories).
+#: Webhook deliveries are enqueued with priority ``queue.PROMPT``, so a
+#: due one is claimed before a backlog of scans.
 JOB_KINDS: dict[str, JobKind] = {
-    SCAN_JOB: JobKind(run_scan, prepare=scan_jobs.prepare_scan, parked=scan_job_parked),
+    SCAN_JOB: JobKind(
+        run_scan,
+        prepare=scan_jobs.prepare_scan,
+        parked=scan_job_parked,
+        handle_many=run_scans,
+        batch=SCAN_BATCH_SIZE,
+    ),
     SCAN_BATCH_JOB: JobKind(run_scan_batch, parked=scan_job_parked),
     delivery.DELIVER_JOB: webhook_jobs.DELIVER,
-    enrichment.ENRICH_JOB: JobKind(run_enrichment, prepare=enrichment.prepare_enrichment),
+    enrichment.ENRICH_JOB: JobKind(
+        run_enrichment, prepare=enrichment.prepare_enrichment, batch=ENRICH_BATCH_SIZE
+    ),
     policy.REEVALUATE_JOB: JobKind(policy.reevaluate_all),
 }
 
 
-#: The work the worker does between jobs: name to (at most every so many seconds, task).
-PERIODIC: dict[str, tuple[float, Periodic]] = {
-    "webhook-relay": (webhook_jobs.RELAY_EVERY_SECONDS, webhook_jobs.relay_outbox),
-    "triage-expiry": (triage_jobs.EXPIRY_EVERY_SECONDS, triage_jobs.expire_triage),
+#: The work the worker does between batches, by name.
+PERIODIC: dict[str, PeriodicTask] = {
+    # Every event notifies the workers (on PostgreSQL): no need to wake for the clock.
+    "webhook-relay": PeriodicTask(
+        webhook_jobs.RELAY_EVERY_SECONDS, webhook_jobs.relay_outbox, clock=False
+    ),
+    "triage-expiry": PeriodicTask(triage_jobs.EXPIRY_EVERY_SECONDS, triage_jobs.expire_triage),
 }
 
 
@@ -90,7 +118,6 @@ def new_worker(engine: Engine, **options: Any) -> Worker:
     ``options`` as :class:`~foss_registry.jobs.worker.Worker` takes them.
     """
     return Worker(engine, JOB_KINDS, periodic=PERIODIC, **options)
-
 
 
 def create_app(settings: Settings, engine: Engine | None = None) -> ServedApp:

@@ -81,7 +81,9 @@ def submit_package(conn: Connection, body: SubmissionFields, submitted_by: str) 
     stored = packages.submit(
         conn, submission, submitted_by=submitted_by, license_expression=expression
     )
-    scans.request_scan(conn, stored.id, trigger="submission")
+    scans.request_scan(
+        conn, stored.id, trigger="submission", image=stored.record["ecosystem"] == "docker"
+    )
     # What the upstream registry says comes later, from a job: never slows intake.
     enrichment.request_enrichment(conn, stored.id)
     events.emit(conn, "package.submitted", events.package_data(stored.record))

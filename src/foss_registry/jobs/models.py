@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, Integer, String, Table, Text
+from sqlalchemy import Column, Index, Integer, SmallInteger, String, Table, Text
 
 from foss_registry.db import UTCDateTime, json_type, metadata
 
@@ -13,6 +13,9 @@ jobs = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("kind", String(64), nullable=False),
+    # Among the jobs due, a lower number is claimed first (a webhook delivery
+    # does not wait behind a backlog of scans); then the oldest.
+    Column("priority", SmallInteger, nullable=False, default=100, server_default="100"),
     Column("payload", json_type(), nullable=False),
     Column("status", String(16), nullable=False, default="queued"),
     Column("attempts", Integer, nullable=False, default=0),
@@ -24,7 +27,8 @@ jobs = Table(
     Column("last_error", Text),
     Column("created_at", UTCDateTime, nullable=False),
     Column("finished_at", UTCDateTime),
-    Index("ix_jobs_claim", "status", "run_after", "id"),
+    # The claim walks the jobs of one status in the order it takes them.
+    Index("ix_jobs_claim", "status", "priority", "id"),
 )
 
 worker_heartbeats = Table(

@@ -1,6 +1,8 @@
 """The scan jobs' work: ``scan`` (one version, as submitted) and ``scan-batch`` (re-scans).
 
-Both run in the worker's write transaction, which also completes the job. A
+The worker claims ``scan`` jobs in batches and runs them through
+:func:`run_scans`, so that the scans of a burst of submissions share their
+reads. Both run in the worker's write transaction, which also completes the job. A
 Docker image's external scanners can take minutes, so for a ``scan`` job they
 run first, in :func:`prepare_scan`, with no transaction open. Each returns the
 versions whose scan finished, for the policy to decide
@@ -9,6 +11,7 @@ versions whose scan finished, for the policy to decide
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -25,6 +28,8 @@ def _config() -> scanner.ScanConfig:
 
 def prepare_scan(engine: Engine, payload: dict[str, Any]) -> dict[str, Any]:
     """Run the external scanners of a pending Docker image scan, outside any transaction."""
+    if payload.get("image") is False:  # jobs queued before the flag existed do not say
+        return {}
     with read_connection(engine) as conn:
         image = scanner.pending_image_scan(conn, int(payload["scan_id"]))
     if image is None:
@@ -38,6 +43,16 @@ def run_scan(conn: Connection, payload: dict[str, Any]) -> int | None:
     return scanner.complete_scan(
         conn, int(payload["scan_id"]), _config(), external=payload.get("external")
     )
+
+
+def run_scans(conn: Connection, payloads: Sequence[dict[str, Any]]) -> list[int]:
+    """Scan the versions of many ``scan`` jobs together (one read of their advisories).
+
+    Returns the ids of the versions whose scan finished.
+    """
+    external = {int(p["scan_id"]): p["external"] for p in payloads if p.get("external") is not None}
+    scan_ids = [int(p["scan_id"]) for p in payloads]
+    return scanner.complete_scans(conn, scan_ids, _config(), external=external)
 
 
 def run_scan_batch(conn: Connection, payload: dict[str, Any]) -> list[int]:

@@ -36,8 +36,12 @@ _REQUEST_SCAN_SQL = (
 _EMPTY_SEVERITY_JSON = dump_json(empty_counts())
 
 
-def request_scan(conn: Connection, version_id: int, *, trigger: str) -> int:
-    """Record a pending scan and queue its job in the caller's transaction."""
+def request_scan(conn: Connection, version_id: int, *, trigger: str, image: bool = False) -> int:
+    """Record a pending scan and queue its job in the caller's transaction.
+
+    ``image``: the version is a Docker image, whose external scanners the job
+    runs before its transaction (the others skip that step).
+    """
     # Plain SQL: every submission passes here (see packages.service.submit).
     rows = plain_sql(
         conn,
@@ -50,7 +54,7 @@ def request_scan(conn: Connection, version_id: int, *, trigger: str) -> int:
         },
     )
     scan_id = int(rows[0][0])
-    queue.enqueue(conn, SCAN_JOB, {"version_id": version_id, "scan_id": scan_id})
+    queue.enqueue(conn, SCAN_JOB, {"version_id": version_id, "scan_id": scan_id, "image": image})
     return scan_id
 
 
@@ -100,7 +104,9 @@ def request_rescans(conn: Connection, version_ids: Sequence[int], *, trigger: st
     batch: list[int] = []
     for scan_id, version_id in rows:
         if version_id in images:
-            queue.enqueue(conn, SCAN_JOB, {"version_id": version_id, "scan_id": scan_id})
+            queue.enqueue(
+                conn, SCAN_JOB, {"version_id": version_id, "scan_id": scan_id, "image": True}
+            )
             continue
         batch.append(scan_id)
         if len(batch) == SCAN_BATCH_SIZE:

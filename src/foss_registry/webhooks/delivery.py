@@ -2,7 +2,8 @@
 
 The relay (run by the job worker a few times a second) turns undispatched
 events into one delivery per subscribed webhook and queues them as
-``webhook-deliver`` jobs of up to :data:`BATCH` deliveries. A job sends its
+``webhook-deliver`` jobs of up to :data:`BATCH` deliveries, claimed before
+other jobs due (a retry does not wait behind a backlog of scans). A job sends its
 deliveries concurrently outside any transaction (the job's preparer), then
 records every attempt: a 2xx answer delivers; anything else (another status,
 a timeout, a refused connection) is retried with exponential backoff and
@@ -113,7 +114,11 @@ def relay(conn: Connection) -> int:
     )
     for start in range(0, len(ids), BATCH):
         queue.enqueue(
-            conn, DELIVER_JOB, {"delivery_ids": ids[start : start + BATCH]}, max_attempts=3
+            conn,
+            DELIVER_JOB,
+            {"delivery_ids": ids[start : start + BATCH]},
+            max_attempts=3,
+            priority=queue.PROMPT,
         )
     return len(events)
 
@@ -250,4 +255,5 @@ def record(conn: Connection, payload: dict[str, Any]) -> None:
             {"delivery_ids": ids},
             max_attempts=3,
             delay_seconds=delay,
+            priority=queue.PROMPT,
         )

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from foss_registry.db import dump_json, plain_sql, sql_timestamp, utcnow
+from foss_registry.jobs.queue import CHANNEL
 
 EVENT_TYPES = (
     "package.submitted",
@@ -24,6 +25,12 @@ EVENT_TYPES = (
 _PACKAGE_FIELDS = ("ecosystem", "name", "version", "status", "purl")
 _INSERT_SQL = (
     "INSERT INTO webhook_events (type, body, created_at) VALUES (:type, :body, :created_at)"
+)
+# PostgreSQL: the same statement wakes the idle workers, whose relay hands the
+# event on (one notification per transaction, sent on commit).
+_INSERT_NOTIFY_SQL = (
+    f"WITH event AS ({_INSERT_SQL} RETURNING id) "
+    f"SELECT pg_notify('{CHANNEL}', '') FROM event"
 )
 _PACKAGE_SQL = "SELECT ecosystem, name, version, status, purl FROM package_versions WHERE id = :id"
 
@@ -42,7 +49,7 @@ def emit(conn: Connection, event_type: str, data: dict[str, Any]) -> None:
     # Plain SQL: every submission passes here.
     plain_sql(
         conn,
-        _INSERT_SQL,
+        _INSERT_NOTIFY_SQL if conn.dialect.name == "postgresql" else _INSERT_SQL,
         {"type": event_type, "body": dump_json(body), "created_at": sql_timestamp(conn, now)},
     )
 

@@ -1,4 +1,4 @@
-"""Job leases, retries of abandoned jobs, parking of failing jobs, graceful worker shutdown."""
+"""Job leases, retries of abandoned jobs, batches killed midway, parking, graceful shutdown."""
 
 from __future__ import annotations
 
@@ -10,13 +10,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select
+import pytest
+from sqlalchemy import Engine, func, select
 
-from foss_registry.db import utcnow, write_transaction
+from foss_registry.db import make_engine, utcnow, write_transaction
+from foss_registry.intake.service import submit_package
 from foss_registry.jobs import queue
 from foss_registry.jobs.models import jobs
 from foss_registry.scans.models import scans
+from foss_registry.scans.service import SCAN_BATCH_SIZE
 from foss_registry.wiring import new_worker
+from tests.conftest import POSTGRES_URL, empty_database
 from tests.functional.conftest import key, submit
 from tests.functional.server.conftest import foss_command
 
@@ -131,7 +135,7 @@ def test_a_job_failing_every_attempt_is_parked_with_its_error_for_admins(
     assert first.status == "queued" and first.attempts == 1
     assert "no handler" in first.last_error
     # The retry waits for its backoff, then fails for good.
-    wait_for(lambda: worker.run_one(), timeout=30)
+    wait_for(lambda: worker.run_batch(), timeout=30)
     parked = job_row(engine, job_id)
     assert (parked.status, parked.attempts) == ("failed", 2)
     assert worker.run_until_idle() == 0  # not retried forever
@@ -151,7 +155,7 @@ def test_abandoning_gives_the_job_back_without_counting_the_attempt(engine: Engi
         job_id = queue.enqueue(conn, "scan", {"version_id": 0, "scan_id": 0})
     worker = new_worker(engine, lease_seconds=300, worker_id="stopping")
     with write_transaction(engine) as conn:
-        worker.current = queue.claim(conn, worker.worker_id, 300)
+        worker.held = [queue.claim(conn, worker.worker_id, 300)]
     worker.abandon()
     released = job_row(engine, job_id)
     assert (released.status, released.attempts, released.locked_by) == ("queued", 0, None)
@@ -172,3 +176,102 @@ def test_foss_worker_stops_on_sigterm(database_url: str, tmp_path: Path) -> None
     worker.send_signal(signal.SIGTERM)
     assert worker.wait(timeout=15) == 0
     assert "stopped" in worker.stderr.read()
+
+
+class _Submission:
+    """The fields of one submission (a PyPI package under MIT)."""
+
+    def __init__(self, n: int) -> None:
+        self.name, self.version, self.ecosystem = f"batch-{n}", "1.0.0", "pypi"
+        self.license: str | None = "MIT"
+        self.description = self.homepage = self.repository = self.justification = None
+
+
+@pytest.mark.skipif(
+    not POSTGRES_URL, reason="holds a worker inside its transaction with a PostgreSQL row lock"
+)
+def test_a_foss_worker_killed_inside_a_batch_loses_no_job_and_runs_none_twice(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    database_url = empty_database(request, "postgresql", tmp_path)
+    engine = make_engine(database_url, pool_size=2)
+    with write_transaction(engine) as conn:
+        for n in range(120):
+            submit_package(conn, _Submission(n), "alice")
+    with engine.connect() as conn:
+        first_batch = conn.execute(
+            select(jobs.c.id, jobs.c.payload)
+            .where(jobs.c.kind == "scan")
+            .order_by(jobs.c.id)
+            .limit(SCAN_BATCH_SIZE)
+        ).all()
+    # Hold the row of a scan near the end of the first batch: the worker writes the
+    # batch's scans, and waits there in the middle of its transaction.
+    blocker = engine.connect()
+    blocking = blocker.begin()
+    held_scan = first_batch[-10].payload["scan_id"]
+    blocker.execute(select(scans.c.id).where(scans.c.id == held_scan).with_for_update())
+
+    env = os.environ | {"FOSS_DATABASE_URL": database_url, "FOSS_JOB_LEASE_SECONDS": "5"}
+    doomed = subprocess.Popen([*foss_command(), "worker"], env=env, cwd=tmp_path)
+    try:
+
+        def waiting_on_the_lock() -> bool:
+            with engine.connect() as conn:
+                return bool(
+                    conn.exec_driver_sql(
+                        "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() "
+                        "AND wait_event_type = 'Lock'"
+                    ).first()
+                )
+
+        wait_for(waiting_on_the_lock)
+        os.kill(doomed.pid, signal.SIGKILL)
+        doomed.wait()
+    finally:
+        if doomed.poll() is None:
+            doomed.kill()
+            doomed.wait()
+    batch_ids = [row.id for row in first_batch]
+    with engine.connect() as conn:
+        held = conn.execute(select(jobs).where(jobs.c.id.in_(batch_ids))).all()
+        # The worker had updated scans before the held one; none of it was committed.
+        finished = conn.execute(
+            select(func.count()).select_from(scans).where(scans.c.status != "pending")
+        ).scalar_one()
+    assert {(j.status, j.attempts) for j in held} == {("running", 1)}
+    assert {j.locked_by for j in held} == {held[0].locked_by}
+    assert f":{doomed.pid}:" in held[0].locked_by
+    assert finished == 0
+    blocking.rollback()
+    blocker.close()
+
+    # Another real worker takes the batch over once its lease expires and runs everything.
+    survivor = subprocess.Popen([*foss_command(), "worker"], env=env, cwd=tmp_path)
+    try:
+
+        def drained() -> bool:
+            with engine.connect() as conn:
+                return not conn.execute(
+                    select(jobs.c.id).where(jobs.c.status.in_(["queued", "running"]))
+                ).first()
+
+        wait_for(drained, timeout=120)
+    finally:
+        survivor.send_signal(signal.SIGTERM)
+        assert survivor.wait(timeout=15) == 0
+    with engine.connect() as conn:
+        everything = conn.execute(select(jobs)).all()
+        scanned = conn.execute(
+            select(scans.c.version_id, func.count(), func.min(scans.c.status))
+            .group_by(scans.c.version_id)
+        ).all()
+    assert {j.status for j in everything} == {"done"}
+    # The killed batch ran once more, and only once; every other job once.
+    assert {j.attempts for j in everything if j.id in batch_ids} == {2}
+    assert {j.attempts for j in everything if j.id not in batch_ids} == {1}
+    assert all(f":{survivor.pid}:" in j.locked_by for j in everything)
+    # One scan per version, finished.
+    assert len(scanned) == 120
+    assert {(count, status) for _, count, status in scanned} == {(1, "not_scanned")}
+    engine.dispose()

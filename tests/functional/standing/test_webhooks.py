@@ -20,8 +20,12 @@ import pytest
 import standardwebhooks
 from sqlalchemy import Engine, select
 
-from foss_registry.db import read_connection
+from foss_registry.config import get_settings
+from foss_registry.db import read_connection, utcnow
+from foss_registry.jobs.models import jobs
+from foss_registry.scans.service import SCAN_BATCH_SIZE
 from foss_registry.webhooks.models import webhook_events
+from foss_registry.wiring import new_worker
 from tests.functional.conftest import create_token
 from tests.functional.server.conftest import ServerProcess, start_server
 from tests.functional.standing.receiver import Receiver, start_receiver
@@ -277,3 +281,68 @@ def test_a_receiver_that_is_down_does_not_hold_up_submissions(
             assert delivery["attempts"][0]["error"]
     finally:
         server.stop()
+
+
+def test_a_due_delivery_retry_is_claimed_ahead_of_a_backlog_of_scans(
+    tmp_path: Path,
+    database_url: str,
+    engine: Engine,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The worker runs in this process, one batch at a time, so the order is seen exactly.
+    monkeypatch.setenv("FOSS_WEBHOOKS_ALLOW_PRIVATE", "true")
+    get_settings.cache_clear()
+    admin = create_token(engine, "adam", "admin")
+    submitter = create_token(engine, "alice", "submitter")
+    reviewer = create_token(engine, "rita", "reviewer")
+    receiver.statuses = [503]
+    server = serve(tmp_path, database_url, "--no-job-worker")
+    try:
+        hook = post(server, HOOKS, admin, {"url": receiver.url, "events": ["package.approved"]})
+        assert hook.status_code == 201, hook.text
+        submit(server, submitter, "requests", "2.31.0")
+        # A backlog: 150 more submissions, each with its scan job queued before the event.
+        for n in range(150):
+            submit(server, submitter, f"backlog-{n}")
+        decision = {"ecosystem": "pypi", "name": "requests", "version": "2.31.0"}
+        answer = post(server, "/api/v1/reviews", reviewer, decision | {"decision": "approve"})
+        assert answer.status_code == 201, answer.text
+    finally:
+        server.stop()
+
+    def queued_scans() -> int:
+        with read_connection(engine) as conn:
+            return len(
+                conn.execute(
+                    select(jobs.c.id).where(jobs.c.kind == "scan", jobs.c.status == "queued")
+                ).all()
+            )
+
+    worker = new_worker(engine, worker_id="busy")
+    # The first batch: the relay hands the approval on and its delivery goes before any scan.
+    assert worker.run_batch() == 1
+    assert [r.status for r in receiver.received] == [503]
+    assert queued_scans() == 151
+    # The worker gets on with the backlog (scans and enrichments) while the retry waits.
+    while queued_scans() > 151 - SCAN_BATCH_SIZE and len(receiver.received) == 1:
+        assert worker.run_batch()
+
+    def retry_due() -> bool:
+        with read_connection(engine) as conn:
+            due = conn.execute(
+                select(jobs.c.run_after).where(
+                    jobs.c.kind == "webhook-deliver", jobs.c.status == "queued"
+                )
+            ).scalar_one()
+        return bool(due <= utcnow())
+
+    if len(receiver.received) == 1:
+        # Its retry, once due, is the next job claimed, ahead of the older scans.
+        assert eventually(retry_due, timeout=10)
+        assert worker.run_batch() == 1
+    first, retry = receiver.received
+    assert (first.status, retry.status) == (503, 204)
+    assert first.headers["webhook-id"] == retry.headers["webhook-id"]
+    assert queued_scans() >= 151 - SCAN_BATCH_SIZE
+    get_settings.cache_clear()
