@@ -225,17 +225,21 @@ def read_connection(engine: Engine) -> Iterator[Connection]:
 
 
 class GroupCommit:
-    """One writer thread per SQLite database: writes arriving together share one commit.
+    """One writer thread per API process: writes arriving together share one commit.
 
     SQLite runs one write transaction at a time. Pool threads racing for the
     lock with ``BEGIN IMMEDIATE`` mostly sleep in the busy handler while the
     lock is already free again, and each small commit rewrites the same index
-    and full-text pages. Here one thread takes every write queued so far (up to
-    ``max_batch``), runs each in its own SAVEPOINT (so a write that raises, a
-    409 or a 400, is undone alone and its caller gets the exception), commits
-    once, and only then resolves the callers' futures: a result is never handed
-    out for a write that is not committed. If the transaction itself fails,
-    every write of the batch gets that error (none of them is stored).
+    and full-text pages. PostgreSQL lets writers run side by side, but each
+    commit waits for its own flush of the write-ahead log. Here one thread takes
+    every write queued so far (up to ``max_batch``), runs each in its own
+    SAVEPOINT (so a write that raises, a 409 or a 400, is undone alone and its
+    caller gets the exception), commits once, and only then resolves the
+    callers' futures: a result is never handed out for a write that is not
+    committed. If the transaction itself fails, every write of the batch gets
+    that error (none of them is stored). A write (or a batch) that PostgreSQL
+    aborted to break a deadlock with another process's batch, or for a
+    serialization conflict, runs again alone once the batch is over.
 
     The thread starts on demand and exits after ``idle_seconds`` without work.
     A write must act only through the connection it is given: whatever else it
@@ -285,6 +289,8 @@ class GroupCommit:
         if not live:
             return
         outcomes: list[tuple[Future[Any], bool, Any]] = []
+        # Writes PostgreSQL aborted for a deadlock with another process: run alone afterwards.
+        again: list[tuple[Callable[[Connection], Any], Future[Any]]] = []
         try:
             with write_transaction(self._engine) as conn:
                 cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
@@ -297,11 +303,18 @@ class GroupCommit:
                     except Exception as exc:
                         cursor.execute("ROLLBACK TO group_commit_item")
                         cursor.execute("RELEASE group_commit_item")
-                        outcomes.append((future, False, exc))
+                        if _transient(exc):
+                            again.append((write, future))
+                        else:
+                            outcomes.append((future, False, exc))
                     else:
                         cursor.execute("RELEASE group_commit_item")
                         outcomes.append((future, True, value))
         except BaseException as exc:
+            if len(live) > 1 and _transient(exc):
+                for write, future in live:
+                    self._commit_one(write, future)
+                return
             # Nothing of the batch is stored; an answer computed inside it (even
             # a 409 against a row of this batch) would not be true any more.
             # Even a BaseException goes to the callers: the thread must live on
@@ -314,6 +327,27 @@ class GroupCommit:
                 future.set_result(value)
             else:
                 future.set_exception(value)
+        for write, future in again:
+            self._commit_one(write, future)
+
+    def _commit_one(self, write: Callable[[Connection], Any], future: Future[Any]) -> None:
+        """Run one write of a batch that had to be undone in a transaction of its own."""
+        try:
+            with write_transaction(self._engine) as conn:
+                value = write(conn)
+        except BaseException as exc:
+            future.set_exception(exc)
+        else:
+            future.set_result(value)
+
+
+#: PostgreSQL's codes for a transaction aborted to let another one go on.
+_TRANSIENT_SQLSTATES = {"40P01", "40001"}  # deadlock detected, serialization failure
+
+
+def _transient(exc: BaseException) -> bool:
+    error = getattr(exc, "orig", exc)  # SQLAlchemy wraps the driver's error
+    return getattr(error, "sqlstate", None) in _TRANSIENT_SQLSTATES
 
 
 __all__ = [

@@ -37,11 +37,11 @@ class AppContext:
     record_cache: RecordCache | None = None
     #: Record reads from the event loop on PostgreSQL (the fast reads' only; None on SQLite).
     postgres_records: PostgresRecords | None = None
-    #: The one writer thread of this process on SQLite (group commit); None on PostgreSQL.
+    #: The one writer thread of this process (group commit).
     group_commit: GroupCommit | None = None
 
     def __post_init__(self) -> None:
-        if self.group_commit is None and self.engine.dialect.name == "sqlite":
+        if self.group_commit is None:
             self.group_commit = GroupCommit(self.engine)
 
 
@@ -59,10 +59,10 @@ async def run_db(request: Request[Any, Any, Any], fn: Callable[..., T], *args: A
 async def run_write(request: Request[Any, Any, Any], fn: Callable[[Connection], T]) -> T:
     """Run ``fn(conn)`` in a write transaction and return its result once committed.
 
-    On SQLite the process's writes go through one thread that commits the ones
-    arriving together at once (:class:`~foss_registry.db.GroupCommit`), each in
-    its own savepoint; on PostgreSQL, which lets writers run side by side, each
-    gets its own transaction on the thread pool.
+    The process's writes go through one thread that commits the ones arriving
+    together at once (:class:`~foss_registry.db.GroupCommit`), each in its own
+    savepoint: one commit (one disk flush) for a burst of submissions, on
+    SQLite and on PostgreSQL alike.
     """
     ctx = context(request)
     if ctx.group_commit is not None:
