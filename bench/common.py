@@ -68,15 +68,17 @@ def start(cmd: list[str], env: dict[str, str], port: int, health: str, cwd: Path
     raise SystemExit(f"server {cmd} did not start; see {log.name}")
 
 
-def start_registry(env: dict[str, str], cwd: Path, workers: int = 1) -> Server:
-    """Start `foss serve` with rate limits off and no job worker."""
+def start_registry(
+    env: dict[str, str], cwd: Path, workers: int = 1, *, job_worker: bool = False
+) -> Server:
+    """Start `foss serve` with rate limits off (and no job worker unless asked)."""
     port = free_port()
     cmd = [
         sys.executable,
         "-m",
         "foss_registry.cli.main",
         "serve",
-        "--no-job-worker",
+        *([] if job_worker else ["--no-job-worker"]),
         "--workers",
         str(workers),
         "--port",
