@@ -41,7 +41,8 @@ def test_a_job_held_by_a_killed_worker_is_retried_by_another_after_its_lease(
     client: Any, tokens: dict[str, str], engine: Engine, database_url: str, tmp_path: Path
 ) -> None:
     assert submit(client, tokens["submitter"]).status_code == 201
-    # A worker process claims the scan job with a short lease and is killed mid-job.
+    # A worker process claims the scan job with a short lease (long enough for the checks
+    # below on a busy machine) and is killed mid-job.
     holder = subprocess.Popen(
         [
             sys.executable,
@@ -50,7 +51,7 @@ def test_a_job_held_by_a_killed_worker_is_retried_by_another_after_its_lease(
             "from foss_registry.db import make_engine, write_transaction\n"
             "from foss_registry.jobs import queue\n"
             "with write_transaction(make_engine(sys.argv[1])) as conn:\n"
-            "    job = queue.claim(conn, 'doomed-worker', 3)\n"
+            "    job = queue.claim(conn, 'doomed-worker', 10)\n"
             "print(job.id, flush=True)\n"
             "time.sleep(3600)\n",
             database_url,
