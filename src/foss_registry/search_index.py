@@ -1,18 +1,47 @@
-"""What SQLite's search indexes hold: the words of descriptions and the suffixes of names.
+"""The search rules, in one place: what ``GET /packages?search=`` matches and in what order.
+
+Every search on either backend follows these rules; ``packages/search.py``
+makes the indexes answer them fast, the SQLite indexes are kept by the triggers
+of migrations 0003 to 0005 and 0015 (calling the functions below), PostgreSQL's
+by the GIN indexes of migrations 0004 and 0006 (``foss_search_text`` there
+makes words as :func:`words` does here). Changing a rule means changing it here,
+and a new migration where an index holds what the rule says.
+
+**The term** is the search text without surrounding blanks, lower-cased
+(:func:`search_term`).
+
+**Short terms.** A term shorter than :data:`MIN_SUFFIX` characters matches the
+names that start with it, and nothing else (trigram indexes need three
+characters; ``js`` finds ``json`` and npm's ``JSONStream``).
+
+**Longer terms** match a version when its normalised name contains the term, or
+when its description has every word of the term (:func:`has_words`). Names are
+compared lower-cased as SQLite's ``lower()`` does (ASCII letters only,
+:func:`ascii_lower`).
 
 **Words.** A word is a run of letters and digits (any script), lower-cased,
 with diacritics removed: ``"JSON-REST client, für HTTP_2"`` has the words
-``json``, ``rest``, ``client``, ``fur``, ``http`` and ``2``. A description
-matches a search when it has every word of the search term.
+``json``, ``rest``, ``client``, ``fur``, ``http`` and ``2`` (:func:`words`).
 
-**Suffixes.** A name contains a term when one of its suffixes starts with the
+**Order.** The name that is the term first, then names starting with it, then
+the rest; ties by normalised name (byte order), ecosystem, and version, highest
+first (newest submission first among equal versions). ``total`` counts every
+match, exactly; ``ecosystem`` and ``status`` filters restrict the matches.
+
+**The SQLite indexes** hold, besides the words of each description:
+
+*Suffixes.* A name contains a term when one of its suffixes starts with the
 term. Each suffix of three characters or more is indexed with ``earlier``: how
 long a prefix of it already appeared earlier in the name, and -1 for the whole
 name. A name containing the term twice is then counted once, through the
 suffix at the term's first place in the name, the one whose ``earlier`` is
 shorter than the term; and the name starts with the term when that suffix's
-``earlier`` is -1. Names are lower-cased as SQLite's ``lower()`` does (ASCII
-letters only).
+``earlier`` is -1.
+
+*Counts.* Versions per name, per word, per name prefix of one or two
+characters (by ecosystem and status), and per kept word set (the words of a
+search of several common words, :data:`KEPT_SETS_FROM`), so that ``total`` is
+exact without visiting each match.
 
 The indexes (``package_description_words`` and ``package_name_suffixes``,
 migrations 0003 and 0004) are kept in step by triggers that call
@@ -37,10 +66,18 @@ _WORD = re.compile(r"[^\W_]+")
 _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 #: Suffixes shorter than this are not indexed: shorter terms match names by prefix only.
 MIN_SUFFIX = 3
+#: A search of several words whose rarest word is in this many descriptions or more
+#: keeps the counts of its word set (``packages/word_sets.py``).
+KEPT_SETS_FROM = 2000
 #: The SQL names of the functions :func:`register_sqlite_functions` adds.
 WORDS_FUNCTION = "foss_description_words"
 SUFFIXES_FUNCTION = "foss_name_suffixes"
 HAS_WORDS_FUNCTION = "foss_has_words"
+
+
+def search_term(search: str | None) -> str:
+    """The term a search text stands for: without surrounding blanks, lower-cased."""
+    return (search or "").strip().lower()
 
 
 def words(text: str | None) -> list[str]:

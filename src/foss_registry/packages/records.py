@@ -146,9 +146,7 @@ _REVIEWS_SQL = (
 )
 #: The columns of a version's ``upstream_records`` row that a record shows.
 UPSTREAM_COLUMNS = ("status", "facts", "signals")
-_UPSTREAM_SQL = (
-    f"SELECT {', '.join(UPSTREAM_COLUMNS)} FROM upstream_records WHERE version_id = :id"
-)
+_UPSTREAM_SQL = f"SELECT {', '.join(UPSTREAM_COLUMNS)} FROM upstream_records WHERE version_id = :id"
 #: The facts of a record's ``upstream`` object before any enrichment (enrichment stores
 #: the same fields, so a stored record shows every one whatever upstream knew).
 EMPTY_UPSTREAM_FACTS: dict[str, Any] = {

@@ -1,18 +1,24 @@
 """Listing and searching package versions, in plain SQL on both backends.
 
-``GET /packages?search=`` must stay fast at a million versions. The indexes do
-the matching (SQLite: B-trees of name suffixes and of description words, both in
-name order, and per-word totals, see migrations 0003 to 0005; PostgreSQL:
-``pg_trgm`` and a ``tsvector`` GIN index, migrations 0004 and 0006), and the
-statement is plain SQL built once per shape and cached, because building and
-compiling an expression tree per request costs more than the indexed lookup. On
-SQLite a search for words without a status filter (nearly every search) is
-answered without visiting every match (:func:`_words_page`); the rest go through
-one SQL statement.
+What a search matches and in what order is stated once, in
+:mod:`foss_registry.search_index` (the rules); this module makes the indexes
+answer those rules fast. ``GET /packages?search=`` must cost about the page it
+answers, not the number of matches, at a million versions:
 
-Order, comparing names without case: the name that is the term, then names
-starting with it, then the rest; ties by name, ecosystem and version, highest
-first. ``total`` counts every match.
+- SQLite, a term of three characters or more without a status filter
+  (:func:`_words_page`): the names that match, read in order from the name
+  suffix and description word indexes (migrations 0003 to 0005), only as far as
+  the page reaches; ``total`` from per-name and per-word version counts, and for
+  several common words from the kept word sets (:mod:`.word_sets`, migration 0015).
+- SQLite, a term of one or two characters (:func:`_short_page`): the names that
+  start with it, read in order from the name index as far as the page reaches;
+  ``total`` from the per-prefix counts of migration 0015, by ecosystem and status.
+- Everything else (a term with a status filter; every search on PostgreSQL,
+  through its ``pg_trgm`` and ``tsvector`` GIN indexes of migrations 0004 and
+  0006): one SQL statement with the count as a window over the matches.
+
+Statements are plain SQL built once per shape and cached, because building and
+compiling an expression tree per request costs more than the indexed lookup.
 """
 
 from __future__ import annotations
@@ -20,8 +26,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import json
-import operator
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from typing import Any
 
@@ -29,13 +34,16 @@ import msgspec
 
 from foss_registry import ecosystems, search_index
 from foss_registry.errors import FieldError, InvalidInputError
+from foss_registry.packages import word_sets
 from foss_registry.packages.models import STATUSES
 from foss_registry.packages.records import Reader, field_error
 
 #: Shortest term matched inside names (the shortest suffix indexed; trigrams need three).
 MIN_SUBSTRING = search_index.MIN_SUFFIX
 
-_COLUMNS = "name, version, ecosystem, status, license"
+#: The fields of a listed version, in the order the answer shows them.
+LISTED = ("name", "version", "ecosystem", "status", "license")
+_COLUMNS = ", ".join(LISTED)
 _ORDER = "normalized_name, ecosystem, sort_token DESC, id DESC"
 # Ranks compare names as searches match them: without case.
 _RANK = (
@@ -144,14 +152,16 @@ def list_packages(
 ) -> dict[str, Any]:
     """List or search package versions; ``total`` counts every match."""
     params = _filter_params(ecosystem, status, limit, offset)
-    term = (search or "").strip().lower()
-    if "\x00" in term:
+    if search is not None and "\x00" in search:
         raise InvalidInputError("The search term contains a null byte.", code="invalid_input")
+    term = search_index.search_term(search)
     shape: str | None = None
     if term:
         params["term"] = term
         params["term_end"] = term + "\uffff"
         if len(term) < MIN_SUBSTRING:
+            if dialect == "sqlite":
+                return _short_page(read, params)
             shape = "short"
             spellings = _spellings(term)
             for i in range(4):
@@ -159,7 +169,7 @@ def list_packages(
                 params[f"end{i}"] = spellings[i % len(spellings)] + "\uffff"
         elif dialect == "sqlite":
             wanted = search_index.words(term)
-            if "status" not in params and wanted and term.isascii():
+            if "status" not in params and wanted:
                 return _words_page(read, params, wanted)
             shape = "words" if wanted and _rarest(read, params, wanted) else "name"
         else:
@@ -196,14 +206,15 @@ def _page_of(
     # window over the same matches. Without a search the ordered index serves
     # the page and stops early; a window count would read every row first.
     count_window = shape is not None
-    columns = f"{_COLUMNS}, total" if count_window else _COLUMNS
     sql = _statement(dialect, has_ecosystem, has_status, shape, count_window)
-    rows = _rows(read, dialect, sql, params, columns)
-    total = rows[0][5] if count_window and rows else None
+    rows = _rows(read, dialect, sql, params, count_window)
+    total = rows[0].get("total") if rows else None
     if total is None:
         count_params = {k: v for k, v in params.items() if k not in ("limit", "offset")}
         count_sql = _count_statement(dialect, has_ecosystem, has_status, shape)
         total = read(count_sql, count_params)[0][0]
+    for row in rows:
+        row.pop("total", None)
     return _result(rows, int(total), params["limit"], params["offset"])
 
 
@@ -214,9 +225,9 @@ def _spellings(term: str) -> list[str]:
 
 
 def _rows(
-    read: Reader, dialect: str, sql: str, params: dict[str, Any], columns: str
-) -> Sequence[Sequence[Any]]:
-    """The rows of a statement; on SQLite they cross the driver as one JSON value.
+    read: Reader, dialect: str, sql: str, params: dict[str, Any], with_total: bool
+) -> list[dict[str, Any]]:
+    """The rows of a statement by column name; on SQLite they cross the driver as one JSON value.
 
     Python's ``sqlite3`` lets go of the GIL and takes it back for every row it
     steps. With several pool threads reading at once each row then costs a GIL
@@ -224,43 +235,100 @@ def _rows(
     at one. Aggregated into one JSON array (in the statement's order) the rows
     cost one step.
     """
+    names = (*LISTED, "total") if with_total else LISTED
     if dialect != "sqlite":
-        return read(sql, params)
-    return msgspec.json.decode(read(_as_json(sql, columns), params)[0][0])
+        return [dict(zip(names, row, strict=True)) for row in read(sql, params)]
+    decoded: list[dict[str, Any]] = msgspec.json.decode(read(_as_json(sql, names), params)[0][0])
+    return decoded
 
 
 @lru_cache(maxsize=64)
-def _as_json(sql: str, columns: str) -> str:
-    return f"SELECT json_group_array(json_array({columns})) FROM ({sql})"
+def _as_json(sql: str, names: tuple[str, ...]) -> str:
+    fields = ", ".join(f"'{name}', {name}" for name in names)
+    return f"SELECT json_group_array(json_object({fields})) FROM ({sql})"
 
 
-def _result(rows: Sequence[Sequence[Any]], total: int, limit: int, offset: int) -> dict[str, Any]:
-    return {
-        "packages": [
-            {"name": r[0], "version": r[1], "ecosystem": r[2], "status": r[3], "license": r[4]}
-            for r in rows
-        ],
-        "total": total,
-        "limit": limit,
-        "offset": offset,
-    }
+def _result(rows: list[dict[str, Any]], total: int, limit: int, offset: int) -> dict[str, Any]:
+    return {"packages": rows, "total": total, "limit": limit, "offset": offset}
 
 
-def _by_rarity(read: Reader, wanted: list[str]) -> tuple[list[str], bool]:
-    """The words, rarest first, and whether any description has the rarest."""
+# --- SQLite: terms of one or two characters ---------------------------------------------------
+
+# Versions whose name starts with one spelling of the term, in order, as far as
+# the page reaches; and their count from the per-prefix totals (migration 0015).
+_SHORT_ROWS = (
+    "SELECT json_group_array(json_object('name', name, 'version', version, 'ecosystem', "
+    "ecosystem, 'status', status, 'license', license, 'normalized_name', normalized_name)) "
+    "FROM (SELECT * FROM package_versions WHERE normalized_name >= :start{i} "
+    "AND normalized_name < :end{i}{filters} ORDER BY " + _ORDER + " LIMIT :groups)"
+)
+_SHORT_TOTAL = (
+    "SELECT coalesce(sum(versions), 0) FROM package_name_prefix_totals WHERE prefix = :term"
+)
+
+
+@lru_cache(maxsize=64)
+def _short_statement(spellings: int, ecosystem: bool, status: bool) -> str:
+    filters = (" AND ecosystem = :ecosystem" if ecosystem else "") + (
+        " AND status = :status" if status else ""
+    )
+    ranges = [f"json(({_SHORT_ROWS.format(i=i, filters=filters)}))" for i in range(spellings)]
+    return f"SELECT json_array(({_SHORT_TOTAL}{filters}), json_array({', '.join(ranges)}))"
+
+
+class _ShortRow(msgspec.Struct, frozen=True):
+    """A version found by a short term: the listed fields and the name it is ordered by."""
+
+    name: str
+    version: str
+    ecosystem: str
+    status: str
+    license: str | None
+    normalized_name: str
+
+    def listed(self) -> dict[str, Any]:
+        return {field: getattr(self, field) for field in LISTED}
+
+
+_SHORT_ANSWER = msgspec.json.Decoder(tuple[int, list[list[_ShortRow]]])
+
+
+def _short_page(read: Reader, params: dict[str, Any]) -> dict[str, Any]:
+    """A SQLite search for one or two characters: the names starting with them."""
+    term, limit, offset = params["term"], params["limit"], params["offset"]
+    spellings = _spellings(term)
+    side = dict(params, groups=offset + limit)
+    for i, spelling in enumerate(spellings):
+        side[f"start{i}"], side[f"end{i}"] = spelling, spelling + "\uffff"
+    sql = _short_statement(len(spellings), "ecosystem" in params, "status" in params)
+    total, found = _SHORT_ANSWER.decode(read(sql, side)[0][0])
+    # The name that is the term first (the first of its spelling's range), then by name.
+    merged = heapq.merge(
+        *found,
+        key=lambda r: (search_index.ascii_lower(r.normalized_name) != term, r.normalized_name),
+    )
+    rows = [r.listed() for r in itertools.islice(merged, offset, offset + limit)]
+    return _result(rows, total, limit, offset)
+
+
+# --- SQLite: terms of words, without a status filter ------------------------------------------
+
+
+def _by_rarity(read: Reader, wanted: list[str]) -> tuple[list[str], list[int]]:
+    """The words, rarest first, and how many versions have each in their description."""
     counts = {w: read(_WORD_VERSIONS, {"word": w})[0][0] for w in wanted}
     ordered = sorted(wanted, key=counts.__getitem__)
-    return ordered, bool(counts[ordered[0]])
+    return ordered, [counts[w] for w in ordered]
 
 
 def _rarest(read: Reader, params: dict[str, Any], wanted: list[str]) -> bool:
     """Set the description parameters of a SQLite search; False when no description has them."""
-    (rarest, *others), found = _by_rarity(read, wanted)
+    (rarest, *others), counts = _by_rarity(read, wanted)
     params["rarest"] = rarest
     # The next rarest word leaves out, name by name, what cannot match.
     params["second"] = others[0] if others else None
     params["words"] = " ".join(wanted)
-    return found
+    return bool(counts[0])
 
 
 # How many versions have the word in their description (totals of migration 0005).
@@ -271,8 +339,9 @@ _WORD_VERSIONS = "SELECT coalesce(sum(versions), 0) FROM package_word_totals WHE
 #      term's first place in the name, whose earlier is shorter than the term,
 #      carries the name's version count); those whose name starts with the term
 #      (earlier is -1) rank first (ranks 0 and 1);
-#   B: versions whose description has the word and whose name does not contain it
-#      (package_description_words with in_name = 0: a version count per name).
+#   B: versions whose description has the words and whose name does not contain the
+#      term (for a term of one word, package_description_words with in_name = 0: a
+#      version count per name; for several, see _described_by_all).
 # A and B share no name and each lists its names in order, so the rest of the
 # ranking (rank 2) is a merge of the two by name.
 #
@@ -331,6 +400,8 @@ def _word_statements(ecosystem: bool, length: int) -> dict[str, str]:
             f"{names_with_term} AND NOT {_STARTS} AND (:last IS NULL OR normalized_name <= :last)",
             "normalized_name, ecosystem",
         ),
+        # Every name containing the term (see _described_total).
+        "all_containing": first(names_with_term, "normalized_name, ecosystem", limit="-1"),
     }
 
 
@@ -340,16 +411,39 @@ _GROUPS = "normalized_name, ecosystem, versions"
 # description only where it may be needed. Ordered in Python, cheaper than
 # SQLite's sorter for a page.
 _GROUP_VERSIONS = (
-    "SELECT json_group_array(json_array(g.key, v.name, v.version, v.ecosystem, v.status, "
-    "v.license, CASE WHEN json_extract(g.value, '$[2]') THEN v.description END, v.sort_token, "
-    "v.id)) FROM json_each(:groups) AS g JOIN package_versions v "
-    "ON v.ecosystem = json_extract(g.value, '$[0]') "
+    "SELECT json_group_array(json_object('group', g.key, 'name', v.name, 'version', v.version, "
+    "'ecosystem', v.ecosystem, 'status', v.status, 'license', v.license, 'description', "
+    "CASE WHEN json_extract(g.value, '$[2]') THEN v.description END, "
+    "'sort_token', v.sort_token, 'id', v.id)) FROM json_each(:groups) AS g "
+    "JOIN package_versions v ON v.ecosystem = json_extract(g.value, '$[0]') "
     "AND v.normalized_name = json_extract(g.value, '$[1]')"
 )
-# A row of _GROUP_VERSIONS: the page's fields, the description, the version order.
-_FIELDS = slice(1, 6)
-_DESCRIPTION = 6
-_HIGHEST = operator.itemgetter(7, 8)
+
+
+class _Version(msgspec.Struct, frozen=True):
+    """A version of a chosen name (a row of ``_GROUP_VERSIONS``)."""
+
+    group: int  # the name's place among the chosen names
+    name: str
+    version: str
+    ecosystem: str
+    status: str
+    license: str | None
+    description: str | None  # only for names found by description
+    sort_token: str
+    id: int
+
+    def listed(self) -> dict[str, Any]:
+        return {field: getattr(self, field) for field in LISTED}
+
+
+_VERSIONS = msgspec.json.Decoder(list[_Version])
+
+
+def _highest_first(version: _Version) -> tuple[str, int]:
+    return version.sort_token, version.id
+
+
 #: A name's matching versions: (normalized name, ecosystem, count, found by description).
 Group = tuple[str, str, int, bool]
 # How many names starting with the term are read first (see _starting).
@@ -371,25 +465,25 @@ def _words_page(read: Reader, params: dict[str, Any], wanted: list[str]) -> dict
 
     opening = msgspec.json.decode(read(statements["opening"], side)[0][0])
     by_name, by_description, *first_starting = opening
-    described: list[Group] | None = None
+    described: Iterator[Group] | None = None
     if wanted != [term]:
-        described = _described_by_all(read, side, wanted)
-        by_description = sum(g[2] for g in described)
+        ordered, counts = _by_rarity(read, wanted)
+        described = _described_by_all(read, side, ordered)
+        by_description = _described_total(read, side, statements, ordered, counts)
     first_names = _starting(read, statements, side, first_starting)
     # The versions of names starting with the term; when only the first names
     # were read, at least the page's end, which is all the page needs to know.
     starting = sum(g[2] for g in first_names)
     # Positions before ``skip`` in ``ordered`` are before the page.
-    ordered: Iterable[Group] = first_names if offset < starting else []
+    in_order: Iterable[Group] = first_names if offset < starting else []
     skip = offset if offset < starting else offset - starting
     if end > starting:
         # After the names starting with the term, ranked by name alone: names
         # containing it and names described by it.
-        if described is None:
-            described = groups("described", True)
-        side["last"] = _last_needed(described, end - starting)
-        ordered = itertools.chain(ordered, heapq.merge(groups("containing", False), described))
-    chosen, first = _covering(ordered, skip, skip + limit)
+        needed = _reaching(described or iter(groups("described", True)), end - starting)
+        side["last"] = needed[-1][0] if sum(g[2] for g in needed) >= end - starting else None
+        in_order = itertools.chain(in_order, heapq.merge(groups("containing", False), needed))
+    chosen, first = _covering(in_order, skip, skip + limit)
     rows = _group_rows(read, wanted, chosen)[skip - first :][:limit] if chosen else []
     return _result(rows, by_name + by_description, limit, offset)
 
@@ -422,65 +516,156 @@ def _merged(found: list[list[Any]], names: int) -> list[Group]:
 
 @lru_cache(maxsize=16)
 def _all_words_statement(count: int, ecosystem: bool) -> str:
-    """Names whose descriptions have every one of ``count`` words, and not the term in the name.
+    """The next names whose descriptions have every one of ``count`` words, and not the term.
 
-    Each name comes with its version count per word and its number of versions.
+    In name order after (:after_name, :after_ecosystem), :chunk of them at most,
+    among the rows of the rarest word whose ``in_name`` is :in_name (the
+    words table's key puts ``in_name`` before the name, so each value is one
+    ordered range). Each name comes with its version count per word and its
+    number of versions.
     """
     joins = "".join(
         f"JOIN package_description_words d{i} ON d{i}.word = :w{i} AND d{i}.in_name IN (0, 1) "
         f"AND d{i}.normalized_name = d0.normalized_name AND d{i}.ecosystem = d0.ecosystem "
         for i in range(1, count)
     )
-    counts = ", ".join(f"d{i}.versions" for i in range(count))
+    counts = ", ".join(f"d{i}.versions AS c{i}" for i in range(count))
     eco = " AND d0.ecosystem = :ecosystem" if ecosystem else ""
-    return (
-        f"SELECT json_group_array(json_array(d0.normalized_name, d0.ecosystem, {counts}, "
-        f"s.versions)) FROM package_description_words d0 {joins}"
+    names = (
+        f"SELECT d0.normalized_name AS name, d0.ecosystem AS eco, {counts}, s.versions AS total "
+        f"FROM package_description_words d0 {joins}"
         "LEFT JOIN package_name_suffixes s ON s.suffix = lower(d0.normalized_name) "
         "AND s.ecosystem = d0.ecosystem AND s.normalized_name = d0.normalized_name "
-        f"WHERE d0.word = :w0 AND d0.in_name IN (0, 1){eco} "
-        "AND instr(lower(d0.normalized_name), :term) = 0"
+        f"WHERE d0.word = :w0 AND d0.in_name = :in_name{eco} "
+        "AND (d0.normalized_name, d0.ecosystem) > (:after_name, :after_ecosystem) "
+        "AND instr(lower(d0.normalized_name), :term) = 0 "
+        "ORDER BY d0.normalized_name, d0.ecosystem LIMIT :chunk"
+    )
+    values = ", ".join(f"c{i}" for i in range(count))
+    return f"SELECT json_group_array(json_array(name, eco, {values}, total)) FROM ({names})"
+
+
+# The names a walk of the rarest word reads at first, and at most at once later.
+_FIRST_CHUNK = 128
+_LAST_CHUNK = 8192
+
+
+def _described_by_all(read: Reader, params: dict[str, Any], ordered: list[str]) -> Iterator[Group]:
+    """The names (in order) whose descriptions have all the words but whose name lacks the term.
+
+    Read as far as the caller takes them: the two ranges of the rarest word
+    (``in_name`` 0 and 1), merged.
+    """
+    words = {f"w{i}": w for i, w in enumerate(ordered)}
+    sql = _all_words_statement(len(ordered), "ecosystem" in params)
+    return heapq.merge(
+        *(_described_range(read, params | words, sql, ordered, in_name) for in_name in (0, 1))
     )
 
 
-def _described_by_all(read: Reader, params: dict[str, Any], wanted: list[str]) -> list[Group]:
-    """The names (in order) whose descriptions have all the words but whose name lacks the term.
+def _described_range(
+    read: Reader, params: dict[str, Any], sql: str, wanted: list[str], in_name: int
+) -> Iterator[Group]:
+    """The names of one ``in_name`` range of the rarest word, chunk by chunk.
 
     A name's count of matching versions is exact from the index when at most one
     word misses some of its versions; otherwise its descriptions are read.
     """
-    ordered, found_any = _by_rarity(read, wanted)
-    if not found_any:
-        return []
-    words = {f"w{i}": w for i, w in enumerate(ordered)}
-    sql = _all_words_statement(len(ordered), "ecosystem" in params)
-    found = msgspec.json.decode(read(sql, params | words)[0][0])
-    groups: list[Group] = []
-    unsure: list[Group] = []
-    for name, eco, *counts, versions in found:
-        missing = [c for c in counts if versions is None or c < versions]
-        if versions is not None and len(missing) <= 1:
-            groups.append((name, eco, min(counts), True))
-        else:
-            unsure.append((name, eco, 0, True))
-    for (name, eco, _count, _by_words), versions in zip(
-        unsure, _group_versions(read, unsure), strict=True
-    ):
-        count = sum(search_index.has_words(v[_DESCRIPTION], wanted) for v in versions)
-        if count:
-            groups.append((name, eco, count, True))
-    groups.sort()
-    return groups
+    after, chunk = ("", ""), _FIRST_CHUNK
+    while True:
+        found = msgspec.json.decode(
+            read(
+                sql,
+                params
+                | {"in_name": in_name, "after_name": after[0], "after_ecosystem": after[1]}
+                | {"chunk": chunk},
+            )[0][0]
+        )
+        groups: list[Group] = []
+        unsure: list[Group] = []
+        for name, eco, *counts, versions in found:
+            missing = [c for c in counts if versions is None or c < versions]
+            if versions is not None and len(missing) <= 1:
+                groups.append((name, eco, min(counts), True))
+            else:
+                unsure.append((name, eco, 0, True))
+        for (name, eco, _count, _by_words), versions in zip(
+            unsure, _group_versions(read, unsure), strict=True
+        ):
+            count = sum(search_index.has_words(v.description, wanted) for v in versions)
+            if count:
+                groups.append((name, eco, count, True))
+        groups.sort()
+        yield from groups
+        if len(found) < chunk:
+            return
+        after = (found[-1][0], found[-1][1])
+        chunk = min(chunk * 4, _LAST_CHUNK)
 
 
-def _last_needed(groups: list[Group], end: int) -> str | None:
-    """The name at which these groups alone reach position end (None if they never do)."""
+def _described_total(
+    read: Reader,
+    params: dict[str, Any],
+    statements: dict[str, str],
+    ordered: list[str],
+    counts: list[int],
+) -> int:
+    """How many versions have every word in their description and not the term in their name.
+
+    From the kept counts of the word set when it is kept (less the versions of
+    names containing the term, which the name side counts); otherwise by
+    walking every name that has the rarest word, and a set whose rarest word
+    is common is then kept for the next search.
+    """
+    if not counts[0]:
+        return 0
+    kept = read(word_sets.KEPT_TOTALS, {"set_key": word_sets.key(ordered)})
+    if kept:
+        total = sum(
+            versions
+            for _words, eco, status, versions in kept
+            if versions and params.get("ecosystem", eco) == eco
+        )
+        return total - _described_containing(read, params, statements, ordered)
+    total = sum(g[2] for g in _described_by_all(read, params, ordered))
+    if counts[0] >= search_index.KEPT_SETS_FROM:
+        database = _database_file(read)
+        if database:
+            word_sets.keep(database, ordered, ordered[0])
+    return total
+
+
+def _described_containing(
+    read: Reader, params: dict[str, Any], statements: dict[str, str], wanted: list[str]
+) -> int:
+    """How many versions of names containing the term have every word in their description."""
+    names = msgspec.json.decode(read(statements["all_containing"], params)[0][0])
+    chosen = [(name, eco, count, True) for name, eco, count in names]
+    return sum(
+        search_index.has_words(v.description, wanted)
+        for versions in _group_versions(read, chosen)
+        for v in versions
+    )
+
+
+def _database_file(read: Reader) -> str | None:
+    """The file of the main database a SQLite reader reads (None in memory)."""
+    for _seq, name, file in read("PRAGMA database_list", {}):
+        if name == "main":
+            return str(file) or None
+    return None
+
+
+def _reaching(groups: Iterator[Group], end: int) -> list[Group]:
+    """The first groups, up to the one at which they alone reach position end (or all)."""
+    taken: list[Group] = []
     position = 0
     for group in groups:
+        taken.append(group)
         position += group[2]
         if position >= end:
-            return group[0]
-    return None
+            break
+    return taken
 
 
 def _covering(ordered: Iterable[Group], start: int, end: int) -> tuple[list[Group], int]:
@@ -498,25 +683,27 @@ def _covering(ordered: Iterable[Group], start: int, end: int) -> tuple[list[Grou
     return chosen, first
 
 
-def _group_versions(read: Reader, chosen: list[Group]) -> list[list[Sequence[Any]]]:
-    """Every version of each chosen name, highest first (rows of _GROUP_VERSIONS)."""
+def _group_versions(read: Reader, chosen: list[Group]) -> list[list[_Version]]:
+    """Every version of each chosen name, highest first."""
+    if not chosen:
+        return []
     groups = json.dumps([[eco, name, by_words] for name, eco, _count, by_words in chosen])
-    found: list[list[Sequence[Any]]] = [[] for _ in chosen]
-    for row in msgspec.json.decode(read(_GROUP_VERSIONS, {"groups": groups})[0][0]):
-        found[row[0]].append(row)
+    found: list[list[_Version]] = [[] for _ in chosen]
+    for version in _VERSIONS.decode(read(_GROUP_VERSIONS, {"groups": groups})[0][0]):
+        found[version.group].append(version)
     for versions in found:
-        versions.sort(key=_HIGHEST, reverse=True)
+        versions.sort(key=_highest_first, reverse=True)
     return found
 
 
-def _group_rows(read: Reader, wanted: list[str], chosen: list[Group]) -> list[Sequence[Any]]:
+def _group_rows(read: Reader, wanted: list[str], chosen: list[Group]) -> list[dict[str, Any]]:
     """The matching versions of the chosen names, in order."""
-    rows: list[Sequence[Any]] = []
+    rows: list[dict[str, Any]] = []
     for (_name, _eco, count, by_words), versions in zip(
         chosen, _group_versions(read, chosen), strict=True
     ):
         if by_words and len(versions) != count:
             # Only some versions of this name have the words in their description.
-            versions = [v for v in versions if search_index.has_words(v[_DESCRIPTION], wanted)]
-        rows.extend(v[_FIELDS] for v in versions)
+            versions = [v for v in versions if search_index.has_words(v.description, wanted)]
+        rows.extend(v.listed() for v in versions)
     return rows

@@ -1,12 +1,13 @@
-"""SQLite's description-word index and the names' version counts stay in step with the versions.
+"""SQLite's description-word index and the search counts stay in step with the versions.
 
 A one-word search on SQLite answers its page and its ``total`` from
 ``package_description_words`` and the version counts of
 ``package_name_suffixes`` (migration 0004), and from the per-word totals of
-``package_word_totals`` (migration 0005), without reading the versions
-themselves, so a count that drifted would show as a wrong ``total`` or a
-missing result. These tests rebuild all three from the stored versions after
-every kind of change and compare.
+``package_word_totals`` (migration 0005); a search of one or two characters
+from the per-prefix counts and one of several common words from the kept word
+sets (migration 0015); all without reading the versions themselves, so a count
+that drifted would show as a wrong ``total`` or a missing result. These tests
+rebuild every one from the stored versions after every kind of change and compare.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from sqlalchemy import Engine, text
 from foss_registry import search_index, storage
 from foss_registry.db import make_engine
 from foss_registry.packages import records as reads
-from foss_registry.packages import search
+from foss_registry.packages import search, word_sets
 
 ROW = (
     "INSERT INTO package_versions (ecosystem, name, normalized_name, version, "
@@ -110,8 +111,50 @@ def _suffix_counts(
     return carried, real
 
 
+def _prefix_totals(engine: Engine) -> tuple[dict[Any, int], Counter[Any]]:
+    """The stored per-prefix counts (without the emptied ones), and the versions' own."""
+    with engine.connect() as conn:
+        stored = {
+            (p, e, s): versions
+            for p, e, s, versions in conn.execute(text("SELECT * FROM package_name_prefix_totals"))
+            if versions
+        }
+        rows = conn.execute(
+            text("SELECT normalized_name, ecosystem, status FROM package_versions")
+        ).all()
+    real: Counter[Any] = Counter()
+    for name, ecosystem, status in rows:
+        for prefix in {search_index.ascii_lower(name[:1]), search_index.ascii_lower(name[:2])}:
+            real[prefix, ecosystem, status] += 1
+    return stored, real
+
+
+def _set_totals(engine: Engine) -> tuple[dict[Any, int], Counter[Any]]:
+    """The kept word sets' counts (without the emptied ones), and the versions' own."""
+    with engine.connect() as conn:
+        stored = {
+            (w, e, s): versions
+            for w, e, s, versions in conn.execute(text("SELECT * FROM package_word_set_totals"))
+            if versions
+        }
+        kept = [w for (w,) in conn.execute(text("SELECT words FROM package_word_sets"))]
+        rows = conn.execute(
+            text("SELECT description, ecosystem, status FROM package_versions")
+        ).all()
+    real: Counter[Any] = Counter()
+    for words in kept:
+        for description, ecosystem, status in rows:
+            if search_index.has_words(description, words.split(" ")):
+                real[words, ecosystem, status] += 1
+    return stored, real
+
+
 def _assert_in_step(engine: Engine) -> None:
     assert _stored_words(engine) == _expected_words(engine)
+    stored_prefixes, real_prefixes = _prefix_totals(engine)
+    assert stored_prefixes == dict(real_prefixes)
+    stored_sets, real_sets = _set_totals(engine)
+    assert stored_sets == dict(real_sets)
     stored_totals, summed_totals = _word_totals(engine)
     assert stored_totals == dict(summed_totals)
     carried, real = _suffix_counts(engine)
@@ -306,3 +349,65 @@ def test_pages_reach_past_the_first_names_starting_with_the_term(engine: Engine)
             len(expected),
             expected[offset : offset + limit],
         )
+
+
+def test_short_terms_count_by_prefix_ecosystem_and_status(engine: Engine) -> None:
+    for name, version in (("js", "1"), ("json", "1"), ("json", "2"), ("J", "1"), ("jq", "1")):
+        _insert(engine, "pypi", name, version, None)
+    _insert(engine, "npm", "JSONStream", "1.0.0", None)
+    _assert_in_step(engine)
+    assert _search(engine, "js") == (
+        4,
+        [("js", "1"), ("JSONStream", "1.0.0"), ("json", "2"), ("json", "1")],
+    )
+    assert _search(engine, "J", limit=2, offset=1) == (6, [("JSONStream", "1.0.0"), ("jq", "1")])
+    _execute(engine, "UPDATE package_versions SET status = 'approved' WHERE version = '2'")
+    _execute(engine, "DELETE FROM package_versions WHERE normalized_name = 'js'")
+    _execute(engine, "UPDATE package_versions SET normalized_name = 'xq' WHERE name = 'jq'")
+    _assert_in_step(engine)
+    assert _search(engine, "js", status="approved") == (1, [("json", "2")])
+    assert _search(engine, "js", ecosystem="npm", status="pending") == (
+        1,
+        [("JSONStream", "1.0.0")],
+    )
+    assert _search(engine, "x") == (1, [("jq", "1")])
+
+
+def test_kept_word_sets_stay_exact_through_every_change(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search_index, "KEPT_SETS_FROM", 1)
+    _insert(engine, "pypi", "alpha", "1.0", "A library for HTTP")
+    _insert(engine, "pypi", "alpha", "2.0", "A library")
+    _insert(engine, "npm", "beta", "1.0.0", "For the library of HTTP")
+    # Counted the long way, and the set kept for the next search.
+    assert _search(engine, "library for") == (2, [("alpha", "1.0"), ("beta", "1.0.0")])
+    assert _search(engine, "http for library")[0] == 2
+    word_sets.wait()
+    _assert_in_step(engine)
+    with engine.connect() as conn:
+        kept = {w for (w,) in conn.execute(text("SELECT words FROM package_word_sets"))}
+    assert kept == {"for library", "for http library"}
+
+    _insert(engine, "pypi", "gamma", "0.1", "library FOR all")
+    _insert(engine, "pypi", "library-for-x", "1", "library, for x")
+    _execute(
+        engine, "UPDATE package_versions SET description = 'for a library' WHERE version = '2.0'"
+    )
+    _execute(engine, "UPDATE package_versions SET status = 'approved' WHERE ecosystem = 'npm'")
+    _execute(engine, "DELETE FROM package_versions WHERE name = 'gamma'")
+    _assert_in_step(engine)
+    # From the kept counts now: each version once, the name that has the term first.
+    assert _search(engine, "library for") == (
+        4,
+        [("alpha", "2.0"), ("alpha", "1.0"), ("beta", "1.0.0"), ("library-for-x", "1")],
+    )
+    assert _search(engine, "library-for") == (
+        4,
+        [("library-for-x", "1"), ("alpha", "2.0"), ("alpha", "1.0"), ("beta", "1.0.0")],
+    )
+    assert _search(engine, "library for", ecosystem="npm") == (1, [("beta", "1.0.0")])
+    assert _search(engine, "library for", limit=2, offset=1) == (
+        4,
+        [("alpha", "1.0"), ("beta", "1.0.0")],
+    )

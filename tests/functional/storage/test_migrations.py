@@ -15,6 +15,9 @@ SEARCH_INDEX_OBJECTS = {
     "name_suffix_positions",
     "package_description_words",
     "package_word_totals",
+    "package_name_prefix_totals",
+    "package_word_sets",
+    "package_word_set_totals",
     "ix_package_versions_description_words",
     "ix_package_versions_name_trgm",
 }

@@ -1,0 +1,95 @@
+"""SQLite's kept word sets: exact counts of versions whose description has several words.
+
+A search of several common words ("library for") matches a large part of the
+catalogue, and counting those matches per request reads every name that has
+the rarest word. Once such a set has been asked for, it is *kept*: a row in
+``package_word_sets`` and its counts per ecosystem and status in
+``package_word_set_totals`` (migration 0015), which triggers keep in step with
+every later change. A kept set's count is then a few reads.
+
+Keeping a set writes, and searches run on read-only connections, so a search
+hands the set to :func:`keep`, which adds it on a thread of its own through a
+connection of its own, in one write transaction: nothing is written between
+the count and the first trigger, so the count stays exact. Until it is kept,
+searches count the set the long way (exactly, as before).
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from foss_registry.search_index import register_sqlite_functions
+
+_log = logging.getLogger(__name__)
+
+#: A word set as stored: its distinct words, sorted, joined by one space.
+Key = str
+
+_ADD_SET = "INSERT OR IGNORE INTO package_word_sets(words, rarest) VALUES (:words, :rarest)"
+_COUNT_SET = (
+    "INSERT INTO package_word_set_totals(words, ecosystem, status, versions) "
+    "SELECT :words, v.ecosystem, v.status, count(*) FROM package_description_words d "
+    "JOIN package_versions v "
+    "ON v.ecosystem = d.ecosystem AND v.normalized_name = d.normalized_name "
+    "WHERE d.word = :rarest AND foss_has_words(v.description, :words) "
+    "GROUP BY v.ecosystem, v.status"
+)
+#: The kept counts of a set: (ecosystem, status, versions) rows; none for a set not kept.
+KEPT_TOTALS = (
+    "SELECT s.words, t.ecosystem, t.status, t.versions FROM package_word_sets s "
+    "LEFT JOIN package_word_set_totals t ON t.words = s.words WHERE s.words = :set_key"
+)
+
+_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="foss-word-sets")
+_lock = threading.Lock()
+_asked: dict[tuple[str, Key], Future[None]] = {}
+
+
+def key(words: list[str]) -> Key:
+    """The stored key of a set of words."""
+    return " ".join(sorted(set(words)))
+
+
+def keep(database: str, words: list[str], rarest: str) -> Future[None]:
+    """Keep the counts of a word set of a SQLite database file, once, in the background."""
+    wanted = (database, key(words))
+    with _lock:
+        future = _asked.get(wanted)
+        if future is None:
+            future = _asked[wanted] = _executor.submit(_add, database, wanted[1], rarest)
+        return future
+
+
+def wait() -> None:
+    """Wait until every set asked for so far is kept (for tests and tools)."""
+    with _lock:
+        pending = list(_asked.values())
+    for future in pending:
+        future.result()
+
+
+def _add(database: str, words: Key, rarest: str) -> None:
+    try:
+        conn = sqlite3.connect(database, timeout=30, isolation_level=None)
+    except sqlite3.Error:
+        _log.exception("could not open %s to keep a word set", database)
+        return
+    try:
+        register_sqlite_functions(conn)
+        conn.execute("BEGIN IMMEDIATE")
+        params = {"words": words, "rarest": rarest}
+        if conn.execute(_ADD_SET, params).rowcount:
+            conn.execute(_COUNT_SET, params)
+        conn.execute("COMMIT")
+    except sqlite3.Error:
+        # The search counted the long way and will again: nothing is lost.
+        _log.exception("could not keep the counts of the word set %r", words)
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        with _lock:
+            _asked.pop((database, words), None)
+    finally:
+        conn.close()
