@@ -5,17 +5,20 @@ What a search matches and in what order is stated once, in
 answer those rules fast. ``GET /packages?search=`` must cost about the page it
 answers, not the number of matches, at a million versions:
 
-- SQLite, a term of three characters or more without a status filter
-  (:func:`_words_page`): the names that match, read in order from the name
-  suffix and description word indexes (migrations 0003 to 0005), only as far as
-  the page reaches; ``total`` from per-name and per-word version counts, and for
-  several common words from the kept word sets (:mod:`.word_sets`, migration 0015).
+- SQLite, a term of three characters or more (:func:`_words_page`): the names
+  that match, read in order from the name suffix and description word indexes
+  (migrations 0003 to 0005), only as far as the page reaches; ``total`` from
+  per-name and per-word version counts (per status: migration 0015), and for
+  several common words, or one with a status filter, from the kept word sets
+  (:mod:`.word_sets`, migration 0015).
 - SQLite, a term of one or two characters (:func:`_short_page`): the names that
   start with it, read in order from the name index as far as the page reaches;
   ``total`` from the per-prefix counts of migration 0015, by ecosystem and status.
-- Everything else (a term with a status filter; every search on PostgreSQL,
-  through its ``pg_trgm`` and ``tsvector`` GIN indexes of migrations 0004 and
-  0006): one SQL statement with the count as a window over the matches.
+- SQLite, filters alone: the name index in order; ``total`` from the per-prefix
+  counts.
+- Everything else (a term without words, such as ``---``; every search on
+  PostgreSQL, through its ``pg_trgm`` and ``tsvector`` GIN indexes of migrations
+  0004 and 0006): one SQL statement with the count as a window over the matches.
 
 Statements are plain SQL built once per shape and cached, because building and
 compiling an expression tree per request costs more than the indexed lookup.
@@ -169,7 +172,7 @@ def list_packages(
                 params[f"end{i}"] = spellings[i % len(spellings)] + "\uffff"
         elif dialect == "sqlite":
             wanted = search_index.words(term)
-            if "status" not in params and wanted:
+            if wanted:
                 return _words_page(read, params, wanted)
             shape = "words" if wanted and _rarest(read, params, wanted) else "name"
         else:
@@ -211,11 +214,27 @@ def _page_of(
     total = rows[0].get("total") if rows else None
     if total is None:
         count_params = {k: v for k, v in params.items() if k not in ("limit", "offset")}
-        count_sql = _count_statement(dialect, has_ecosystem, has_status, shape)
+        if dialect == "sqlite" and shape is None:
+            count_sql = _FILTERED_TOTAL[has_ecosystem, has_status]
+        else:
+            count_sql = _count_statement(dialect, has_ecosystem, has_status, shape)
         total = read(count_sql, count_params)[0][0]
     for row in rows:
         row.pop("total", None)
     return _result(rows, int(total), params["limit"], params["offset"])
+
+
+# SQLite: the one-character name prefixes part every version once (migration 0015).
+_FILTERED_TOTAL = {
+    (ecosystem, status): (
+        "SELECT coalesce(sum(versions), 0) FROM package_name_prefix_totals "
+        "WHERE length(prefix) = 1"
+        + (" AND ecosystem = :ecosystem" if ecosystem else "")
+        + (" AND status = :status" if status else "")
+    )
+    for ecosystem in (False, True)
+    for status in (False, True)
+}
 
 
 def _spellings(term: str) -> list[str]:
@@ -311,7 +330,7 @@ def _short_page(read: Reader, params: dict[str, Any]) -> dict[str, Any]:
     return _result(rows, total, limit, offset)
 
 
-# --- SQLite: terms of words, without a status filter ------------------------------------------
+# --- SQLite: terms of three characters or more ------------------------------------------------
 
 
 def _by_rarity(read: Reader, wanted: list[str]) -> tuple[list[str], list[int]]:
@@ -333,7 +352,7 @@ def _rarest(read: Reader, params: dict[str, Any], wanted: list[str]) -> bool:
 
 # How many versions have the word in their description (totals of migration 0005).
 _WORD_VERSIONS = "SELECT coalesce(sum(versions), 0) FROM package_word_totals WHERE word = :word"
-# The SQLite search for a term of words (no status filter), answered from the two name-ordered
+# The SQLite search for a term of words, answered from the two name-ordered
 # indexes without visiting every match. The matches are:
 #   A: versions whose name contains the term (package_name_suffixes: the row of the
 #      term's first place in the name, whose earlier is shorter than the term,
@@ -343,14 +362,20 @@ _WORD_VERSIONS = "SELECT coalesce(sum(versions), 0) FROM package_word_totals WHE
 #      term (for a term of one word, package_description_words with in_name = 0: a
 #      version count per name; for several, see _described_by_all).
 # A and B share no name and each lists its names in order, so the rest of the
-# ranking (rank 2) is a merge of the two by name.
+# ranking (rank 2) is a merge of the two by name. With a status filter a name's
+# count is its versions in that status (package_name_statuses, migration 0015).
 #
 # The term's length is written into the statement, not bound: SQLite compares a
 # bound "earlier < ?" with the partial index's "earlier < 0" (migration 0005)
 # and then prepares the statement again at every execution.
 _NAMES_WITH_TERM = (
-    "FROM package_name_suffixes WHERE suffix >= :term AND suffix < :term_end "
+    "FROM package_name_suffixes AS o WHERE suffix >= :term AND suffix < :term_end "
     "AND earlier < {length}{ecosystem}"
+)
+# A name's versions in the status asked for.
+_IN_STATUS = (
+    "(SELECT coalesce(sum(t.versions), 0) FROM package_name_statuses t WHERE t.ecosystem = "
+    "o.ecosystem AND t.normalized_name = o.normalized_name AND t.status = :status)"
 )
 _NAMES_WITH_WORD = "FROM package_description_words WHERE word = :term AND in_name = 0{ecosystem}"
 # Their count, summed per word and ecosystem (migration 0005).
@@ -359,16 +384,20 @@ _STARTS = "earlier < 0"
 
 
 @lru_cache(maxsize=64)
-def _word_statements(ecosystem: bool, length: int) -> dict[str, str]:
+def _word_statements(ecosystem: bool, status: bool, length: int) -> dict[str, str]:
     eco = " AND ecosystem = :ecosystem" if ecosystem else ""
-    names_with_term = _NAMES_WITH_TERM.format(length=length, ecosystem=eco)
+    groups = _GROUPS.replace("versions", f"{_IN_STATUS} AS versions") if status else _GROUPS
+    versions = _IN_STATUS if status else "versions"
+    # Only names with versions in the status: each name read then has a version to show.
+    in_status = f" AND {_IN_STATUS} > 0" if status else ""
+    names_with_term = _NAMES_WITH_TERM.format(length=length, ecosystem=eco) + in_status
     names_with_word = _NAMES_WITH_WORD.format(ecosystem=eco)
     versions_with_word = _VERSIONS_WITH_WORD.format(ecosystem=eco)
 
     def first(source: str, order: str, starting: bool = False, limit: str = ":groups") -> str:
         # The first names of a side, as one JSON array (see _rows); a starting
         # name comes with whether it is other than the term itself.
-        columns = f"suffix <> :term AS other, {_GROUPS}" if starting else _GROUPS
+        columns = f"suffix <> :term AS other, {groups}" if starting else groups
         names = f"SELECT {columns} {source} ORDER BY {order} LIMIT {limit}"
         values = f"other, {_GROUPS}" if starting else _GROUPS
         return f"SELECT json_group_array(json_array({values})) FROM ({names})"
@@ -387,7 +416,7 @@ def _word_statements(ecosystem: bool, length: int) -> dict[str, str]:
         # The counts and the first :names names starting with the term, in one
         # statement: each statement costs a round of Python's GIL between threads.
         "opening": (
-            f"SELECT json_array((SELECT coalesce(sum(versions), 0) {names_with_term}), "
+            f"SELECT json_array((SELECT coalesce(sum({versions}), 0) {names_with_term}), "
             f"(SELECT coalesce(sum(versions), 0) {versions_with_word}), "
             f"json(({first(*starting, starting=True, limit=':names')})), "
             f"json(({first(*folded, starting=True, limit=':names')})))"
@@ -416,7 +445,8 @@ _GROUP_VERSIONS = (
     "CASE WHEN json_extract(g.value, '$[2]') THEN v.description END, "
     "'sort_token', v.sort_token, 'id', v.id)) FROM json_each(:groups) AS g "
     "JOIN package_versions v ON v.ecosystem = json_extract(g.value, '$[0]') "
-    "AND v.normalized_name = json_extract(g.value, '$[1]')"
+    "AND v.normalized_name = json_extract(g.value, '$[1]') "
+    "WHERE :status IS NULL OR v.status = :status"
 )
 
 
@@ -451,13 +481,14 @@ _FIRST_NAMES = 32
 
 
 def _words_page(read: Reader, params: dict[str, Any], wanted: list[str]) -> dict[str, Any]:
-    """A SQLite search for words, with no status filter (see the statements above)."""
+    """A SQLite search for words (see the statements above)."""
     term, limit, offset = params["term"], params["limit"], params["offset"]
     end = offset + limit
     # Every name has at least one version: the first offset + limit names suffice.
     # The names starting with the term are read a few at first (see _starting).
     side = dict(params, groups=end, names=min(end, _FIRST_NAMES))
-    statements = _word_statements("ecosystem" in params, len(term))
+    side.setdefault("status", None)
+    statements = _word_statements("ecosystem" in params, "status" in params, len(term))
 
     def groups(statement: str, by_words: bool) -> list[Group]:
         names = msgspec.json.decode(read(statements[statement], side)[0][0])
@@ -466,7 +497,8 @@ def _words_page(read: Reader, params: dict[str, Any], wanted: list[str]) -> dict
     opening = msgspec.json.decode(read(statements["opening"], side)[0][0])
     by_name, by_description, *first_starting = opening
     described: Iterator[Group] | None = None
-    if wanted != [term]:
+    # A name's versions with one word counted by status need a kept set (or a walk).
+    if wanted != [term] or side["status"] is not None:
         ordered, counts = _by_rarity(read, wanted)
         described = _described_by_all(read, side, ordered)
         by_description = _described_total(read, side, statements, ordered, counts)
@@ -480,11 +512,15 @@ def _words_page(read: Reader, params: dict[str, Any], wanted: list[str]) -> dict
     if end > starting:
         # After the names starting with the term, ranked by name alone: names
         # containing it and names described by it.
-        needed = _reaching(described or iter(groups("described", True)), end - starting)
+        if described is None:
+            described = iter(groups("described", True))
+        needed = _reaching(described, end - starting)
         side["last"] = needed[-1][0] if sum(g[2] for g in needed) >= end - starting else None
         in_order = itertools.chain(in_order, heapq.merge(groups("containing", False), needed))
     chosen, first = _covering(in_order, skip, skip + limit)
-    rows = _group_rows(read, wanted, chosen)[skip - first :][:limit] if chosen else []
+    rows = (
+        _group_rows(read, wanted, chosen, side["status"])[skip - first :][:limit] if chosen else []
+    )
     return _result(rows, by_name + by_description, limit, offset)
 
 
@@ -515,14 +551,14 @@ def _merged(found: list[list[Any]], names: int) -> list[Group]:
 
 
 @lru_cache(maxsize=16)
-def _all_words_statement(count: int, ecosystem: bool) -> str:
+def _all_words_statement(count: int, ecosystem: bool, status: bool) -> str:
     """The next names whose descriptions have every one of ``count`` words, and not the term.
 
     In name order after (:after_name, :after_ecosystem), :chunk of them at most,
     among the rows of the rarest word whose ``in_name`` is :in_name (the
     words table's key puts ``in_name`` before the name, so each value is one
     ordered range). Each name comes with its version count per word and its
-    number of versions.
+    number of versions (and with a status filter, its versions in that status).
     """
     joins = "".join(
         f"JOIN package_description_words d{i} ON d{i}.word = :w{i} AND d{i}.in_name IN (0, 1) "
@@ -531,9 +567,10 @@ def _all_words_statement(count: int, ecosystem: bool) -> str:
     )
     counts = ", ".join(f"d{i}.versions AS c{i}" for i in range(count))
     eco = " AND d0.ecosystem = :ecosystem" if ecosystem else ""
+    in_status = _IN_STATUS.replace("o.", "d0.") if status else "NULL"
     names = (
-        f"SELECT d0.normalized_name AS name, d0.ecosystem AS eco, {counts}, s.versions AS total "
-        f"FROM package_description_words d0 {joins}"
+        f"SELECT d0.normalized_name AS name, d0.ecosystem AS eco, {counts}, s.versions AS total, "
+        f"{in_status} AS in_status FROM package_description_words d0 {joins}"
         "LEFT JOIN package_name_suffixes s ON s.suffix = lower(d0.normalized_name) "
         "AND s.ecosystem = d0.ecosystem AND s.normalized_name = d0.normalized_name "
         f"WHERE d0.word = :w0 AND d0.in_name = :in_name{eco} "
@@ -542,7 +579,9 @@ def _all_words_statement(count: int, ecosystem: bool) -> str:
         "ORDER BY d0.normalized_name, d0.ecosystem LIMIT :chunk"
     )
     values = ", ".join(f"c{i}" for i in range(count))
-    return f"SELECT json_group_array(json_array(name, eco, {values}, total)) FROM ({names})"
+    return (
+        f"SELECT json_group_array(json_array(name, eco, in_status, {values}, total)) FROM ({names})"
+    )
 
 
 # The names a walk of the rarest word reads at first, and at most at once later.
@@ -557,7 +596,7 @@ def _described_by_all(read: Reader, params: dict[str, Any], ordered: list[str]) 
     (``in_name`` 0 and 1), merged.
     """
     words = {f"w{i}": w for i, w in enumerate(ordered)}
-    sql = _all_words_statement(len(ordered), "ecosystem" in params)
+    sql = _all_words_statement(len(ordered), "ecosystem" in params, params["status"] is not None)
     return heapq.merge(
         *(_described_range(read, params | words, sql, ordered, in_name) for in_name in (0, 1))
     )
@@ -569,8 +608,10 @@ def _described_range(
     """The names of one ``in_name`` range of the rarest word, chunk by chunk.
 
     A name's count of matching versions is exact from the index when at most one
-    word misses some of its versions; otherwise its descriptions are read.
+    word misses some of its versions (with a status filter: when none does);
+    otherwise its descriptions are read.
     """
+    exact_missing = 0 if params["status"] is not None else 1
     after, chunk = ("", ""), _FIRST_CHUNK
     while True:
         found = msgspec.json.decode(
@@ -583,14 +624,16 @@ def _described_range(
         )
         groups: list[Group] = []
         unsure: list[Group] = []
-        for name, eco, *counts, versions in found:
+        for name, eco, in_status, *counts, versions in found:
             missing = [c for c in counts if versions is None or c < versions]
-            if versions is not None and len(missing) <= 1:
-                groups.append((name, eco, min(counts), True))
+            if versions is not None and len(missing) <= exact_missing:
+                count = min(counts) if in_status is None else in_status
+                if count:
+                    groups.append((name, eco, count, True))
             else:
                 unsure.append((name, eco, 0, True))
         for (name, eco, _count, _by_words), versions in zip(
-            unsure, _group_versions(read, unsure), strict=True
+            unsure, _group_versions(read, unsure, params["status"]), strict=True
         ):
             count = sum(search_index.has_words(v.description, wanted) for v in versions)
             if count:
@@ -624,7 +667,9 @@ def _described_total(
         total = sum(
             versions
             for _words, eco, status, versions in kept
-            if versions and params.get("ecosystem", eco) == eco
+            if versions
+            and params.get("ecosystem", eco) == eco
+            and params["status"] in (None, status)
         )
         return total - _described_containing(read, params, statements, ordered)
     total = sum(g[2] for g in _described_by_all(read, params, ordered))
@@ -643,7 +688,7 @@ def _described_containing(
     chosen = [(name, eco, count, True) for name, eco, count in names]
     return sum(
         search_index.has_words(v.description, wanted)
-        for versions in _group_versions(read, chosen)
+        for versions in _group_versions(read, chosen, params["status"])
         for v in versions
     )
 
@@ -683,24 +728,29 @@ def _covering(ordered: Iterable[Group], start: int, end: int) -> tuple[list[Grou
     return chosen, first
 
 
-def _group_versions(read: Reader, chosen: list[Group]) -> list[list[_Version]]:
-    """Every version of each chosen name, highest first."""
+def _group_versions(
+    read: Reader, chosen: list[Group], status: str | None = None
+) -> list[list[_Version]]:
+    """Every version of each chosen name (in a status), highest first."""
     if not chosen:
         return []
     groups = json.dumps([[eco, name, by_words] for name, eco, _count, by_words in chosen])
     found: list[list[_Version]] = [[] for _ in chosen]
-    for version in _VERSIONS.decode(read(_GROUP_VERSIONS, {"groups": groups})[0][0]):
+    params = {"groups": groups, "status": status}
+    for version in _VERSIONS.decode(read(_GROUP_VERSIONS, params)[0][0]):
         found[version.group].append(version)
     for versions in found:
         versions.sort(key=_highest_first, reverse=True)
     return found
 
 
-def _group_rows(read: Reader, wanted: list[str], chosen: list[Group]) -> list[dict[str, Any]]:
-    """The matching versions of the chosen names, in order."""
+def _group_rows(
+    read: Reader, wanted: list[str], chosen: list[Group], status: str | None
+) -> list[dict[str, Any]]:
+    """The matching versions (in a status) of the chosen names, in order."""
     rows: list[dict[str, Any]] = []
     for (_name, _eco, count, by_words), versions in zip(
-        chosen, _group_versions(read, chosen), strict=True
+        chosen, _group_versions(read, chosen, status), strict=True
     ):
         if by_words and len(versions) != count:
             # Only some versions of this name have the words in their description.

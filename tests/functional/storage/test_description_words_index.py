@@ -149,8 +149,26 @@ def _set_totals(engine: Engine) -> tuple[dict[Any, int], Counter[Any]]:
     return stored, real
 
 
+def _name_statuses(engine: Engine) -> tuple[dict[Any, int], Counter[Any]]:
+    """The stored versions per name and status, and the versions' own."""
+    with engine.connect() as conn:
+        stored = {
+            (e, n, s): versions
+            for e, n, s, versions in conn.execute(text("SELECT * FROM package_name_statuses"))
+        }
+        real = Counter(
+            tuple(row)
+            for row in conn.execute(
+                text("SELECT ecosystem, normalized_name, status FROM package_versions")
+            )
+        )
+    return stored, real
+
+
 def _assert_in_step(engine: Engine) -> None:
     assert _stored_words(engine) == _expected_words(engine)
+    stored_statuses, real_statuses = _name_statuses(engine)
+    assert stored_statuses == dict(real_statuses)
     stored_prefixes, real_prefixes = _prefix_totals(engine)
     assert stored_prefixes == dict(real_prefixes)
     stored_sets, real_sets = _set_totals(engine)

@@ -17,6 +17,7 @@ SEARCH_INDEX_OBJECTS = {
     "package_word_totals",
     "package_name_prefix_totals",
     "package_word_sets",
+    "package_name_statuses",
     "package_word_set_totals",
     "ix_package_versions_description_words",
     "ix_package_versions_name_trgm",

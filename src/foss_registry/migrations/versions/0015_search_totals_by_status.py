@@ -11,7 +11,13 @@ filter costs nothing more:
     per (prefix, ecosystem, status): how many versions have a name whose first
     one or two characters, lower-cased as SQLite's ``lower()`` does, are the
     prefix. A search of one or two characters matches exactly those names
-    (``foss_registry.search_index``).
+    (``foss_registry.search_index``). The one-character prefixes part every
+    version once, so their sum also counts a listing with filters alone.
+
+``package_name_statuses``
+    per (ecosystem, name, status): how many versions the name has in that
+    status, so that a search with a status filter counts a matching name's
+    versions with one read (``package_name_suffixes`` counts them all).
 
 ``package_word_sets`` and ``package_word_set_totals``
     a word set is the words of a search term of several words, sorted and
@@ -70,8 +76,21 @@ _REMOVE_SETS = (
     "WHERE ecosystem = old.ecosystem AND status = old.status "
     f"AND words IN ({_SETS.format(row='old')})"
 )
+_ADD_STATUS = (
+    "INSERT INTO package_name_statuses(ecosystem, normalized_name, status, versions) "
+    "VALUES (new.ecosystem, new.normalized_name, new.status, 1) "
+    "ON CONFLICT(ecosystem, normalized_name, status) DO UPDATE SET versions = versions + 1"
+)
+_OLD_STATUS = (
+    "ecosystem = old.ecosystem AND normalized_name = old.normalized_name AND status = old.status"
+)
+_REMOVE_STATUS = (
+    f"UPDATE package_name_statuses SET versions = versions - 1 WHERE {_OLD_STATUS}; "
+    f"DELETE FROM package_name_statuses WHERE versions = 0 AND {_OLD_STATUS}"
+)
 _TRIGGERS = {
     "package_name_prefix_totals": (_ADD_PREFIXES, _REMOVE_PREFIXES, "normalized_name, "),
+    "package_name_statuses": (_ADD_STATUS, _REMOVE_STATUS, "normalized_name, "),
     "package_word_set_totals": (_ADD_SETS, _REMOVE_SETS, "description, "),
 }
 
@@ -95,6 +114,15 @@ def upgrade() -> None:
         "FROM package_versions UNION ALL "
         "SELECT lower(substr(normalized_name, 1, 2)), ecosystem, status FROM package_versions "
         "WHERE length(normalized_name) > 1) GROUP BY prefix, ecosystem, status"
+    )
+    op.execute(
+        "CREATE TABLE package_name_statuses (ecosystem TEXT NOT NULL, "
+        "normalized_name TEXT NOT NULL, status TEXT NOT NULL, versions INTEGER NOT NULL, "
+        "PRIMARY KEY (ecosystem, normalized_name, status)) WITHOUT ROWID"
+    )
+    op.execute(
+        "INSERT INTO package_name_statuses SELECT ecosystem, normalized_name, status, count(*) "
+        "FROM package_versions GROUP BY ecosystem, normalized_name, status"
     )
     op.execute(
         "CREATE TABLE package_word_sets (words TEXT PRIMARY KEY, rarest TEXT NOT NULL) "
@@ -125,4 +153,5 @@ def downgrade() -> None:
             op.execute(f"DROP TRIGGER {table}_{suffix}")
     op.execute("DROP TABLE package_word_set_totals")
     op.execute("DROP TABLE package_word_sets")
+    op.execute("DROP TABLE package_name_statuses")
     op.execute("DROP TABLE package_name_prefix_totals")
