@@ -1,4 +1,4 @@
-"""Benchmark of the registry service: detail, search and submission over HTTP.
+"""Benchmark of the registry service: detail, every shape of search, and submission over HTTP.
 
 Loads 100,000 package versions (1,000,000 with ``--million``) into a fresh
 SQLite file, starts a real ``foss serve`` (one API process) and, in the same
@@ -6,15 +6,24 @@ invocation, the constant-JSON Starlette baseline under the same server, then
 drives both with ``wrk -c32`` on loopback (after a short unmeasured warm-up
 run) and prints requests/s, p50 and p99 with the ratio to the baseline.
 
+Every description reads "The <word> library for <four words>", so "library",
+"for" and "the" are in every version: the common-word shapes match them all.
+
     python bench/packages_bench.py [--million] [--seconds 10] [--database FILE]
+        [--postgres-url URL]
 
 ``--database FILE`` keeps the loaded file for later runs: an existing file is
 used as it is (its schema upgraded first), a missing one is loaded and kept.
+``--postgres-url`` (else ``FOSS_BENCH_POSTGRES_URL``), a role that may create
+databases: the same versions are copied once into the database
+``foss_bench_<versions>`` there (kept for later runs) and the reads are timed
+on PostgreSQL too, in the same invocation.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import secrets
 import sqlite3
@@ -28,7 +37,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import HEADER, row, start_baseline, start_registry, wrk
+from bench.common import HEADER, Server, WrkResult, row, start_baseline, start_registry, wrk
+from sqlalchemy import create_engine, text
 
 from foss_registry import ecosystems, storage
 from foss_registry.db import make_engine
@@ -192,6 +202,15 @@ request = function()
   return wrk.format("GET", "/api/v1/packages?limit=100&search=" .. words[math.random(1, #words)])
 end
 """
+# Fixed queries, one per shape of search (and a filter alone), with what each shows.
+SHAPES = (
+    ("search=library", "one common word (every version)"),
+    ("search=library%20for", "two common words"),
+    ("search=the%20library%20for", "three common words"),
+    ("search=js", "two letters"),
+    ("search=jsonrest&status=approved", "a word and a status"),
+    ("status=approved", "a filter alone"),
+)
 LUA_POST = """
 local counter = 0
 -- `tid` is a global set per thread by setup(); a local here would hide it.
@@ -207,11 +226,88 @@ end
 """
 
 
+_COPIED = (
+    "ecosystem, name, normalized_name, version, canonical_version, sort_token, purl, status, "
+    "license, description, submitted_by, submitted_at, flags, policy_reasons"
+)
+
+
+def postgres_copy(admin_url: str, db: Path, total: int) -> str:
+    """The URL of a PostgreSQL database holding the SQLite file's versions (copied once)."""
+    name = f"foss_bench_{total}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+        if exists.first() is None:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    url = admin_url.rsplit("/", 1)[0] + "/" + name
+    engine = make_engine(url)
+    storage.upgrade(engine)
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT count(*) FROM package_versions")).scalar_one()
+    if not stored:
+        started = time.perf_counter()
+        raw = engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            with (
+                sqlite3.connect(db) as source,
+                cursor.copy(f"COPY package_versions ({_COPIED}) FROM STDIN") as copy,  # type: ignore[attr-defined]
+            ):
+                for values in source.execute(
+                    f"SELECT {_COPIED} FROM package_versions WHERE name NOT LIKE 'new-%' ORDER BY id"
+                ):
+                    copy.write_row(values)
+            raw.commit()
+        finally:
+            raw.close()
+        storage.optimize(engine)
+        print(f"copied into PostgreSQL in {time.perf_counter() - started:.1f} s", flush=True)
+    engine.dispose()
+    return url
+
+
+def time_reads(registry: Server, scripts: dict[str, Path], seconds: int) -> dict[str, WrkResult]:
+    """wrk runs of the detail read and every shape of search, after a warm-up run of each."""
+    results = {}
+    for label in ("detail", "search_name", "search_word", "search_rare_word"):
+        wrk(registry.url, seconds=2, script=scripts[label])
+        results[label] = wrk(registry.url, seconds=seconds, script=scripts[label])
+    for query, _shown in SHAPES:
+        url = f"{registry.url}/api/v1/packages?limit=100&{query}"
+        wrk(url, seconds=2)
+        results[query] = wrk(url, seconds=seconds)
+    return results
+
+
+def print_reads(results: dict[str, WrkResult], baseline: WrkResult) -> None:
+    print(row("GET /packages/{name}", results["detail"], baseline))
+    print(row("GET /packages?search=<package name>&limit=100", results["search_name"], baseline))
+    print(
+        row("GET /packages?search=<description word>&limit=100", results["search_word"], baseline)
+    )
+    print(
+        row(
+            "GET /packages?search=<rarer description word>&limit=100",
+            results["search_rare_word"],
+            baseline,
+        )
+    )
+    for query, _shown in SHAPES:
+        print(row(f"GET /packages?{query.replace('%20', ' ')}&limit=100", results[query], baseline))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--million", action="store_true", help="load 1,000,000 versions")
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--database", type=Path, help="keep the loaded SQLite file here")
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get("FOSS_BENCH_POSTGRES_URL"),
+        help="time the reads on PostgreSQL too (a role that may create databases)",
+    )
     args = parser.parse_args()
     total = 1_000_000 if args.million else 100_000
     with tempfile.TemporaryDirectory(prefix="foss-bench-") as tmp:
@@ -250,29 +346,29 @@ def main() -> None:
                 scripts[label] = path
             # Steady state, as a server that has been up a while: a short unmeasured
             # run first fills the read cache and the database pages.
-            wrk(registry.url, seconds=2, script=scripts["detail"])
-            detail = wrk(registry.url, seconds=args.seconds, script=scripts["detail"])
-            wrk(registry.url, seconds=2, script=scripts["search_name"])
-            search_name = wrk(registry.url, seconds=args.seconds, script=scripts["search_name"])
-            search_word = wrk(registry.url, seconds=args.seconds, script=scripts["search_word"])
-            search_rare_word = wrk(
-                registry.url, seconds=args.seconds, script=scripts["search_rare_word"]
-            )
+            reads = time_reads(registry, scripts, args.seconds)
             before = _submissions(db)
             post = wrk(registry.url, seconds=args.seconds, script=scripts["post"])
         finally:
             registry.stop()
         created = _submissions(db) - before
+        postgres_reads = None
+        if args.postgres_url:
+            url = postgres_copy(args.postgres_url, db, total)
+            registry = start_registry({"FOSS_DATABASE_URL": url}, work)
+            try:
+                postgres_reads = time_reads(registry, scripts, args.seconds)
+            finally:
+                registry.stop()
     print(f"\n{total:,} versions, 1 API process, wrk -t2 -c32 -d{args.seconds}s on loopback\n")
     print(HEADER)
     print(row("baseline: Starlette constant JSON", baseline))
-    print(row("GET /packages/{name}", detail, baseline))
-    print(row("GET /packages?search=<package name>&limit=100", search_name, baseline))
-    print(row("GET /packages?search=<description word>&limit=100", search_word, baseline))
-    print(
-        row("GET /packages?search=<rarer description word>&limit=100", search_rare_word, baseline)
-    )
+    print_reads(reads, baseline)
     print(row("POST /packages (durable, SQLite)", post, baseline))
+    if postgres_reads:
+        print("\nPostgreSQL, the same versions and runs:\n")
+        print(HEADER)
+        print_reads(postgres_reads, baseline)
     print(f"\nPOST: {created:,} submissions stored ({created / args.seconds:,.0f}/s durable)")
 
 
