@@ -122,7 +122,11 @@ def _statement(
     if ecosystem:
         where.append("ecosystem = :ecosystem")
     if status:
-        where.append("status = :status")
+        # SQLite: a listing in name order reads the name index, passing over the
+        # other statuses, rather than sort every version in the status (+ keeps
+        # the planner off the status index).
+        plain = dialect == "sqlite" and term is None
+        where.append("+status = :status" if plain else "status = :status")
     if term == "short":
         where.append(_PREFIX)
     elif term is not None:
@@ -255,16 +259,16 @@ def _rows(
     cost one step.
     """
     names = (*LISTED, "total") if with_total else LISTED
-    if dialect != "sqlite":
-        return [dict(zip(names, row, strict=True)) for row in read(sql, params)]
-    decoded: list[dict[str, Any]] = msgspec.json.decode(read(_as_json(sql, names), params)[0][0])
-    return decoded
+    if dialect == "sqlite":
+        rows = msgspec.json.decode(read(_as_json(sql, names), params)[0][0])
+    else:
+        rows = read(sql, params)
+    return [dict(zip(names, row, strict=True)) for row in rows]
 
 
 @lru_cache(maxsize=64)
 def _as_json(sql: str, names: tuple[str, ...]) -> str:
-    fields = ", ".join(f"'{name}', {name}" for name in names)
-    return f"SELECT json_group_array(json_object({fields})) FROM ({sql})"
+    return f"SELECT json_group_array(json_array({', '.join(names)})) FROM ({sql})"
 
 
 def _result(rows: list[dict[str, Any]], total: int, limit: int, offset: int) -> dict[str, Any]:
@@ -276,8 +280,7 @@ def _result(rows: list[dict[str, Any]], total: int, limit: int, offset: int) -> 
 # Versions whose name starts with one spelling of the term, in order, as far as
 # the page reaches; and their count from the per-prefix totals (migration 0015).
 _SHORT_ROWS = (
-    "SELECT json_group_array(json_object('name', name, 'version', version, 'ecosystem', "
-    "ecosystem, 'status', status, 'license', license, 'normalized_name', normalized_name)) "
+    "SELECT json_group_array(json_array({columns})) "
     "FROM (SELECT * FROM package_versions WHERE normalized_name >= :start{i} "
     "AND normalized_name < :end{i}{filters} ORDER BY " + _ORDER + " LIMIT :groups)"
 )
@@ -291,12 +294,19 @@ def _short_statement(spellings: int, ecosystem: bool, status: bool) -> str:
     filters = (" AND ecosystem = :ecosystem" if ecosystem else "") + (
         " AND status = :status" if status else ""
     )
-    ranges = [f"json(({_SHORT_ROWS.format(i=i, filters=filters)}))" for i in range(spellings)]
+    columns = ", ".join(_ShortRow.__struct_fields__)
+    ranges = [
+        f"json(({_SHORT_ROWS.format(i=i, filters=filters, columns=columns)}))"
+        for i in range(spellings)
+    ]
     return f"SELECT json_array(({_SHORT_TOTAL}{filters}), json_array({', '.join(ranges)}))"
 
 
-class _ShortRow(msgspec.Struct, frozen=True):
-    """A version found by a short term: the listed fields and the name it is ordered by."""
+class _ShortRow(msgspec.Struct, frozen=True, array_like=True):
+    """A version found by a short term: the listed fields and the name it is ordered by.
+
+    Read from a JSON array of the columns named as its fields, in their order.
+    """
 
     name: str
     version: str
@@ -429,29 +439,18 @@ def _word_statements(ecosystem: bool, status: bool, length: int) -> dict[str, st
             f"{names_with_term} AND NOT {_STARTS} AND (:last IS NULL OR normalized_name <= :last)",
             "normalized_name, ecosystem",
         ),
-        # Every name containing the term (see _described_total).
-        "all_containing": first(names_with_term, "normalized_name, ecosystem", limit="-1"),
     }
 
 
 _GROUPS = "normalized_name, ecosystem, versions"
+
+
 # Every version of the given names (a JSON array of [ecosystem, name, found by
 # description]) with the name's place in that array, as one JSON array; the
 # description only where it may be needed. Ordered in Python, cheaper than
 # SQLite's sorter for a page.
-_GROUP_VERSIONS = (
-    "SELECT json_group_array(json_object('group', g.key, 'name', v.name, 'version', v.version, "
-    "'ecosystem', v.ecosystem, 'status', v.status, 'license', v.license, 'description', "
-    "CASE WHEN json_extract(g.value, '$[2]') THEN v.description END, "
-    "'sort_token', v.sort_token, 'id', v.id)) FROM json_each(:groups) AS g "
-    "JOIN package_versions v ON v.ecosystem = json_extract(g.value, '$[0]') "
-    "AND v.normalized_name = json_extract(g.value, '$[1]') "
-    "WHERE :status IS NULL OR v.status = :status"
-)
-
-
-class _Version(msgspec.Struct, frozen=True):
-    """A version of a chosen name (a row of ``_GROUP_VERSIONS``)."""
+class _Version(msgspec.Struct, frozen=True, array_like=True):
+    """A version of a chosen name: a row of ``_GROUP_VERSIONS``, a JSON array in field order."""
 
     group: int  # the name's place among the chosen names
     name: str
@@ -468,6 +467,19 @@ class _Version(msgspec.Struct, frozen=True):
 
 
 _VERSIONS = msgspec.json.Decoder(list[_Version])
+# The SQL of each field of _Version; the statement lists them in the Struct's order.
+_VERSION_SQL = {
+    "group": "g.key",
+    "description": "CASE WHEN json_extract(g.value, '$[2]') THEN v.description END",
+}
+_GROUP_VERSIONS = (
+    "SELECT json_group_array(json_array("
+    + ", ".join(_VERSION_SQL.get(f, f"v.{f}") for f in _Version.__struct_fields__)
+    + ")) FROM json_each(:groups) AS g "
+    "JOIN package_versions v ON v.ecosystem = json_extract(g.value, '$[0]') "
+    "AND v.normalized_name = json_extract(g.value, '$[1]') "
+    "WHERE :status IS NULL OR v.status = :status"
+)
 
 
 def _highest_first(version: _Version) -> tuple[str, int]:
@@ -501,7 +513,7 @@ def _words_page(read: Reader, params: dict[str, Any], wanted: list[str]) -> dict
     if wanted != [term] or side["status"] is not None:
         ordered, counts = _by_rarity(read, wanted)
         described = _described_by_all(read, side, ordered)
-        by_description = _described_total(read, side, statements, ordered, counts)
+        by_description = _described_total(read, side, ordered, counts)
     first_names = _starting(read, statements, side, first_starting)
     # The versions of names starting with the term; when only the first names
     # were read, at least the page's end, which is all the page needs to know.
@@ -584,6 +596,29 @@ def _all_words_statement(count: int, ecosystem: bool, status: bool) -> str:
     )
 
 
+@lru_cache(maxsize=16)
+def _containing_words_statement(count: int, ecosystem: bool, status: bool, length: int) -> str:
+    """The names containing the term whose descriptions have every one of ``count`` words.
+
+    Each comes as :func:`_all_words_statement` gives its names.
+    """
+    # CROSS JOIN keeps the names containing the term (few) the outer loop.
+    joins = "".join(
+        f"CROSS JOIN package_description_words d{i} ON d{i}.word = :w{i} "
+        f"AND d{i}.in_name IN (0, 1) AND d{i}.normalized_name = o.normalized_name "
+        f"AND d{i}.ecosystem = o.ecosystem "
+        for i in range(count)
+    )
+    counts = ", ".join(f"d{i}.versions" for i in range(count))
+    eco = " AND o.ecosystem = :ecosystem" if ecosystem else ""
+    in_status = _IN_STATUS if status else "NULL"
+    return (
+        f"SELECT json_group_array(json_array(o.normalized_name, o.ecosystem, {in_status}, "
+        f"{counts}, o.versions)) FROM package_name_suffixes o {joins}"
+        f"WHERE o.suffix >= :term AND o.suffix < :term_end AND o.earlier < {length}{eco}"
+    )
+
+
 # The names a walk of the rarest word reads at first, and at most at once later.
 _FIRST_CHUNK = 128
 _LAST_CHUNK = 8192
@@ -605,13 +640,7 @@ def _described_by_all(read: Reader, params: dict[str, Any], ordered: list[str]) 
 def _described_range(
     read: Reader, params: dict[str, Any], sql: str, wanted: list[str], in_name: int
 ) -> Iterator[Group]:
-    """The names of one ``in_name`` range of the rarest word, chunk by chunk.
-
-    A name's count of matching versions is exact from the index when at most one
-    word misses some of its versions (with a status filter: when none does);
-    otherwise its descriptions are read.
-    """
-    exact_missing = 0 if params["status"] is not None else 1
+    """The names of one ``in_name`` range of the rarest word, chunk by chunk."""
     after, chunk = ("", ""), _FIRST_CHUNK
     while True:
         found = msgspec.json.decode(
@@ -622,34 +651,46 @@ def _described_range(
                 | {"chunk": chunk},
             )[0][0]
         )
-        groups: list[Group] = []
-        unsure: list[Group] = []
-        for name, eco, in_status, *counts, versions in found:
-            missing = [c for c in counts if versions is None or c < versions]
-            if versions is not None and len(missing) <= exact_missing:
-                count = min(counts) if in_status is None else in_status
-                if count:
-                    groups.append((name, eco, count, True))
-            else:
-                unsure.append((name, eco, 0, True))
-        for (name, eco, _count, _by_words), versions in zip(
-            unsure, _group_versions(read, unsure, params["status"]), strict=True
-        ):
-            count = sum(search_index.has_words(v.description, wanted) for v in versions)
-            if count:
-                groups.append((name, eco, count, True))
-        groups.sort()
-        yield from groups
+        yield from _resolved(read, params["status"], found, wanted)
         if len(found) < chunk:
             return
         after = (found[-1][0], found[-1][1])
         chunk = min(chunk * 4, _LAST_CHUNK)
 
 
+def _resolved(
+    read: Reader, status: str | None, found: list[list[Any]], wanted: list[str]
+) -> list[Group]:
+    """The groups of names found with their counts per word, in name order, empty ones left out.
+
+    A name's count of matching versions is exact from the index when at most one
+    word misses some of its versions (with a status filter: when none does);
+    otherwise its descriptions are read.
+    """
+    exact_missing = 0 if status is not None else 1
+    groups: list[Group] = []
+    unsure: list[Group] = []
+    for name, eco, in_status, *counts, versions in found:
+        missing = [c for c in counts if versions is None or c < versions]
+        if versions is not None and len(missing) <= exact_missing:
+            count = min(counts) if in_status is None else in_status
+            if count:
+                groups.append((name, eco, count, True))
+        else:
+            unsure.append((name, eco, 0, True))
+    for (name, eco, _count, _by_words), versions in zip(
+        unsure, _group_versions(read, unsure, status), strict=True
+    ):
+        count = sum(search_index.has_words(v.description, wanted) for v in versions)
+        if count:
+            groups.append((name, eco, count, True))
+    groups.sort()
+    return groups
+
+
 def _described_total(
     read: Reader,
     params: dict[str, Any],
-    statements: dict[str, str],
     ordered: list[str],
     counts: list[int],
 ) -> int:
@@ -671,7 +712,7 @@ def _described_total(
             and params.get("ecosystem", eco) == eco
             and params["status"] in (None, status)
         )
-        return total - _described_containing(read, params, statements, ordered)
+        return total - _described_containing(read, params, ordered)
     total = sum(g[2] for g in _described_by_all(read, params, ordered))
     if counts[0] >= search_index.KEPT_SETS_FROM:
         database = _database_file(read)
@@ -680,17 +721,15 @@ def _described_total(
     return total
 
 
-def _described_containing(
-    read: Reader, params: dict[str, Any], statements: dict[str, str], wanted: list[str]
-) -> int:
+def _described_containing(read: Reader, params: dict[str, Any], ordered: list[str]) -> int:
     """How many versions of names containing the term have every word in their description."""
-    names = msgspec.json.decode(read(statements["all_containing"], params)[0][0])
-    chosen = [(name, eco, count, True) for name, eco, count in names]
-    return sum(
-        search_index.has_words(v.description, wanted)
-        for versions in _group_versions(read, chosen, params["status"])
-        for v in versions
+    status = params["status"]
+    words = {f"w{i}": w for i, w in enumerate(ordered)}
+    sql = _containing_words_statement(
+        len(ordered), "ecosystem" in params, status is not None, len(params["term"])
     )
+    found = msgspec.json.decode(read(sql, params | words)[0][0])
+    return sum(g[2] for g in _resolved(read, status, found, ordered))
 
 
 def _database_file(read: Reader) -> str | None:
