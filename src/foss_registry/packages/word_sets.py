@@ -12,6 +12,10 @@ hands the set to :func:`keep`, which adds it on a thread of its own through a
 connection of its own, in one write transaction: nothing is written between
 the count and the first trigger, so the count stays exact. Until it is kept,
 searches count the set the long way (exactly, as before).
+
+Anyone may search, so what is kept is bounded: at most :data:`MAX_SETS` sets of
+at most :data:`MAX_WORDS` words, and at most :data:`MAX_WAITING` waiting to be
+added; past these, searches keep counting the long way.
 """
 
 from __future__ import annotations
@@ -27,8 +31,17 @@ _log = logging.getLogger(__name__)
 
 #: A word set as stored: its distinct words, sorted, joined by one space.
 Key = str
+#: The most sets kept (each adds a little to every write of a version that has its words).
+MAX_SETS = 1000
+#: The most words of a kept set.
+MAX_WORDS = 4
+#: The most sets waiting to be added at once.
+MAX_WAITING = 8
 
-_ADD_SET = "INSERT OR IGNORE INTO package_word_sets(words, rarest) VALUES (:words, :rarest)"
+_ADD_SET = (
+    "INSERT OR IGNORE INTO package_word_sets(words, rarest) SELECT :words, :rarest "
+    f"WHERE (SELECT count(*) FROM package_word_sets) < {MAX_SETS}"
+)
 _COUNT_SET = (
     "INSERT INTO package_word_set_totals(words, ecosystem, status, versions) "
     "SELECT :words, v.ecosystem, v.status, count(*) FROM package_description_words d "
@@ -53,14 +66,17 @@ def key(words: list[str]) -> Key:
     return " ".join(sorted(set(words)))
 
 
-def keep(database: str, words: list[str], rarest: str) -> Future[None]:
+def keep(database: str, words: list[str], rarest: str) -> None:
     """Keep the counts of a word set of a SQLite database file, once, in the background."""
     wanted = (database, key(words))
+    if len(words) > MAX_WORDS:
+        return
     with _lock:
-        future = _asked.get(wanted)
-        if future is None:
-            future = _asked[wanted] = _executor.submit(_add, database, wanted[1], rarest)
-        return future
+        if wanted in _asked:
+            return
+        if sum(not f.done() for f in _asked.values()) >= MAX_WAITING:
+            return
+        _asked[wanted] = _executor.submit(_add, database, wanted[1], rarest)
 
 
 def wait() -> None:
@@ -84,12 +100,14 @@ def _add(database: str, words: Key, rarest: str) -> None:
         if conn.execute(_ADD_SET, params).rowcount:
             conn.execute(_COUNT_SET, params)
         conn.execute("COMMIT")
+        return
     except sqlite3.Error:
         # The search counted the long way and will again: nothing is lost.
         _log.exception("could not keep the counts of the word set %r", words)
         if conn.in_transaction:
             conn.execute("ROLLBACK")
-        with _lock:
-            _asked.pop((database, words), None)
     finally:
         conn.close()
+    with _lock:
+        # Asked again, it is tried again.
+        _asked.pop((database, words), None)
