@@ -22,7 +22,7 @@ filter costs nothing more:
 ``package_word_sets`` and ``package_word_set_totals``
     a word set is the words of a search term of several words, sorted and
     joined by one space ("for library"). A set is kept once a search has asked
-    for it and its rarest word is common (``search_index.COUNTED_SETS_FROM``);
+    for it and its rarest word is common (``search_index.KEPT_SETS_FROM``);
     from then on ``package_word_set_totals`` counts, per ecosystem and status,
     the versions whose description has every word of the set. ``rarest`` is the
     set's rarest word when it was added: the triggers find the sets a
