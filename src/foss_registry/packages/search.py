@@ -8,12 +8,12 @@ answers, not the number of matches, at a million versions:
 - SQLite, a term of three characters or more (:func:`_words_page`): the names
   that match, read in order from the name suffix and description word indexes
   (migrations 0003 to 0005), only as far as the page reaches; ``total`` from
-  per-name and per-word version counts (per status: migration 0015), and for
+  per-name and per-word version counts (per status: migration 0016), and for
   several common words, or one with a status filter, from the kept word sets
-  (:mod:`.word_sets`, migration 0015).
+  (:mod:`.word_sets`, migration 0016).
 - SQLite, a term of one or two characters (:func:`_short_page`): the names that
   start with it, read in order from the name index as far as the page reaches;
-  ``total`` from the per-prefix counts of migration 0015, by ecosystem and status.
+  ``total`` from the per-prefix counts of migration 0016, by ecosystem and status.
 - SQLite, filters alone: the name index in order; ``total`` from the per-prefix
   counts.
 - Everything else (a term without words, such as ``---``; every search on
@@ -228,7 +228,7 @@ def _page_of(
     return _result(rows, int(total), params["limit"], params["offset"])
 
 
-# SQLite: the one-character name prefixes part every version once (migration 0015).
+# SQLite: the one-character name prefixes part every version once (migration 0016).
 _FILTERED_TOTAL = {
     (ecosystem, status): (
         "SELECT coalesce(sum(versions), 0) FROM package_name_prefix_totals "
@@ -278,7 +278,7 @@ def _result(rows: list[dict[str, Any]], total: int, limit: int, offset: int) -> 
 # --- SQLite: terms of one or two characters ---------------------------------------------------
 
 # Versions whose name starts with one spelling of the term, in order, as far as
-# the page reaches; and their count from the per-prefix totals (migration 0015).
+# the page reaches; and their count from the per-prefix totals (migration 0016).
 _SHORT_ROWS = (
     "SELECT json_group_array(json_array({columns})) "
     "FROM (SELECT * FROM package_versions WHERE normalized_name >= :start{i} "
@@ -373,7 +373,7 @@ _WORD_VERSIONS = "SELECT coalesce(sum(versions), 0) FROM package_word_totals WHE
 #      version count per name; for several, see _described_by_all).
 # A and B share no name and each lists its names in order, so the rest of the
 # ranking (rank 2) is a merge of the two by name. With a status filter a name's
-# count is its versions in that status (package_name_statuses, migration 0015).
+# count is its versions in that status (package_name_statuses, migration 0016).
 #
 # The term's length is written into the statement, not bound: SQLite compares a
 # bound "earlier < ?" with the partial index's "earlier < 0" (migration 0005)

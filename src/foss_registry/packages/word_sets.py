@@ -4,7 +4,7 @@ A search of several common words ("library for") matches a large part of the
 catalogue, and counting those matches per request reads every name that has
 the rarest word. Once such a set has been asked for, it is *kept*: a row in
 ``package_word_sets`` and its counts per ecosystem and status in
-``package_word_set_totals`` (migration 0015), which triggers keep in step with
+``package_word_set_totals`` (migration 0016), which triggers keep in step with
 every later change. A kept set's count is then a few reads.
 
 Keeping a set writes, and searches run on read-only connections, so a search

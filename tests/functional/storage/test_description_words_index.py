@@ -5,7 +5,7 @@ A one-word search on SQLite answers its page and its ``total`` from
 ``package_name_suffixes`` (migration 0004), and from the per-word totals of
 ``package_word_totals`` (migration 0005); a search of one or two characters
 from the per-prefix counts and one of several common words from the kept word
-sets (migration 0015); all without reading the versions themselves, so a count
+sets (migration 0016); all without reading the versions themselves, so a count
 that drifted would show as a wrong ``total`` or a missing result. These tests
 rebuild every one from the stored versions after every kind of change and compare.
 """

@@ -30,16 +30,16 @@ filter costs nothing more:
 
 PostgreSQL needs neither: its searches count with its GIN indexes.
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 """
 
 from alembic import op
 
 from foss_registry.search_index import register_sqlite_functions
 
-revision = "0015"
-down_revision = "0014"
+revision = "0016"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
