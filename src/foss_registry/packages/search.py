@@ -400,7 +400,8 @@ def _word_statements(ecosystem: bool, status: bool, length: int) -> dict[str, st
     versions = _IN_STATUS if status else "versions"
     # Only names with versions in the status: each name read then has a version to show.
     in_status = f" AND {_IN_STATUS} > 0" if status else ""
-    names_with_term = _NAMES_WITH_TERM.format(length=length, ecosystem=eco) + in_status
+    all_with_term = _NAMES_WITH_TERM.format(length=length, ecosystem=eco)
+    names_with_term = all_with_term + in_status
     names_with_word = _NAMES_WITH_WORD.format(ecosystem=eco)
     versions_with_word = _VERSIONS_WITH_WORD.format(ecosystem=eco)
 
@@ -426,7 +427,7 @@ def _word_statements(ecosystem: bool, status: bool, length: int) -> dict[str, st
         # The counts and the first :names names starting with the term, in one
         # statement: each statement costs a round of Python's GIL between threads.
         "opening": (
-            f"SELECT json_array((SELECT coalesce(sum({versions}), 0) {names_with_term}), "
+            f"SELECT json_array((SELECT coalesce(sum({versions}), 0) {all_with_term}), "
             f"(SELECT coalesce(sum(versions), 0) {versions_with_word}), "
             f"json(({first(*starting, starting=True, limit=':names')})), "
             f"json(({first(*folded, starting=True, limit=':names')})))"
