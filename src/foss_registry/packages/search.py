@@ -316,7 +316,14 @@ class _ShortRow(msgspec.Struct, frozen=True, array_like=True):
     normalized_name: str
 
     def listed(self) -> dict[str, Any]:
-        return {field: getattr(self, field) for field in LISTED}
+        """The fields an answer lists (LISTED)."""
+        return {
+            "name": self.name,
+            "version": self.version,
+            "ecosystem": self.ecosystem,
+            "status": self.status,
+            "license": self.license,
+        }
 
 
 _SHORT_ANSWER = msgspec.json.Decoder(tuple[int, list[list[_ShortRow]]])
@@ -464,7 +471,14 @@ class _Version(msgspec.Struct, frozen=True, array_like=True):
     id: int
 
     def listed(self) -> dict[str, Any]:
-        return {field: getattr(self, field) for field in LISTED}
+        """The fields an answer lists (LISTED)."""
+        return {
+            "name": self.name,
+            "version": self.version,
+            "ecosystem": self.ecosystem,
+            "status": self.status,
+            "license": self.license,
+        }
 
 
 _VERSIONS = msgspec.json.Decoder(list[_Version])
