@@ -26,6 +26,7 @@ compiling an expression tree per request costs more than the indexed lookup.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import json
@@ -634,6 +635,8 @@ def _containing_words_statement(count: int, ecosystem: bool, status: bool, lengt
     )
 
 
+# How long a search waits for its word set to be kept before counting the long way.
+_KEEP_WAIT = 30.0
 # The names a walk of the rarest word reads at first, and at most at once later.
 _FIRST_CHUNK = 128
 _LAST_CHUNK = 8192
@@ -719,6 +722,15 @@ def _described_total(
     if not counts[0]:
         return 0
     kept = read(word_sets.KEPT_TOTALS, {"set_key": word_sets.key(ordered)})
+    if not kept and counts[0] >= search_index.KEPT_SETS_FROM:
+        # Searches asking at once wait for the one count that keeps the set
+        # (seconds at a million versions) rather than each count the long way.
+        database = _database_file(read)
+        adding = word_sets.keep(database, ordered, ordered[0]) if database else None
+        if adding is not None:
+            with contextlib.suppress(TimeoutError):
+                adding.result(timeout=_KEEP_WAIT)
+            kept = read(word_sets.KEPT_TOTALS, {"set_key": word_sets.key(ordered)})
     if kept:
         total = sum(
             versions
@@ -728,12 +740,7 @@ def _described_total(
             and params["status"] in (None, status)
         )
         return total - _described_containing(read, params, ordered)
-    total = sum(g[2] for g in _described_by_all(read, params, ordered))
-    if counts[0] >= search_index.KEPT_SETS_FROM:
-        database = _database_file(read)
-        if database:
-            word_sets.keep(database, ordered, ordered[0])
-    return total
+    return sum(g[2] for g in _described_by_all(read, params, ordered))
 
 
 def _described_containing(read: Reader, params: dict[str, Any], ordered: list[str]) -> int:

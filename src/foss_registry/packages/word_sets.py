@@ -20,6 +20,7 @@ added; past these, searches keep counting the long way.
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 import threading
@@ -42,13 +43,29 @@ _ADD_SET = (
     "INSERT OR IGNORE INTO package_word_sets(words, rarest) SELECT :words, :rarest "
     f"WHERE (SELECT count(*) FROM package_word_sets) < {MAX_SETS}"
 )
+# A name whose every version has every word counts its versions per status
+# (package_name_statuses); only the other names are read version by version.
+_COVERED = (
+    "s.versions IS NOT NULL AND NOT EXISTS (SELECT 1 FROM json_each(:word_list) w "
+    "WHERE coalesce((SELECT d.versions FROM package_description_words d WHERE d.word = w.value "
+    "AND d.in_name IN (0, 1) AND d.normalized_name = r.normalized_name "
+    "AND d.ecosystem = r.ecosystem), 0) <> s.versions)"
+)
 _COUNT_SET = (
     "INSERT INTO package_word_set_totals(words, ecosystem, status, versions) "
-    "SELECT :words, v.ecosystem, v.status, count(*) FROM package_description_words d "
-    "JOIN package_versions v "
-    "ON v.ecosystem = d.ecosystem AND v.normalized_name = d.normalized_name "
-    "WHERE d.word = :rarest AND foss_has_words(v.description, :words) "
-    "GROUP BY v.ecosystem, v.status"
+    "SELECT :words, ecosystem, status, sum(versions) FROM ("
+    "SELECT t.ecosystem, t.status, t.versions FROM package_description_words r "
+    "LEFT JOIN package_name_suffixes s ON s.suffix = lower(r.normalized_name) "
+    "AND s.ecosystem = r.ecosystem AND s.normalized_name = r.normalized_name "
+    "JOIN package_name_statuses t ON t.ecosystem = r.ecosystem "
+    f"AND t.normalized_name = r.normalized_name WHERE r.word = :rarest AND {_COVERED} "
+    "UNION ALL SELECT v.ecosystem, v.status, 1 FROM package_description_words r "
+    "LEFT JOIN package_name_suffixes s ON s.suffix = lower(r.normalized_name) "
+    "AND s.ecosystem = r.ecosystem AND s.normalized_name = r.normalized_name "
+    "JOIN package_versions v ON v.ecosystem = r.ecosystem "
+    "AND v.normalized_name = r.normalized_name "
+    f"WHERE r.word = :rarest AND NOT ({_COVERED}) AND foss_has_words(v.description, :words)"
+    ") GROUP BY ecosystem, status"
 )
 #: The kept counts of a set: (ecosystem, status, versions) rows; none for a set not kept.
 KEPT_TOTALS = (
@@ -66,17 +83,21 @@ def key(words: list[str]) -> Key:
     return " ".join(sorted(set(words)))
 
 
-def keep(database: str, words: list[str], rarest: str) -> None:
-    """Keep the counts of a word set of a SQLite database file, once, in the background."""
+def keep(database: str, words: list[str], rarest: str) -> Future[None] | None:
+    """Keep the counts of a word set of a SQLite database file, once, in the background.
+
+    Returns the work adding it (None when the bounds refuse it).
+    """
     wanted = (database, key(words))
     if len(words) > MAX_WORDS:
-        return
+        return None
     with _lock:
-        if wanted in _asked:
-            return
-        if sum(not f.done() for f in _asked.values()) >= MAX_WAITING:
-            return
-        _asked[wanted] = _executor.submit(_add, database, wanted[1], rarest)
+        future = _asked.get(wanted)
+        if future is None:
+            if sum(not f.done() for f in _asked.values()) >= MAX_WAITING:
+                return None
+            future = _asked[wanted] = _executor.submit(_add, database, wanted[1], rarest)
+        return future
 
 
 def wait() -> None:
@@ -96,7 +117,7 @@ def _add(database: str, words: Key, rarest: str) -> None:
     try:
         register_sqlite_functions(conn)
         conn.execute("BEGIN IMMEDIATE")
-        params = {"words": words, "rarest": rarest}
+        params = {"words": words, "rarest": rarest, "word_list": json.dumps(words.split(" "))}
         if conn.execute(_ADD_SET, params).rowcount:
             conn.execute(_COUNT_SET, params)
         conn.execute("COMMIT")
