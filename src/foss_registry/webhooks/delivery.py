@@ -10,7 +10,8 @@ a timeout, a refused connection) is retried with exponential backoff and
 jitter, from about 2 s, up to ``FOSS_WEBHOOKS_MAX_ATTEMPTS``. Every attempt of a
 delivery sends the same ``webhook-id`` and body, with a fresh timestamp and
 signature. Before each attempt the host is resolved again and refused when it
-points at a private address (unless ``FOSS_WEBHOOKS_ALLOW_PRIVATE``).
+points at a private address (unless ``FOSS_WEBHOOKS_ALLOW_PRIVATE``), and the
+attempt connects to the address checked, not to a second resolution.
 Redirects are not followed; at most :data:`MAX_RESPONSE_BYTES` of an answer
 are read.
 """
@@ -31,7 +32,7 @@ from foss_registry.config import get_settings
 from foss_registry.db import read_connection, utcnow
 from foss_registry.jobs import queue
 from foss_registry.webhooks import signing
-from foss_registry.webhooks.addresses import RefusedAddress, check_url
+from foss_registry.webhooks.addresses import RefusedAddress, check_url, pinned_request
 from foss_registry.webhooks.models import (
     webhook_attempts,
     webhook_deliveries,
@@ -146,11 +147,20 @@ def attempt(
     started = time.perf_counter()
     outcome: dict[str, Any] = {"status_code": None, "error": None, "response_body": None}
     try:
+        target = url
+        extra_headers: dict[str, str] = {}
+        extensions: dict[str, Any] = {}
         if not allow_private:
-            check_url(url)
+            target, extra_headers, extensions = pinned_request(url, check_url(url))
         payload = body.encode()
         headers = signing.headers(secret, message_id, int(time.time()), payload)
-        with client.stream("POST", url, content=payload, headers=headers) as response:
+        with client.stream(
+            "POST",
+            target,
+            content=payload,
+            headers=extra_headers | headers,
+            extensions=extensions,
+        ) as response:
             outcome["status_code"] = response.status_code
             kept = b""
             for chunk in response.iter_bytes():
