@@ -117,9 +117,15 @@ class _Body:
         self.received = 0
         self.done = not self.expected
         self.disconnected = False
+        # The client paused longer than the read timeout mid-body (answered 408).
+        self.stalled = False
 
     async def receive(self) -> Any:
-        message = await self._receive()
+        try:
+            message = await self._receive()
+        except HTTPException:
+            self.stalled = True
+            raise
         if message["type"] == "http.request":
             self.received += len(message.get("body", b""))
             if not message.get("more_body", False):
@@ -131,9 +137,10 @@ class _Body:
     async def drain(self) -> bool:
         """Read and drop the announced rest if small and quick to come; True when all read.
 
-        A body without a length (chunked) is not read: it could go on for ever.
+        A body without a length (chunked) is not read: it could go on for ever; nor is
+        the rest of a client that already paused too long (its connection is closed).
         """
-        if self.length is None or self.length - self.received > DRAIN_LIMIT:
+        if self.stalled or self.length is None or self.length - self.received > DRAIN_LIMIT:
             return False
         try:
             async with asyncio.timeout(DRAIN_SECONDS):
