@@ -217,6 +217,9 @@ SHAPES = (
 )
 LUA_POST = """
 local counter = 0
+-- wrk does not seed Lua's random numbers: unseeded, a second run of the same script (a
+-- warm-up, then the measured run) would draw the same `tid`s and send names already stored.
+math.randomseed(os.time())
 -- `tid` is a global set per thread by setup(); a local here would hide it.
 setup = function(thread)
   thread:set("tid", tostring(math.random(1, 1000000000)))
