@@ -10,7 +10,7 @@ answers, not the number of matches, at a million versions:
   (migrations 0003 to 0005), only as far as the page reaches; ``total`` from
   per-name and per-word version counts (per status: migration 0016), and for
   several common words, or one with a status filter, from the kept word sets
-  (:mod:`.word_sets`, migration 0016).
+  (:mod:`.word_sets`, migrations 0016 and 0017).
 - SQLite, a term of one or two characters (:func:`_short_page`): the names that
   start with it, read in order from the name index as far as the page reaches;
   ``total`` from the per-prefix counts of migration 0016, by ecosystem and status.

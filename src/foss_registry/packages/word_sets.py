@@ -4,14 +4,26 @@ A search of several common words ("library for") matches a large part of the
 catalogue, and counting those matches per request reads every name that has
 the rarest word. Once such a set has been asked for, it is *kept*: a row in
 ``package_word_sets`` and its counts per ecosystem and status in
-``package_word_set_totals`` (migration 0016), which triggers keep in step with
-every later change. A kept set's count is then a few reads.
+``package_word_set_totals`` (migrations 0016 and 0017), which triggers keep in
+step with every later change. A kept set's count is then a few reads.
 
 Keeping a set writes, and searches run on read-only connections, so a search
-hands the set to :func:`keep`, which adds it on a thread of its own through a
-connection of its own, in one write transaction: nothing is written between
-the count and the first trigger, so the count stays exact. Until it is kept,
-searches count the set the long way (exactly, as before).
+hands the set to :func:`keep`, which adds it on a thread of its own
+(:class:`SetCount`) without holding the write lock for more than two short
+transactions:
+
+1. While a write transaction holds the lock, a second connection opens a
+   read snapshot; the write adds the set with ``counting`` set and commits.
+   Nothing else can commit in between, so the snapshot is the database as of
+   that commit, and from it on the triggers add every later change to the
+   set's totals.
+2. The versions of the snapshot are counted, a chunk of names at a time,
+   writers carrying on meanwhile (seconds at a million versions).
+3. A write adds that count to the totals and clears ``counting``: the totals
+   are then exact, and searches use them. A count that another connection
+   has taken over since (its own step 1) is dropped.
+
+Until a set is kept searches count it the long way (exactly, as before).
 
 Anyone may search, so what is kept is bounded: at most :data:`MAX_SETS` sets of
 at most :data:`MAX_WORDS` words, and at most :data:`MAX_WAITING` waiting to be
@@ -22,8 +34,10 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import sqlite3
 import threading
+from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from foss_registry.search_index import register_sqlite_functions
@@ -38,10 +52,44 @@ MAX_SETS = 1000
 MAX_WORDS = 4
 #: The most sets waiting to be added at once.
 MAX_WAITING = 8
+#: The names of the rarest word a step of a count reads.
+CHUNK = 4096
 
 _ADD_SET = (
-    "INSERT OR IGNORE INTO package_word_sets(words, rarest) SELECT :words, :rarest "
-    f"WHERE (SELECT count(*) FROM package_word_sets) < {MAX_SETS}"
+    "INSERT OR IGNORE INTO package_word_sets(words, rarest, counting) "
+    f"SELECT :words, :rarest, :token WHERE (SELECT count(*) FROM package_word_sets) < {MAX_SETS}"
+)
+_COUNTING = "SELECT counting FROM package_word_sets WHERE words = :words"
+# Another count of the set (of another process, or one that died) is taken over:
+# its totals restart from this commit.
+_TAKE_OVER = (
+    "UPDATE package_word_sets SET counting = :token WHERE words = :words",
+    "DELETE FROM package_word_set_totals WHERE words = :words",
+)
+_DONE = "UPDATE package_word_sets SET counting = NULL WHERE words = :words AND counting = :token"
+_ADD_COUNT = (
+    "INSERT INTO package_word_set_totals(words, ecosystem, status, versions) "
+    "VALUES (:words, :ecosystem, :status, :versions) "
+    "ON CONFLICT(words, ecosystem, status) DO UPDATE SET versions = versions + excluded.versions"
+)
+_DROP = (
+    "DELETE FROM package_word_set_totals WHERE words = :words AND EXISTS (SELECT 1 FROM "
+    "package_word_sets WHERE words = :words AND counting = :token)",
+    "DELETE FROM package_word_sets WHERE words = :words AND counting = :token",
+)
+# The rows of the rarest word in key order, from just after :after_* on.
+_NEXT = (
+    "r.word = :rarest AND (r.in_name, r.normalized_name, r.ecosystem) "
+    "> (:after_in_name, :after_name, :after_ecosystem)"
+)
+# The last name of the next chunk (none: the chunk reaches the end).
+_CHUNK_END = (
+    f"SELECT r.in_name, r.normalized_name, r.ecosystem FROM package_description_words r "
+    f"WHERE {_NEXT} ORDER BY r.in_name, r.normalized_name, r.ecosystem LIMIT 1 OFFSET :last"
+)
+_IN_CHUNK = (
+    f"{_NEXT} AND (:end_name IS NULL OR (r.in_name, r.normalized_name, r.ecosystem) "
+    "<= (:end_in_name, :end_name, :end_ecosystem))"
 )
 # A name whose every version has every word counts its versions per status
 # (package_name_statuses); only the other names are read version by version.
@@ -51,26 +99,28 @@ _COVERED = (
     "AND d.in_name IN (0, 1) AND d.normalized_name = r.normalized_name "
     "AND d.ecosystem = r.ecosystem), 0) <> s.versions)"
 )
-_COUNT_SET = (
-    "INSERT INTO package_word_set_totals(words, ecosystem, status, versions) "
-    "SELECT :words, ecosystem, status, sum(versions) FROM ("
-    "SELECT t.ecosystem, t.status, t.versions FROM package_description_words r "
+_NAME_SUFFIX = (
     "LEFT JOIN package_name_suffixes s ON s.suffix = lower(r.normalized_name) "
     "AND s.ecosystem = r.ecosystem AND s.normalized_name = r.normalized_name "
+)
+# The versions of one chunk's names that have every word, per ecosystem and status.
+_COUNT_CHUNK = (
+    "SELECT ecosystem, status, sum(versions) FROM ("
+    f"SELECT t.ecosystem, t.status, t.versions FROM package_description_words r {_NAME_SUFFIX}"
     "JOIN package_name_statuses t ON t.ecosystem = r.ecosystem "
-    f"AND t.normalized_name = r.normalized_name WHERE r.word = :rarest AND {_COVERED} "
-    "UNION ALL SELECT v.ecosystem, v.status, 1 FROM package_description_words r "
-    "LEFT JOIN package_name_suffixes s ON s.suffix = lower(r.normalized_name) "
-    "AND s.ecosystem = r.ecosystem AND s.normalized_name = r.normalized_name "
+    f"AND t.normalized_name = r.normalized_name WHERE {_IN_CHUNK} AND {_COVERED} "
+    f"UNION ALL SELECT v.ecosystem, v.status, 1 FROM package_description_words r {_NAME_SUFFIX}"
     "JOIN package_versions v ON v.ecosystem = r.ecosystem "
     "AND v.normalized_name = r.normalized_name "
-    f"WHERE r.word = :rarest AND NOT ({_COVERED}) AND foss_has_words(v.description, :words)"
+    f"WHERE {_IN_CHUNK} AND NOT ({_COVERED}) AND foss_has_words(v.description, :words)"
     ") GROUP BY ecosystem, status"
 )
-#: The kept counts of a set: (ecosystem, status, versions) rows; none for a set not kept.
+#: The kept counts of a set: (words, ecosystem, status, versions) rows; none for a
+#: set not kept or still being counted.
 KEPT_TOTALS = (
     "SELECT s.words, t.ecosystem, t.status, t.versions FROM package_word_sets s "
-    "LEFT JOIN package_word_set_totals t ON t.words = s.words WHERE s.words = :set_key"
+    "LEFT JOIN package_word_set_totals t ON t.words = s.words "
+    "WHERE s.words = :set_key AND s.counting IS NULL"
 )
 
 _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="foss-word-sets")
@@ -108,27 +158,154 @@ def wait() -> None:
         future.result()
 
 
+class SetCount:
+    """The keeping of one word set: :meth:`start`, :meth:`step` until False, :meth:`finish`.
+
+    Holds two connections of its own: one that writes (two short
+    transactions) and one that reads the snapshot the set is counted in.
+    """
+
+    def __init__(self, database: str, words: Key, rarest: str, chunk: int = CHUNK) -> None:
+        self.words = words
+        self.token = secrets.token_hex(8)
+        self.counted: Counter[tuple[str, str]] = Counter()
+        self._chunk = chunk
+        self._after: tuple[int, str, str] | None = (-1, "", "")
+        self._params = {
+            "words": words,
+            "rarest": rarest,
+            "token": self.token,
+            "word_list": json.dumps(words.split(" ")),
+        }
+        self._writer = sqlite3.connect(database, timeout=30, isolation_level=None)
+        try:
+            self._reader = sqlite3.connect(database, timeout=30, isolation_level=None)
+        except sqlite3.Error:
+            self._writer.close()
+            raise
+        for conn in (self._writer, self._reader):
+            register_sqlite_functions(conn)
+        self._reader.execute("PRAGMA query_only = ON")
+
+    @classmethod
+    def start(cls, database: str, words: Key, rarest: str, chunk: int = CHUNK) -> SetCount | None:
+        """Add the set as being counted, with the snapshot to count it in (None: nothing to do).
+
+        None when the set is kept already or the bound on kept sets is reached.
+        """
+        count = cls(database, words, rarest, chunk)
+        try:
+            if count._begin():
+                return count
+        except BaseException:
+            count.close()
+            raise
+        count.close()
+        return None
+
+    def _begin(self) -> bool:
+        writer, reader = self._writer, self._reader
+        writer.execute("BEGIN IMMEDIATE")
+        try:
+            # Nothing commits while the writer holds the lock: the snapshot the
+            # reader opens is the database as of the commit below.
+            reader.execute("BEGIN")
+            reader.execute("SELECT count(*) FROM package_word_sets").fetchone()
+            row = writer.execute(_COUNTING, self._params).fetchone()
+            if row is None:
+                started = writer.execute(_ADD_SET, self._params).rowcount == 1
+            else:
+                started = row[0] is not None
+                if started:
+                    for sql in _TAKE_OVER:
+                        writer.execute(sql, self._params)
+            writer.execute("COMMIT" if started else "ROLLBACK")
+        except BaseException:
+            writer.execute("ROLLBACK")
+            raise
+        if not started:
+            reader.execute("ROLLBACK")
+        return started
+
+    def step(self) -> bool:
+        """Count the next chunk of names in the snapshot; False once every name is counted."""
+        if self._after is None:
+            return False
+        after = self._after
+        params = self._params | {
+            "after_in_name": after[0],
+            "after_name": after[1],
+            "after_ecosystem": after[2],
+        }
+        end = self._reader.execute(_CHUNK_END, params | {"last": self._chunk - 1}).fetchone()
+        bound = end or (None, None, None)
+        params |= dict(zip(("end_in_name", "end_name", "end_ecosystem"), bound, strict=True))
+        for ecosystem, status, versions in self._reader.execute(_COUNT_CHUNK, params):
+            self.counted[ecosystem, status] += versions
+        self._after = (end[0], end[1], end[2]) if end else None
+        return self._after is not None
+
+    def finish(self) -> bool:
+        """Add the snapshot's count to the changes made since; False when taken over meanwhile."""
+        self._reader.execute("ROLLBACK")
+        writer = self._writer
+        writer.execute("BEGIN IMMEDIATE")
+        try:
+            kept = writer.execute(_DONE, self._params).rowcount == 1
+            if kept:
+                writer.executemany(
+                    _ADD_COUNT,
+                    [
+                        {"words": self.words, "ecosystem": e, "status": s, "versions": n}
+                        for (e, s), n in self.counted.items()
+                    ],
+                )
+            writer.execute("COMMIT")
+        except BaseException:
+            writer.execute("ROLLBACK")
+            raise
+        return kept
+
+    def drop(self) -> None:
+        """Remove the set and its partial totals (unless another count has taken it over)."""
+        if self._reader.in_transaction:
+            self._reader.execute("ROLLBACK")
+        writer = self._writer
+        writer.execute("BEGIN IMMEDIATE")
+        try:
+            for sql in _DROP:
+                writer.execute(sql, self._params)
+            writer.execute("COMMIT")
+        except BaseException:
+            writer.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        """Close both connections (an unfinished count stays as it is, for another to take over)."""
+        self._reader.close()
+        self._writer.close()
+
+
 def _add(database: str, words: Key, rarest: str) -> None:
+    count: SetCount | None = None
     try:
-        conn = sqlite3.connect(database, timeout=30, isolation_level=None)
-    except sqlite3.Error:
-        _log.exception("could not open %s to keep a word set", database)
-        return
-    try:
-        register_sqlite_functions(conn)
-        conn.execute("BEGIN IMMEDIATE")
-        params = {"words": words, "rarest": rarest, "word_list": json.dumps(words.split(" "))}
-        if conn.execute(_ADD_SET, params).rowcount:
-            conn.execute(_COUNT_SET, params)
-        conn.execute("COMMIT")
+        count = SetCount.start(database, words, rarest)
+        if count is not None:
+            while count.step():
+                pass
+            count.finish()
         return
     except sqlite3.Error:
         # The search counted the long way and will again: nothing is lost.
         _log.exception("could not keep the counts of the word set %r", words)
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
+        if count is not None:
+            try:
+                count.drop()
+            except sqlite3.Error:
+                _log.exception("could not drop the partial counts of the word set %r", words)
     finally:
-        conn.close()
+        if count is not None:
+            count.close()
     with _lock:
         # Asked again, it is tried again.
         _asked.pop((database, words), None)

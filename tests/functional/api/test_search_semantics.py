@@ -519,6 +519,8 @@ TERMS = [
     "@s",
     "J",
     "v2",  # a description word, but short terms only match name prefixes
+    # no term: the filters alone
+    "",
     # nothing matches; punctuation only; LIKE wildcards are not wildcards
     "zzzqqq",
     "---",

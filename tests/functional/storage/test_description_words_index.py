@@ -429,3 +429,136 @@ def test_kept_word_sets_stay_exact_through_every_change(
         4,
         [("alpha", "1.0"), ("beta", "1.0.0")],
     )
+
+
+def _database(engine: Engine) -> str:
+    database = engine.url.database
+    assert database
+    return database
+
+
+def _counting(engine: Engine) -> dict[str, bool]:
+    """The kept word sets, each with whether it is still being counted."""
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT words, counting FROM package_word_sets")).all()
+    return {words: counting is not None for words, counting in rows}
+
+
+def _catalogue(engine: Engine) -> None:
+    """Names in the key order of the rarest word "library": ab, alpha, beta, gamma, library-z."""
+    _insert(engine, "pypi", "ab", "1", "library for two letters")  # no suffix rows
+    _insert(engine, "pypi", "alpha", "1.0", "A library for HTTP")
+    _insert(engine, "pypi", "alpha", "2.0", "A library")  # only some versions have both
+    _insert(engine, "npm", "beta", "1.0.0", "For the library of HTTP")
+    _insert(engine, "npm", "beta", "2.0.0", "For the library of HTTP")
+    _insert(engine, "pypi", "gamma", "0.1", "library FOR all")
+    _insert(engine, "pypi", "library-z", "1", "library, for z")
+
+
+def test_a_set_counted_while_versions_change_is_exact(engine: Engine) -> None:
+    _catalogue(engine)
+    count = word_sets.SetCount.start(_database(engine), "for library", "library", chunk=1)
+    assert count is not None
+    assert _counting(engine) == {"for library": True}
+    assert count.step()  # "ab" counted, the rest not yet
+    # Submissions, decisions, description changes and deletes on either side of the
+    # names counted so far, and a name the count has not reached.
+    _insert(engine, "pypi", "ab", "2", "for library, again")
+    _insert(engine, "npm", "beta", "3.0.0", "library for later")
+    _insert(engine, "pypi", "aardvark", "1", "a library for ants")
+    _execute(engine, "UPDATE package_versions SET status = 'approved' WHERE name = 'ab'")
+    _execute(engine, "UPDATE package_versions SET status = 'rejected' WHERE name = 'gamma'")
+    assert count.step()
+    assert count.step()  # "alpha" and "beta" counted
+    _execute(engine, "UPDATE package_versions SET description = 'library' WHERE version = '1.0'")
+    _execute(
+        engine, "UPDATE package_versions SET description = 'for library' WHERE version = '2.0'"
+    )
+    _execute(engine, "DELETE FROM package_versions WHERE name = 'beta' AND version = '1.0.0'")
+    _execute(engine, "DELETE FROM package_versions WHERE name = 'library-z'")
+    # Searches meanwhile count the long way, exactly (a set being counted is not used).
+    assert _search(engine, "library for")[0] == 7
+    steps = 0
+    while count.step():
+        steps += 1
+        _insert(engine, "pypi", "zeta", str(steps), "for library")  # after the last name
+        _execute(engine, "UPDATE package_versions SET status = 'approved' WHERE name = 'zeta'")
+    assert steps == 2  # "gamma", then "library-z" (deleted since, but in the snapshot)
+    assert count.finish()
+    count.close()
+    assert _counting(engine) == {"for library": False}
+    _assert_in_step(engine)
+    # From the kept counts now.
+    assert _search(engine, "library for") == (
+        9,
+        [
+            ("aardvark", "1"),
+            ("ab", "2"),
+            ("ab", "1"),
+            ("alpha", "2.0"),
+            ("beta", "3.0.0"),
+            ("beta", "2.0.0"),
+            ("gamma", "0.1"),
+            ("zeta", "2"),
+            ("zeta", "1"),
+        ],
+    )
+    assert _search(engine, "library for", status="approved") == (
+        4,
+        [("ab", "2"), ("ab", "1"), ("zeta", "2"), ("zeta", "1")],
+    )
+    assert _search(engine, "library for", ecosystem="npm", status="pending")[0] == 2
+
+
+def test_writes_go_on_while_a_set_is_counted(engine: Engine) -> None:
+    _catalogue(engine)
+    count = word_sets.SetCount.start(_database(engine), "for library", "library", chunk=1)
+    assert count is not None
+    assert count.step()
+    # A writer that would fail at once rather than wait for the write lock.
+    writer = sqlite3.connect(_database(engine), timeout=0, isolation_level=None)
+    search_index.register_sqlite_functions(writer)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        writer.execute(ROW, {"e": "pypi", "n": "delta", "v": "1", "d": "library for deltas"})
+        writer.execute("UPDATE package_versions SET status = 'approved' WHERE name = 'alpha'")
+        writer.execute("DELETE FROM package_versions WHERE name = 'gamma'")
+        writer.execute("COMMIT")
+    finally:
+        writer.close()
+    # The write is in, and the count still under way: its snapshot has names left.
+    assert _counting(engine) == {"for library": True}
+    assert _search(engine, "delta") == (1, [("delta", "1")])
+    assert count.step()
+    while count.step():
+        pass
+    assert count.finish()
+    count.close()
+    _assert_in_step(engine)
+    assert _search(engine, "library for")[0] == 6
+
+
+def test_a_second_count_of_a_set_takes_the_first_over(engine: Engine) -> None:
+    _catalogue(engine)
+    database = _database(engine)
+    first = word_sets.SetCount.start(database, "for library", "library", chunk=1)
+    assert first is not None
+    assert first.step()
+    _insert(engine, "pypi", "omega", "1", "for library")
+    # A count left behind (another process's, or one that died) is started again.
+    second = word_sets.SetCount.start(database, "for library", "library", chunk=2)
+    assert second is not None
+    _insert(engine, "pypi", "omega", "2", "for library")
+    while first.step():
+        pass
+    assert not first.finish()  # its snapshot and changes are no longer the set's
+    first.close()
+    assert _counting(engine) == {"for library": True}
+    while second.step():
+        pass
+    assert second.finish()
+    second.close()
+    _assert_in_step(engine)
+    assert _search(engine, "library for")[0] == 8
+    # A set kept already is not counted again.
+    assert word_sets.SetCount.start(database, "for library", "library") is None
