@@ -25,6 +25,7 @@ errors are shaped. Tests check that both give the same bytes.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
 from typing import Any, Protocol
@@ -96,8 +97,17 @@ class SQLiteThreadReaders:
                 self._all.append(raw)
         return raw
 
-    def list_page(self, params: dict[str, str | None], limit: int, offset: int) -> dict[str, Any]:
-        """A page of a list or search (raises domain errors like the service)."""
+    def list_page(
+        self,
+        params: dict[str, str | None],
+        limit: int,
+        offset: int,
+        wait: float | None = search.KEEP_WAIT,
+    ) -> dict[str, Any]:
+        """A page of a list or search (raises domain errors like the service).
+
+        ``wait``: see :func:`search.list_packages`.
+        """
         raw = self._connection()
         raw.execute("BEGIN")
         try:
@@ -109,13 +119,16 @@ class SQLiteThreadReaders:
                 status=params.get("status"),
                 limit=limit,
                 offset=offset,
+                wait=wait,
             )
         finally:
             raw.execute("COMMIT")
 
-    def list_json(self, params: dict[str, str], limit: int, offset: int) -> bytes:
+    def list_json(
+        self, params: dict[str, str], limit: int, offset: int, wait: float | None
+    ) -> bytes:
         """The encoded page of a list or search (raises domain errors like the service)."""
-        return msgspec.json.encode(self.list_page(dict(params), limit, offset))
+        return msgspec.json.encode(self.list_page(dict(params), limit, offset, wait))
 
     def close(self) -> None:
         """Close every thread's connection."""
@@ -193,9 +206,17 @@ class FastReads:
         page = _page(params) if params is not None else None
         if params is None or page is None:
             return None
+        read, limiter = self.thread_readers.list_json, self.limiter
         try:
-            return await anyio.to_thread.run_sync(
-                self.thread_readers.list_json, params, *page, limiter=self.limiter
-            )
+            try:
+                return await anyio.to_thread.run_sync(read, params, *page, None, limiter=limiter)
+            except search.CountPending as pending:
+                # The first searches of a new common word set wait for its count
+                # (seconds at a million versions) here, not on a thread of the
+                # pool: the other searches go on. Shielded: a cancelled wait
+                # must not cancel a count not yet started.
+                with anyio.move_on_after(search.KEEP_WAIT):
+                    await asyncio.shield(asyncio.wrap_future(pending.counting))
+                return await anyio.to_thread.run_sync(read, params, *page, 0, limiter=limiter)
         except Exception:  # errors are the framework's to shape and report
             return None

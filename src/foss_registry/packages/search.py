@@ -31,6 +31,7 @@ import heapq
 import itertools
 import json
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future
 from functools import lru_cache
 from typing import Any
 
@@ -100,6 +101,20 @@ _POSTGRES_MATCH = {
 }
 
 
+#: How long a search waits for its word set to be kept, by default, before counting the
+#: long way (seconds at a million versions; counting the long way costs a second a search).
+KEEP_WAIT = 30.0
+
+
+class CountPending(Exception):
+    """A search's word set is being kept, and the search was asked not to wait for it."""
+
+    def __init__(self, counting: Future[None]) -> None:
+        super().__init__("the counts of the search's word set are being kept")
+        #: The count under way (done once the set is kept, or given up).
+        self.counting = counting
+
+
 def validate_status(status: str | None) -> str | None:
     """Return a status filter value, or raise InvalidInputError for an unknown one."""
     if status is None:
@@ -157,8 +172,15 @@ def list_packages(
     status: str | None = None,
     limit: int = 100,
     offset: int = 0,
+    wait: float | None = KEEP_WAIT,
 ) -> dict[str, Any]:
-    """List or search package versions; ``total`` counts every match."""
+    """List or search package versions; ``total`` counts every match.
+
+    A SQLite search whose word set is being kept waits up to ``wait`` seconds
+    for that count, then counts the long way; with ``wait`` None it raises
+    :class:`CountPending` at once instead, for a caller that can wait without
+    holding its thread.
+    """
     params = _filter_params(ecosystem, status, limit, offset)
     if search is not None and "\x00" in search:
         raise InvalidInputError("The search term contains a null byte.", code="invalid_input")
@@ -178,7 +200,7 @@ def list_packages(
         elif dialect == "sqlite":
             wanted = search_index.words(term)
             if wanted:
-                return _words_page(read, params, wanted)
+                return _words_page(read, params, wanted, wait)
             shape = "words" if wanted and _rarest(read, params, wanted) else "name"
         else:
             # foss_search_text makes the term's words as it makes the descriptions'.
@@ -508,7 +530,9 @@ Group = tuple[str, str, int, bool]
 _FIRST_NAMES = 32
 
 
-def _words_page(read: Reader, params: dict[str, Any], wanted: list[str]) -> dict[str, Any]:
+def _words_page(
+    read: Reader, params: dict[str, Any], wanted: list[str], wait: float | None
+) -> dict[str, Any]:
     """A SQLite search for words (see the statements above)."""
     term, limit, offset = params["term"], params["limit"], params["offset"]
     end = offset + limit
@@ -529,7 +553,7 @@ def _words_page(read: Reader, params: dict[str, Any], wanted: list[str]) -> dict
     if wanted != [term] or side["status"] is not None:
         ordered, counts = _by_rarity(read, wanted)
         described = _described_by_all(read, side, ordered)
-        by_description = _described_total(read, side, ordered, counts)
+        by_description = _described_total(read, side, ordered, counts, wait)
     first_names = _starting(read, statements, side, first_starting)
     # The versions of names starting with the term; when only the first names
     # were read, at least the page's end, which is all the page needs to know.
@@ -635,8 +659,6 @@ def _containing_words_statement(count: int, ecosystem: bool, status: bool, lengt
     )
 
 
-# How long a search waits for its word set to be kept before counting the long way.
-_KEEP_WAIT = 30.0
 # The names a walk of the rarest word reads at first, and at most at once later.
 _FIRST_CHUNK = 128
 _LAST_CHUNK = 8192
@@ -711,6 +733,7 @@ def _described_total(
     params: dict[str, Any],
     ordered: list[str],
     counts: list[int],
+    wait: float | None,
 ) -> int:
     """How many versions have every word in their description and not the term in their name.
 
@@ -728,8 +751,10 @@ def _described_total(
         database = _database_file(read)
         adding = word_sets.keep(database, ordered, ordered[0]) if database else None
         if adding is not None:
+            if wait is None and not adding.done():
+                raise CountPending(adding)
             with contextlib.suppress(TimeoutError):
-                adding.result(timeout=_KEEP_WAIT)
+                adding.result(timeout=wait)
             kept = read(word_sets.KEPT_TOTALS, {"set_key": word_sets.key(ordered)})
     if kept:
         total = sum(

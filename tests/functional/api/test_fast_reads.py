@@ -9,7 +9,9 @@ should not judge reaches the handler.
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ import pytest
 from anyio import CapacityLimiter
 from sqlalchemy import Engine
 
+from foss_registry import search_index
 from foss_registry.api.fast_reads import FastReads, SQLiteThreadReaders
 from foss_registry.api.record_cache import RecordCache
 from foss_registry.config import Settings
@@ -214,7 +217,9 @@ def test_cross_origin_reads_keep_their_cors_headers(stocked: Any, settings: Sett
     assert response.headers["access-control-allow-origin"] == "https://app.example.org"
 
 
-def test_a_submissions_answer_is_the_record_every_read_gives(client: Any, tokens: dict[str, str], engine: Engine) -> None:
+def test_a_submissions_answer_is_the_record_every_read_gives(
+    client: Any, tokens: dict[str, str], engine: Engine
+) -> None:
     from foss_registry.db import read_connection
     from foss_registry.packages import service as packages
 
@@ -275,3 +280,74 @@ def test_fast_answers_equal_the_routes_answers_with_upstream_facts(
     assert record["upstream"]["dependencies"][0]["name"] == "werkzeug"
     assert record["signals"] == signals
     assert [review["decision"] for review in record["reviews"]] == ["approve"]
+
+
+async def _ask(app: Any, query: str) -> dict[str, Any]:
+    """The JSON answer of the fast path to a list or search."""
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/api/v1/packages",
+        "query_string": query.encode(),
+        "headers": [],
+    }
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    assert sent[0]["status"] == 200
+    answer: dict[str, Any] = json.loads(sent[1]["body"])
+    return answer
+
+
+def test_a_search_waiting_for_its_word_set_to_be_kept_holds_no_thread(
+    sqlite_stocked: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search_index, "KEPT_SETS_FROM", 1)
+    described = sqlite3.connect(sqlite_stocked, isolation_level=None)
+    search_index.register_sqlite_functions(described)
+    described.execute(
+        "UPDATE package_versions SET description = 'A web framework for Python' "
+        "WHERE normalized_name = 'flask'"
+    )
+    described.close()
+    # One thread for searches; another writer holds the write lock, so the
+    # count that keeps the set "framework for" cannot begin until it lets go.
+    limiter = CapacityLimiter(1)
+    fast = FastReads(
+        _Downstream(),
+        RecordCache(str(sqlite_stocked)),
+        SQLiteThreadReaders(str(sqlite_stocked)),
+        limiter,
+    )
+    locker = sqlite3.connect(sqlite_stocked, isolation_level=None)
+    locker.execute("BEGIN IMMEDIATE")
+
+    async def scenario() -> None:
+        waiting = asyncio.create_task(_ask(fast, "search=framework+for"))
+        while not limiter.borrowed_tokens:  # the first search has the thread
+            await asyncio.sleep(0)
+        # The only thread answers other searches while the first waits for its count.
+        other = await _ask(fast, "search=babel")
+        assert other["total"] == 1
+        assert not waiting.done()
+        locker.execute("COMMIT")
+        first = await waiting
+        assert first["total"] == 2
+        assert [p["version"] for p in first["packages"]] == ["2.10.0", "2.3.0"]
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        locker.close()
+    kept = sqlite3.connect(sqlite_stocked)
+    try:
+        rows = kept.execute("SELECT words, counting FROM package_word_sets").fetchall()
+    finally:
+        kept.close()
+    assert rows == [("for framework", None)]
