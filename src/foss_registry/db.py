@@ -123,6 +123,21 @@ def plain_sql(conn: Connection, sql: str, params: dict[str, Any]) -> Sequence[Se
     return result.all() if result.returns_rows else []
 
 
+def plain_sql_many(conn: Connection, sql: str, rows: Sequence[dict[str, Any]]) -> None:
+    """Run one plain SQL statement once per parameter set of ``rows`` (what it returns is dropped).
+
+    As :func:`plain_sql`, for the writes of a batch: the driver's ``executemany``,
+    which psycopg sends to PostgreSQL in one pipeline (one round trip, not one
+    per row).
+    """
+    if not rows:
+        return
+    if conn.dialect.name == "sqlite":
+        conn.connection.driver_connection.executemany(sql, rows)  # type: ignore[union-attr]
+        return
+    conn.exec_driver_sql(_NAMED_PARAM.sub(r"%(\1)s", sql), list(rows))
+
+
 def sql_timestamp(conn: Connection, value: datetime) -> Any:
     """Return a UTC timestamp as a :func:`plain_sql` parameter for a ``UTCDateTime`` column.
 

@@ -53,17 +53,23 @@ def run_scan_batch(conn: Connection, payload: dict[str, Any]) -> None:
 
 def _apply_policy(conn: Connection, version_ids: Sequence[int]) -> None:
     if version_ids:
-        in_force = policy.current_policy(conn)
-        for version_id in version_ids:
-            policy.apply_policy(conn, version_id, in_force)
+        policy.apply_policy_many(conn, version_ids)
 
 
 def run_enrichment(conn: Connection, payload: dict[str, Any]) -> None:
     """Store what the upstream said and the signals, then let the policy decide."""
+    run_enrichments(conn, [payload])
+
+
+def run_enrichments(conn: Connection, payloads: Sequence[dict[str, Any]]) -> None:
+    """Store many enrichments, then let the policy decide their versions, all at once.
+
+    A version named twice is stored and decided twice, in order, as one by one.
+    """
     in_force = policy.current_policy(conn)
-    version_id = enrichment.complete_enrichment(conn, payload, in_force.signals)
-    if version_id is not None:
-        policy.apply_policy(conn, version_id, in_force)
+    for run in enrichment.distinct_runs(payloads, key=lambda p: int(p["version_id"])):
+        stored = enrichment.complete_enrichments(conn, run, in_force.signals)
+        policy.apply_policy_many(conn, stored, in_force)
 
 
 def scan_job_parked(conn: Connection, payload: dict[str, Any], error: str, attempts: int) -> None:
@@ -72,8 +78,7 @@ def scan_job_parked(conn: Connection, payload: dict[str, Any], error: str, attem
     It never approves a version whose scan ended in an error.
     """
     scan_ids = [int(i) for i in payload.get("scan_ids", [payload.get("scan_id")]) if i is not None]
-    for version_id in scans.fail_scans(conn, scan_ids, error=error, attempts=attempts):
-        policy.apply_policy(conn, version_id)
+    _apply_policy(conn, scans.fail_scans(conn, scan_ids, error=error, attempts=attempts))
 
 
 #: Enrichments claimed together: each asks its upstream in turn (the worker keeps
@@ -96,7 +101,10 @@ JOB_KINDS: dict[str, JobKind] = {
     SCAN_BATCH_JOB: JobKind(run_scan_batch, parked=scan_job_parked),
     delivery.DELIVER_JOB: webhook_jobs.DELIVER,
     enrichment.ENRICH_JOB: JobKind(
-        run_enrichment, prepare=enrichment.prepare_enrichment, batch=ENRICH_BATCH_SIZE
+        run_enrichment,
+        prepare=enrichment.prepare_enrichment,
+        handle_many=run_enrichments,
+        batch=ENRICH_BATCH_SIZE,
     ),
     policy.REEVALUATE_JOB: JobKind(policy.reevaluate_all),
 }

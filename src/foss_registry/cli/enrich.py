@@ -90,8 +90,9 @@ def enrich(
         for start in range(0, len(outcomes), BATCH):
             chunk = outcomes[start : start + BATCH]
             with write_transaction(eng) as conn:
-                for version_id, outcome in chunk:
-                    wiring.run_enrichment(conn, {"version_id": version_id, "outcome": outcome})
+                wiring.run_enrichments(
+                    conn, [{"version_id": v, "outcome": outcome} for v, outcome in chunk]
+                )
             bar.advance(stored, len(chunk))
     counts = Counter(outcome.status for _, outcome in outcomes)
     if as_json:

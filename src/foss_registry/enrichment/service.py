@@ -15,16 +15,24 @@ import asyncio
 import json
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 
 import msgspec
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, bindparam, select
 
 from foss_registry.config import get_settings
-from foss_registry.db import dump_json, plain_sql, read_connection, sql_timestamp, utcnow
+from foss_registry.db import (
+    dump_json,
+    plain_sql,
+    plain_sql_many,
+    read_connection,
+    sql_timestamp,
+    utcnow,
+)
+from foss_registry.enrichment.models import upstream_records as ur
 from foss_registry.errors import NotFoundError
 from foss_registry.jobs import queue
 from foss_registry.licenses.expressions import normalize_declared
@@ -47,6 +55,8 @@ from foss_registry.upstream import NotFoundError as UpstreamNotFound
 from foss_registry.upstream.background import shared
 
 log = logging.getLogger("foss_registry.enrichment")
+
+T = TypeVar("T")
 
 ENRICH_JOB = "enrich"
 #: A whole enrichment (every request it needs) gets no longer than this.
@@ -165,7 +175,13 @@ def version_identities(
 
 
 def prepare_enrichment(engine: Engine, payload: dict[str, Any]) -> dict[str, Any]:
-    """The enrich job's network part, outside any transaction: ``{"outcome": Outcome}``."""
+    """The enrich job's network part, outside any transaction: ``{"outcome": Outcome}``.
+
+    With no upstream configured at all there is nothing to ask: the storing
+    part finds the outcome (``not_configured``) from the version it reads anyway.
+    """
+    if not any(config().urls.values()):
+        return {}
     with read_connection(engine) as conn:
         identity = version_identity(conn, int(payload["version_id"]))
     if identity is None:
@@ -173,20 +189,51 @@ def prepare_enrichment(engine: Engine, payload: dict[str, Any]) -> dict[str, Any
     return {"outcome": fetch(*identity)}
 
 
+def complete_enrichments(
+    conn: Connection, payloads: Sequence[dict[str, Any]], signal_policy: rules.SignalPolicy
+) -> list[int]:
+    """The enrich jobs' storing part, for many versions at once; returns the versions stored.
+
+    A version named twice is stored twice, in order (the later outcome is kept).
+    """
+    # Prepared elsewhere, or with no upstream to ask: ask now (versions gone are skipped).
+    unasked = [int(p["version_id"]) for p in payloads if p.get("outcome") is None]
+    identities = version_identities(conn, unasked) if unasked else {}
+    outcomes: list[tuple[int, Outcome]] = []
+    for payload in payloads:
+        version_id = int(payload["version_id"])
+        outcome = payload.get("outcome")
+        if outcome is None:
+            identity = identities.get(version_id)
+            if identity is None:
+                continue
+            outcome = fetch(*identity)
+        outcomes.append((version_id, outcome))
+    stored: list[int] = []
+    for run in distinct_runs(outcomes, key=lambda item: item[0]):
+        stored.extend(store_many(conn, run, signal_policy))
+    return stored
+
+
 def complete_enrichment(
     conn: Connection, payload: dict[str, Any], signal_policy: rules.SignalPolicy
 ) -> int | None:
     """The enrich job's storing part; returns the version id (None if the version is gone)."""
-    outcome = payload.get("outcome")
-    version_id = int(payload["version_id"])
-    if outcome is None:
-        # Prepared elsewhere (a job claimed without its preparer): ask now.
-        identity = version_identity(conn, version_id)
-        if identity is None:
-            return None
-        outcome = fetch(*identity)
-    store(conn, version_id, outcome, signal_policy)
-    return version_id
+    stored = complete_enrichments(conn, [payload], signal_policy)
+    return stored[0] if stored else None
+
+
+def distinct_runs(items: Sequence[T], *, key: Callable[[T], Any]) -> list[list[T]]:
+    """``items`` cut, in order, into runs in which no key appears twice."""
+    runs: list[list[T]] = []
+    seen: set[Any] = set()
+    for item in items:
+        if not runs or key(item) in seen:
+            runs.append([])
+            seen = set()
+        runs[-1].append(item)
+        seen.add(key(item))
+    return runs
 
 
 # --- typosquatting ----------------------------------------------------------------------
@@ -229,8 +276,10 @@ def approved_index(conn: Connection, ecosystem: str) -> TyposquatIndex:
 
 def typosquat_message(conn: Connection, ecosystem: str, name: str) -> str | None:
     """The typosquat signal's message for a name, None when it imitates nothing known."""
-    popular = popular_index(ecosystem)
-    approved = approved_index(conn, ecosystem)
+    return _typosquat(popular_index(ecosystem), approved_index(conn, ecosystem), name)
+
+
+def _typosquat(popular: TyposquatIndex, approved: TyposquatIndex, name: str) -> str | None:
     if name in popular or name in approved:
         return None
     match = popular.check(name) or approved.check(name)
@@ -284,14 +333,22 @@ _UPSERT_SQL = (
     f"VALUES ({', '.join(':' + c for c in _UPSERT_COLUMNS)}) "
     "ON CONFLICT (version_id) DO UPDATE SET "
     + ", ".join(f"{c} = excluded.{c}" for c in _UPSERT_COLUMNS[1:])
-    + " RETURNING version_id"
 )
-_VERSION_SQL = (
-    "SELECT pv.ecosystem, pv.name, pv.version, pv.license, pv.repository, ur.failures, ur.facts "
-    "FROM package_versions pv LEFT JOIN upstream_records ur ON ur.version_id = pv.id "
-    "WHERE pv.id = :id"
+_VERSIONS = (
+    select(
+        pv.c.id,
+        pv.c.ecosystem,
+        pv.c.name,
+        pv.c.version,
+        pv.c.license,
+        pv.c.repository,
+        ur.c.failures,
+        ur.c.facts,
+    )
+    .select_from(pv.outerjoin(ur, ur.c.version_id == pv.c.id))
+    .where(pv.c.id.in_(bindparam("ids", expanding=True)))
 )
-_SET_LICENSE_SQL = "UPDATE package_versions SET license = :license WHERE id = :id RETURNING id"
+_SET_LICENSE_SQL = "UPDATE package_versions SET license = :license WHERE id = :id"
 
 
 def store(
@@ -304,110 +361,171 @@ def store(
 ) -> list[rules.Signal]:
     """Store an outcome and the signals it gives; schedule a retry when unavailable.
 
-    Returns the signals. A version without a submitted license takes upstream's
-    (normalised, else verbatim, which the policy counts as unknown).
+    Returns the signals (none when the version is gone). See :func:`store_many`.
+    """
+    return store_many(conn, [(version_id, outcome)], signal_policy, now=now).get(version_id, [])
+
+
+def store_many(
+    conn: Connection,
+    outcomes: Sequence[tuple[int, Outcome]],
+    signal_policy: rules.SignalPolicy,
+    *,
+    now: datetime | None = None,
+) -> dict[int, list[rules.Signal]]:
+    """Store the outcomes of distinct versions and their signals; schedule retries.
+
+    Returns each stored version's signals (versions gone are left out). A
+    version without a submitted license takes upstream's (normalised, else
+    verbatim, which the policy counts as unknown). The versions are read in one
+    statement and written in one per kind of write, however many they are.
     """
     now = now or utcnow()
-    # Plain SQL: one enrichment per submission, and compiling statements costs more
-    # than running them.
-    rows = plain_sql(conn, _VERSION_SQL, {"id": version_id})
-    if not rows:
-        return []
-    ecosystem, name, version, current_license, repository, failures, stored = rows[0]
-    stored_facts = json.loads(stored) if isinstance(stored, str | bytes) else stored
-    # The license the submitter gave: the column, unless an earlier enrichment filled it.
-    earlier_from_upstream = isinstance(stored_facts, dict) and stored_facts.get(
-        "license_from_upstream"
-    )
-    submitted = None if earlier_from_upstream else current_license
-    facts = outcome.facts
-    raw_license = facts.license_raw.strip() if facts and facts.license_raw else None
-    from_upstream = submitted is None and raw_license is not None
-    view = upstream_view(outcome, now, from_upstream)
-    if from_upstream:
-        used = view["license"] or raw_license
-        if used != current_license:
-            plain_sql(conn, _SET_LICENSE_SQL, {"id": version_id, "license": used})
-    version_facts = rules.VersionFacts(
-        ecosystem=ecosystem,
-        name=name,
-        version=version,
-        status=outcome.status,
-        submitted_license=submitted,
-        upstream_license_raw=raw_license,
-        upstream_license=view["license"],
-        license_from_upstream=from_upstream,
-        released_at=facts.released_at if facts else None,
-        yanked=view["yanked"],
-        yanked_reason=view["yanked_reason"],
-        deprecated=view["deprecated"],
-        install_scripts=tuple((s.name, s.command) for s in facts.install_scripts) if facts else (),
-        file_kinds=tuple(f.kind for f in facts.files) if facts else (),
-        repository=view["repository"],
-        submitted_repository=repository,
-        typosquat=typosquat_message(conn, ecosystem, name),
-        source=outcome.source,
-    )
-    signals = rules.compute(version_facts, signal_policy, now)
-    failures = (int(failures or 0) + 1) if outcome.status == "unavailable" else 0
-    plain_sql(
-        conn,
-        _UPSERT_SQL,
-        {
-            "version_id": version_id,
-            "status": outcome.status,
-            "reason": outcome.reason,
-            "source": outcome.source,
-            "fetched_at": sql_timestamp(conn, now),
-            "facts": dump_json(view),
-            "signals": dump_json([s.to_dict() for s in signals]),
-            "failures": failures,
-        },
-    )
-    if outcome.status == "unavailable" and failures <= len(RETRY_DELAYS):
-        request_enrichment(conn, version_id, delay_seconds=RETRY_DELAYS[failures - 1])
-    return signals
+    stored: dict[int, list[rules.Signal]] = {}
+    for start in range(0, len(outcomes), 500):
+        stored |= _store_chunk(conn, outcomes[start : start + 500], signal_policy, now)
+    return stored
 
 
-_STATE_SQL = (
-    "SELECT pv.ecosystem, ur.status, ur.reason, ur.signals "
-    "FROM package_versions pv LEFT JOIN upstream_records ur ON ur.version_id = pv.id "
-    "WHERE pv.id = :id"
+def _store_chunk(
+    conn: Connection,
+    outcomes: Sequence[tuple[int, Outcome]],
+    signal_policy: rules.SignalPolicy,
+    now: datetime,
+) -> dict[int, list[rules.Signal]]:
+    rows = {r.id: r for r in conn.execute(_VERSIONS, {"ids": [v for v, _ in outcomes]})}
+    # The typosquat indexes of each ecosystem, read once for the chunk.
+    indexes = {
+        eco: (popular_index(eco), approved_index(conn, eco))
+        for eco in sorted({r.ecosystem for r in rows.values()})
+    }
+    licenses: list[dict[str, Any]] = []
+    upserts: list[dict[str, Any]] = []
+    retries: list[tuple[int, int]] = []
+    found: dict[int, list[rules.Signal]] = {}
+    for version_id, outcome in outcomes:
+        row = rows.get(version_id)
+        if row is None:
+            continue
+        stored_facts = json.loads(row.facts) if isinstance(row.facts, str | bytes) else row.facts
+        # The license the submitter gave: the column, unless an earlier enrichment filled it.
+        earlier_from_upstream = isinstance(stored_facts, dict) and stored_facts.get(
+            "license_from_upstream"
+        )
+        submitted = None if earlier_from_upstream else row.license
+        facts = outcome.facts
+        raw_license = facts.license_raw.strip() if facts and facts.license_raw else None
+        from_upstream = submitted is None and raw_license is not None
+        view = upstream_view(outcome, now, from_upstream)
+        if from_upstream:
+            used = view["license"] or raw_license
+            if used != row.license:
+                licenses.append({"id": version_id, "license": used})
+        version_facts = rules.VersionFacts(
+            ecosystem=row.ecosystem,
+            name=row.name,
+            version=row.version,
+            status=outcome.status,
+            submitted_license=submitted,
+            upstream_license_raw=raw_license,
+            upstream_license=view["license"],
+            license_from_upstream=from_upstream,
+            released_at=facts.released_at if facts else None,
+            yanked=view["yanked"],
+            yanked_reason=view["yanked_reason"],
+            deprecated=view["deprecated"],
+            install_scripts=tuple((s.name, s.command) for s in facts.install_scripts)
+            if facts
+            else (),
+            file_kinds=tuple(f.kind for f in facts.files) if facts else (),
+            repository=view["repository"],
+            submitted_repository=row.repository,
+            typosquat=_typosquat(*indexes[row.ecosystem], row.name),
+            source=outcome.source,
+        )
+        signals = rules.compute(version_facts, signal_policy, now)
+        failures = (int(row.failures or 0) + 1) if outcome.status == "unavailable" else 0
+        upserts.append(
+            {
+                "version_id": version_id,
+                "status": outcome.status,
+                "reason": outcome.reason,
+                "source": outcome.source,
+                "fetched_at": sql_timestamp(conn, now),
+                "facts": dump_json(view),
+                "signals": dump_json([s.to_dict() for s in signals]),
+                "failures": failures,
+            }
+        )
+        if outcome.status == "unavailable" and failures <= len(RETRY_DELAYS):
+            retries.append((version_id, RETRY_DELAYS[failures - 1]))
+        found[version_id] = signals
+    plain_sql_many(conn, _SET_LICENSE_SQL, licenses)
+    plain_sql_many(conn, _UPSERT_SQL, upserts)
+    for version_id, delay in retries:
+        request_enrichment(conn, version_id, delay_seconds=delay)
+    return found
+
+
+class EnrichmentState(NamedTuple):
+    """What the policy reads of a version's enrichment."""
+
+    status: str
+    reason: str | None
+    signals: list[rules.Signal]
+    #: Whether the version has an ``upstream_records`` row (an enrichment stored).
+    stored: bool
+
+
+_STATES = (
+    select(pv.c.id, pv.c.ecosystem, ur.c.version_id, ur.c.status, ur.c.reason, ur.c.signals)
+    .select_from(pv.outerjoin(ur, ur.c.version_id == pv.c.id))
+    .where(pv.c.id.in_(bindparam("ids", expanding=True)))
 )
 
 
-def state(conn: Connection, version_id: int) -> tuple[str, str | None, list[rules.Signal]]:
-    """The enrichment status of a version, the reason, and its stored signals.
+def states(conn: Connection, version_ids: Sequence[int]) -> dict[int, EnrichmentState]:
+    """The enrichment state of each stored version: status, reason, stored signals.
 
     Without a row: ``pending`` when its ecosystem's upstream is configured (the
-    job is queued), else ``not_configured``.
+    job is queued), else ``not_configured``. Versions gone are left out.
     """
-    rows = plain_sql(conn, _STATE_SQL, {"id": version_id})
-    if not rows:
-        return "not_configured", None, []
-    ecosystem, status, reason, stored = rows[0]
-    if status is None:
-        configured = config().url(str(ecosystem)) is not None
-        return ("pending" if configured else "not_configured"), None, []
-    signals = json.loads(stored) if isinstance(stored, str | bytes) else stored
-    return status, reason, [rules.Signal(s["code"], s["level"], s["message"]) for s in signals]
+    upstreams = config()
+    found: dict[int, EnrichmentState] = {}
+    ids = list(version_ids)
+    for start in range(0, len(ids), 500):
+        for row in conn.execute(_STATES, {"ids": ids[start : start + 500]}):
+            if row.version_id is None:
+                configured = upstreams.url(str(row.ecosystem)) is not None
+                status = "pending" if configured else "not_configured"
+                found[row.id] = EnrichmentState(status, None, [], stored=False)
+                continue
+            kept = row.signals
+            kept = json.loads(kept) if isinstance(kept, str | bytes) else kept
+            signals = [rules.Signal(s["code"], s["level"], s["message"]) for s in kept or []]
+            found[row.id] = EnrichmentState(row.status, row.reason, signals, stored=True)
+    return found
 
 
-def relevel_signals(
+def relevel_many(
     conn: Connection,
-    version_id: int,
-    signals: list[rules.Signal],
+    signals: Mapping[int, list[rules.Signal]],
     signal_policy: rules.SignalPolicy,
-) -> list[rules.Signal]:
-    """The signals with the levels ``signal_policy`` gives; stored again when they changed."""
-    leveled = [rules.Signal(s.code, signal_policy.level(s.code), s.message) for s in signals]
-    if leveled != signals:
-        plain_sql(
-            conn,
-            "UPDATE upstream_records SET signals = :signals WHERE version_id = :id "
-            "RETURNING version_id",
-            {"id": version_id, "signals": dump_json([s.to_dict() for s in leveled])},
-        )
+) -> dict[int, list[rules.Signal]]:
+    """Each version's signals with the levels ``signal_policy`` gives; the changed stored again."""
+    leveled = {
+        version_id: [rules.Signal(s.code, signal_policy.level(s.code), s.message) for s in found]
+        for version_id, found in signals.items()
+    }
+    plain_sql_many(
+        conn,
+        "UPDATE upstream_records SET signals = :signals WHERE version_id = :id",
+        [
+            {"id": version_id, "signals": dump_json([s.to_dict() for s in new])}
+            for version_id, new in leveled.items()
+            if new != signals[version_id]
+        ],
+    )
     return leveled
 
 

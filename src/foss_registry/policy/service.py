@@ -19,13 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 
 from foss_registry.config import get_settings
 from foss_registry.db import utcnow
-from foss_registry.enrichment.models import upstream_records
-from foss_registry.enrichment.service import relevel_signals
-from foss_registry.enrichment.service import state as enrichment_state
+from foss_registry.enrichment import service as enrichment
+from foss_registry.enrichment.service import EnrichmentState
 from foss_registry.errors import FieldError, InvalidInputError
 from foss_registry.jobs import queue
 from foss_registry.packages.models import package_versions as pv
@@ -42,7 +41,8 @@ from foss_registry.reviews.models import reviews
 from foss_registry.reviews.service import (
     POLICY_ACTOR,
     UNCHECKED_SCAN_STATUSES,
-    record_decision,
+    NewDecision,
+    record_decisions,
 )
 from foss_registry.rules import service as rules
 from foss_registry.scans.models import scans
@@ -147,45 +147,27 @@ def set_policy(conn: Connection, document: dict[str, Any] | None, *, by: str) ->
     return current_policy(conn)
 
 
-def _scan_summary(conn: Connection, version_id: int) -> tuple[ScanSummary, Any] | None:
-    row = conn.execute(
-        select(scans.c.status, scans.c.findings, scans.c.changes)
-        .where(scans.c.version_id == version_id)
-        .order_by(scans.c.id.desc())
-        .limit(1)
-    ).first()
-    if row is None:
-        return None
-    # Triaged findings do not count (triage.matching): the scan is judged on the rest.
+def _scan_summary(row: Any, decisions: list[matching.Decision], threshold: str) -> ScanSummary:
+    """A version's newest scan (``row``) as the policy judges it, its triaged findings left out."""
     triaged = matching.apply(
-        list(row.findings or []),
-        triage.decisions_for_version(conn, version_id),
-        status=row.status,
-        reason=None,
-        threshold=get_settings().scan_fail_severity,
+        list(row.findings or []), decisions, status=row.status, reason=None, threshold=threshold
     )
     findings = [f for f in triaged.findings if f["triage"] is None]
     malicious = tuple(f["id"] for f in findings if f.get("malicious"))
     levels = [f.get("severity") for f in findings]
     order = ["critical", "high", "medium", "low", "unknown"]
     worst = next((lvl for lvl in order if lvl in levels), None)
-    return ScanSummary(ScanStatus(triaged.status), malicious, worst), row.changes
+    return ScanSummary(ScanStatus(triaged.status), malicious, worst)
 
 
 #: Enrichment states in which the upstream's signals are not known yet: a rule waits.
 _SIGNALS_UNKNOWN = ("pending", "unavailable")
 
 
-def _approve_by_rule(
-    conn: Connection,
-    version_id: int,
-    evaluation: Any,
-    scan: ScanSummary,
-    signals: Sequence[Signal],
-    enrichment: str,
-    rule_id: int | None = None,
+def _rule_may_approve(
+    evaluation: Any, scan: ScanSummary, signals: Sequence[Signal], enrichment: EnrichmentState
 ) -> bool:
-    """Approve a pending version that a live rule covers, when everything else allows it.
+    """Whether a live rule covering a pending version may approve it: everything else allows it.
 
     Only with a passed scan, a license the policy approves, and no signal at
     ``review`` or ``block``. Until the enrichment job has stored the version's
@@ -196,47 +178,21 @@ def _approve_by_rule(
         return False
     if not evaluation.declared or evaluation.status.value != "approved":
         return False
-    if enrichment in _SIGNALS_UNKNOWN or any(s.level in ("review", "block") for s in signals):
+    if enrichment.status in _SIGNALS_UNKNOWN or any(
+        s.level in ("review", "block") for s in signals
+    ):
         return False
-    stored = conn.execute(
-        select(upstream_records.c.version_id).where(upstream_records.c.version_id == version_id)
-    ).first()
-    if stored is None:
-        return False
-    rule = rules.rule_for_version(conn, version_id, rule_id=rule_id)
-    if rule is None:
-        return False
-    reasons = [
-        f"inside approval rule {rule.id} ({rule.range}) by {rule.created_by}",
-        f"license {evaluation.expression} is approved by policy",
-        "the scan passed",
-    ]
-    record_decision(
-        conn,
-        version_id,
-        decision="approve",
-        by=f"{rules.ACTOR_PREFIX}{rule.id}",
-        approved_by=rule.created_by,
-        comment="; ".join(reasons),
-        reasons=reasons,
-    )
-    return True
+    return enrichment.stored
 
 
 def apply_rule_to_existing(conn: Connection, rule_id: int) -> list[int]:
     """Apply a new rule once to the pending versions in its range; return the ones approved."""
-    return [
-        version_id
-        for version_id in rules.pending_versions(conn, rule_id)
-        if apply_policy(conn, version_id, rule_id=rule_id)
-    ]
+    return apply_policy_many(conn, rules.pending_versions(conn, rule_id), rule_id=rule_id)
 
 
 def reevaluate_versions(conn: Connection, version_ids: list[int]) -> None:
     """Apply the policy again to some versions (after a triage decision changed their scan)."""
-    in_force = current_policy(conn)
-    for version_id in version_ids:
-        apply_policy(conn, version_id, in_force)
+    apply_policy_many(conn, version_ids)
 
 
 def apply_policy(
@@ -246,77 +202,195 @@ def apply_policy(
     *,
     rule_id: int | None = None,
 ) -> bool:
-    """Let the policy decide a version no person has decided; otherwise only flag it.
+    """Let the policy decide one version (see :func:`apply_policy_many`).
 
-    Runs when the version's scan has finished. A decision is recorded in the
+    Returns whether an approval rule approved the version.
+    """
+    return bool(apply_policy_many(conn, [version_id], in_force, rule_id=rule_id))
+
+
+#: Versions decided together: each statement reads or writes at most this many.
+CHUNK = 500
+
+_VERSIONS = select(
+    pv.c.id,
+    pv.c.status,
+    pv.c.license,
+    pv.c.flags,
+    pv.c.ecosystem,
+    pv.c.normalized_name,
+    pv.c.version,
+    pv.c.submitted_at,
+).where(pv.c.id.in_(bindparam("ids", expanding=True)))
+_NEWEST_SCANS = select(scans.c.version_id, scans.c.status, scans.c.findings, scans.c.changes).where(
+    scans.c.id.in_(
+        select(func.max(scans.c.id))
+        .where(scans.c.version_id.in_(bindparam("ids", expanding=True)))
+        .group_by(scans.c.version_id)
+    )
+)
+# The decisions people made, oldest first (the policy's own do not count).
+_PEOPLE = (
+    select(reviews.c.version_id, reviews.c.scan_status)
+    .where(
+        reviews.c.version_id.in_(bindparam("ids", expanding=True)),
+        reviews.c.by != POLICY_ACTOR,
+    )
+    .order_by(reviews.c.id)
+)
+_SET_FLAGS = update(pv).where(pv.c.id == bindparam("b_id")).values(flags=bindparam("b_flags"))
+_SET_REASONS = (
+    update(pv).where(pv.c.id == bindparam("b_id")).values(policy_reasons=bindparam("b_reasons"))
+)
+
+
+def apply_policy_many(
+    conn: Connection,
+    version_ids: Sequence[int],
+    in_force: PolicyInForce | None = None,
+    *,
+    rule_id: int | None = None,
+) -> list[int]:
+    """Let the policy decide the versions no person has decided; otherwise only flag them.
+
+    Runs when a version's scan has finished (a version whose newest scan is
+    pending, or that is gone, is left alone). A decision is recorded in the
     review history as made by ``policy`` with every reason; a version the
     policy leaves pending keeps the reasons in ``policy_reasons``, unless a
     live approval rule covers it (``rule_id``: that rule, applied to existing
-    versions). Returns whether an approval rule approved the version.
+    versions). Returns the ids of the versions an approval rule approved.
+
+    Each version is decided on its own facts, which no other version's decision
+    changes; so the versions are read a few statements per :data:`CHUNK` of
+    them, and written a statement per kind of write.
     """
     in_force = in_force or current_policy(conn)
-    version = conn.execute(
-        select(pv.c.status, pv.c.license, pv.c.flags).where(pv.c.id == version_id)
-    ).one()
-    summary = _scan_summary(conn, version_id)
-    if summary is None or summary[0].status == "pending":
-        return False
-    scan, changes = summary
-    evaluation = evaluate_license(in_force.policy, version.license)
-    history = conn.execute(
-        select(reviews.c.by, reviews.c.scan_status)
-        .where(reviews.c.version_id == version_id)
-        .order_by(reviews.c.id)
-    ).all()
-    people = [h for h in history if h.by != POLICY_ACTOR]
-    by_person = bool(people)
-    enrichment, enrichment_reason, signals = enrichment_state(conn, version_id)
+    ids = list(dict.fromkeys(version_ids))
+    approved: list[int] = []
+    for start in range(0, len(ids), CHUNK):
+        approved.extend(_apply_chunk(conn, ids[start : start + CHUNK], in_force, rule_id))
+    return approved
+
+
+def _apply_chunk(
+    conn: Connection, ids: list[int], in_force: PolicyInForce, rule_id: int | None
+) -> list[int]:
+    versions = {row.id: row for row in conn.execute(_VERSIONS, {"ids": ids})}
+    newest = {row.version_id: row for row in conn.execute(_NEWEST_SCANS, {"ids": ids})}
+    live = triage.live_for_packages(
+        conn, {(v.ecosystem, v.normalized_name) for v in versions.values()}
+    )
+    threshold = get_settings().scan_fail_severity
+    summaries: dict[int, ScanSummary] = {}
+    for version_id in ids:
+        version, row = versions.get(version_id), newest.get(version_id)
+        if version is None or row is None:
+            continue
+        # Triaged findings do not count (triage.matching): the scan is judged on the rest.
+        entries = live.get((version.ecosystem, version.normalized_name), [])
+        scan = _scan_summary(row, triage.decisions_for(entries, version.version), threshold)
+        if scan.status != "pending":
+            summaries[version_id] = scan
+    if not summaries:
+        return []
+    decided = list(summaries)
+    people: dict[int, list[Any]] = {}
+    for person in conn.execute(_PEOPLE, {"ids": decided}):
+        people.setdefault(person.version_id, []).append(person)
+    enriched = enrichment.states(conn, decided)
     # The levels of the policy in force, also for signals stored under an earlier one.
-    signals = relevel_signals(conn, version_id, signals, in_force.signals)
-    outcome = decide(
-        evaluation,
-        scan,
-        in_force.auto_approve,
-        decided_by_person=by_person,
-        signals=signals,
-        enrichment=enrichment,
-        enrichment_reason=enrichment_reason,
+    signals = enrichment.relevel_many(
+        conn, {v: enriched[v].signals for v in decided}, in_force.signals
     )
-    flags = set(version.flags or [])
-    if by_person:
-        flags.update(outcome.flags)
-        added = (changes or {}).get("added") if isinstance(changes, dict) else None
-        # Approved before any result was seen: every finding of the scan is new to the approver.
-        unseen = people[-1].scan_status in UNCHECKED_SCAN_STATUSES
-        if version.status == "approved" and scan.status == "failed" and (added or unseen):
-            flags.add(FLAG_NEW_VULNERABILITY)
-        if flags != set(version.flags or []):
-            conn.execute(update(pv).where(pv.c.id == version_id).values(flags=sorted(flags)))
-            events.emit_for_version(
-                conn, "package.flagged", version_id, flags=sorted(flags - set(version.flags or []))
+    flags: list[dict[str, Any]] = []
+    flagged: list[tuple[str, int, dict[str, Any]]] = []
+    reasons: list[dict[str, Any]] = []
+    decisions: list[NewDecision] = []
+    by_rule: list[tuple[rules.VersionInRule, str | None]] = []
+    for version_id, scan in summaries.items():
+        version, state = versions[version_id], enriched[version_id]
+        evaluation = evaluate_license(in_force.policy, version.license)
+        by_person = people.get(version_id, [])
+        outcome = decide(
+            evaluation,
+            scan,
+            in_force.auto_approve,
+            decided_by_person=bool(by_person),
+            signals=signals[version_id],
+            enrichment=state.status,
+            enrichment_reason=state.reason,
+        )
+        before = set(version.flags or [])
+        if by_person:
+            after = before | set(outcome.flags)
+            changes = newest[version_id].changes
+            added = changes.get("added") if isinstance(changes, dict) else None
+            # Approved before any result was seen: every finding of the scan is new to the approver.
+            unseen = by_person[-1].scan_status in UNCHECKED_SCAN_STATUSES
+            if version.status == "approved" and scan.status == "failed" and (added or unseen):
+                after.add(FLAG_NEW_VULNERABILITY)
+            if after != before:
+                flags.append({"b_id": version_id, "b_flags": sorted(after)})
+                flagged.append(("package.flagged", version_id, {"flags": sorted(after - before)}))
+            continue
+        why = list(outcome.reasons)
+        reasons.append({"b_id": version_id, "b_reasons": why})
+        if outcome.decision is None:
+            if version.status == "pending" and _rule_may_approve(
+                evaluation, scan, signals[version_id], state
+            ):
+                covered = rules.VersionInRule(
+                    version_id,
+                    version.ecosystem,
+                    version.normalized_name,
+                    version.version,
+                    version.submitted_at,
+                )
+                by_rule.append((covered, evaluation.expression))
+            continue
+        target = "approved" if outcome.decision.value == "approve" else "rejected"
+        if version.status != target:
+            decisions.append(
+                NewDecision(
+                    version_id,
+                    outcome.decision.value,
+                    POLICY_ACTOR,
+                    "; ".join(why),
+                    why,
+                    scan_status=scan.status,
+                )
             )
-        return False
-    reasons = list(outcome.reasons)
-    conn.execute(update(pv).where(pv.c.id == version_id).values(policy_reasons=reasons))
-    if outcome.decision is None:
-        if version.status == "pending":
-            return _approve_by_rule(
-                conn, version_id, evaluation, scan, signals, enrichment, rule_id
+    if flags:
+        conn.execute(_SET_FLAGS, flags)
+        events.emit_for_versions(conn, flagged)
+    if reasons:
+        conn.execute(_SET_REASONS, reasons)
+    found = rules.rules_for_versions(conn, [v for v, _ in by_rule], rule_id=rule_id)
+    approved: list[int] = []
+    for covered, expression in by_rule:
+        rule = found.get(covered.id)
+        if rule is None:
+            continue
+        because = [
+            f"inside approval rule {rule.id} ({rule.range}) by {rule.created_by}",
+            f"license {expression} is approved by policy",
+            "the scan passed",
+        ]
+        decisions.append(
+            NewDecision(
+                covered.id,
+                "approve",
+                f"{rules.ACTOR_PREFIX}{rule.id}",
+                "; ".join(because),
+                because,
+                approved_by=rule.created_by,
             )
-        return False
-    target = "approved" if outcome.decision.value == "approve" else "rejected"
-    if version.status == target:
-        return False
-    record_decision(
-        conn,
-        version_id,
-        decision=outcome.decision.value,
-        by=POLICY_ACTOR,
-        comment="; ".join(reasons),
-        reasons=reasons,
-        scan_status=scan.status,
-    )
-    return False
+        )
+        approved.append(covered.id)
+    # In the order the versions were given, as when they were decided one by one.
+    order = {version_id: n for n, version_id in enumerate(ids)}
+    record_decisions(conn, sorted(decisions, key=lambda d: order[d.version_id]))
+    return approved
 
 
 def reevaluate_all(conn: Connection, _payload: dict[str, Any]) -> None:
@@ -329,5 +403,4 @@ def reevaluate_all(conn: Connection, _payload: dict[str, Any]) -> None:
         .scalars()
         .all()
     )
-    for version_id in ids:
-        apply_policy(conn, version_id, in_force)
+    apply_policy_many(conn, ids, in_force)

@@ -7,9 +7,11 @@ the ``reviews`` table as the history.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, literal, select, update
+from sqlalchemy import Connection, and_, bindparam, func, literal, select, update
 
 from foss_registry import ecosystems
 from foss_registry.db import utcnow
@@ -90,6 +92,20 @@ def validate_decision(decision: str) -> str:
     return value
 
 
+@dataclass(frozen=True)
+class NewDecision:
+    """A decision to record on one version (see :func:`record_decision` for the fields)."""
+
+    version_id: int
+    decision: str
+    by: str
+    comment: str | None
+    reasons: Sequence[str] = ()
+    scan_status: str | None = None
+    acknowledged: Sequence[str] = ()
+    approved_by: str | None = None
+
+
 def record_decision(
     conn: Connection,
     version_id: int,
@@ -109,56 +125,100 @@ def record_decision(
     ``approved_by`` names who the approval is shown as by when it differs from
     ``by`` (a rule signs the history ``rule:<id>``; its author approved).
     """
-    decision = validate_decision(decision)
-    if comment is not None and "\x00" in comment:
-        raise InvalidInputError(
-            "The comment contains a null byte.",
-            errors=[FieldError("comment", "must not contain null bytes")],
-        )
-    comment = comment.strip() if comment else None
-    if decision == "reject" and not comment:
-        raise InvalidInputError(
-            "A rejection needs a comment that tells the submitter why.",
-            code="comment_required",
-            errors=[FieldError("comment", "required when rejecting")],
-        )
-    now = utcnow()
-    if decision == "approve":
-        values = {
-            "status": "approved",
-            "approved_by": approved_by or by,
-            "approved_at": now,
-            "rejected_by": None,
-            "rejected_at": None,
-            "rejection_reason": None,
-        }
-    else:
-        values = {
-            "status": "rejected",
-            "approved_by": None,
-            "approved_at": None,
-            "rejected_by": by,
-            "rejected_at": now,
-            "rejection_reason": comment,
-        }
-    if by != POLICY_ACTOR and approved_by is None:
-        # A person has looked: flags asking for a second look are settled.
-        values["flags"] = []
-    conn.execute(update(pv).where(pv.c.id == version_id).values(**values))
-    conn.execute(
-        reviews.insert().values(
-            version_id=version_id,
-            decision=decision,
-            by=by,
-            at=now,
-            comment=comment,
-            reasons=reasons or [],
-            scan_status=scan_status,
-            acknowledged=acknowledged or [],
-        )
+    record_decisions(
+        conn,
+        [
+            NewDecision(
+                version_id,
+                decision,
+                by,
+                comment,
+                reasons or (),
+                scan_status,
+                acknowledged or (),
+                approved_by,
+            )
+        ],
     )
-    events.emit_for_version(
-        conn, "package.approved" if decision == "approve" else "package.rejected", version_id
+
+
+#: The event each decision writes.
+_EVENTS = {"approve": "package.approved", "reject": "package.rejected"}
+
+
+def record_decisions(conn: Connection, decisions: Sequence[NewDecision]) -> None:
+    """Record decisions on distinct versions (:func:`record_decision`), one statement per write.
+
+    Every decision is checked before anything is written.
+    """
+    now = utcnow()
+    # The versions' new values, grouped by the columns they set (one UPDATE each).
+    changes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    history: list[dict[str, Any]] = []
+    for entry in decisions:
+        decision = validate_decision(entry.decision)
+        comment = entry.comment
+        if comment is not None and "\x00" in comment:
+            raise InvalidInputError(
+                "The comment contains a null byte.",
+                errors=[FieldError("comment", "must not contain null bytes")],
+            )
+        comment = comment.strip() if comment else None
+        if decision == "reject" and not comment:
+            raise InvalidInputError(
+                "A rejection needs a comment that tells the submitter why.",
+                code="comment_required",
+                errors=[FieldError("comment", "required when rejecting")],
+            )
+        if decision == "approve":
+            values: dict[str, Any] = {
+                "status": "approved",
+                "approved_by": entry.approved_by or entry.by,
+                "approved_at": now,
+                "rejected_by": None,
+                "rejected_at": None,
+                "rejection_reason": None,
+            }
+        else:
+            values = {
+                "status": "rejected",
+                "approved_by": None,
+                "approved_at": None,
+                "rejected_by": entry.by,
+                "rejected_at": now,
+                "rejection_reason": comment,
+            }
+        if entry.by != POLICY_ACTOR and entry.approved_by is None:
+            # A person has looked: flags asking for a second look are settled.
+            values["flags"] = []
+        changes.setdefault(tuple(values), []).append(
+            {"b_id": entry.version_id} | {f"b_{k}": v for k, v in values.items()}
+        )
+        history.append(
+            {
+                "version_id": entry.version_id,
+                "decision": decision,
+                "by": entry.by,
+                "at": now,
+                "comment": comment,
+                "reasons": list(entry.reasons),
+                "scan_status": entry.scan_status,
+                "acknowledged": list(entry.acknowledged),
+            }
+        )
+    if not history:
+        return
+    for columns, rows in changes.items():
+        conn.execute(
+            update(pv)
+            .where(pv.c.id == bindparam("b_id"))
+            .values({c: bindparam(f"b_{c}") for c in columns}),
+            rows,
+        )
+    conn.execute(reviews.insert(), history)
+    events.emit_for_versions(
+        conn,
+        [(_EVENTS[h["decision"]], h["version_id"], {}) for h in history],
     )
 
 

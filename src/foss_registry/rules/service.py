@@ -10,8 +10,9 @@ or ``block``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, and_, or_, select, update
 
@@ -118,31 +119,46 @@ def end(conn: Connection, rule_id: int, *, by: str) -> ApprovalRule:
     return get(conn, rule_id)
 
 
-def rule_for_version(conn: Connection, version_id: int, *, rule_id: int | None = None) -> Any:
-    """The live rule whose range holds a version submitted after it, else None.
+class VersionInRule(NamedTuple):
+    """What finding a version's rule needs of the version."""
 
-    With ``rule_id`` (a rule applied to existing versions at its creation), that
-    rule alone is considered, whenever the version was submitted.
+    id: int
+    ecosystem: str
+    normalized_name: str
+    version: str
+    submitted_at: datetime
+
+
+def rules_for_versions(
+    conn: Connection, versions: Sequence[VersionInRule], *, rule_id: int | None = None
+) -> dict[int, Any]:
+    """Each version's live rule whose range holds it, among those created before it came.
+
+    Versions no rule holds are left out; the rules of every package are read in
+    one statement. With ``rule_id`` (a rule applied to existing versions at its
+    creation), that rule alone is considered, whenever the versions were submitted.
     """
-    version = conn.execute(
-        select(pv.c.ecosystem, pv.c.normalized_name, pv.c.version, pv.c.submitted_at).where(
-            pv.c.id == version_id
-        )
-    ).one()
+    if not versions:
+        return {}
     query = select(approval_rules).where(
         _live(utcnow()),
-        approval_rules.c.ecosystem == version.ecosystem,
-        approval_rules.c.normalized_name == version.normalized_name,
+        approval_rules.c.normalized_name.in_(sorted({v.normalized_name for v in versions})),
     )
     if rule_id is not None:
         query = query.where(approval_rules.c.id == rule_id)
-    else:
-        query = query.where(approval_rules.c.created_at <= version.submitted_at)
-    eco = ecosystems.get(version.ecosystem)
+    by_package: dict[tuple[str, str], list[Any]] = {}
     for rule in conn.execute(query.order_by(approval_rules.c.id)):
-        if eco.in_range(rule.range, version.version):
-            return rule
-    return None
+        by_package.setdefault((rule.ecosystem, rule.normalized_name), []).append(rule)
+    found: dict[int, Any] = {}
+    for version in versions:
+        eco = ecosystems.get(version.ecosystem)
+        for rule in by_package.get((version.ecosystem, version.normalized_name), []):
+            if rule_id is None and rule.created_at > version.submitted_at:
+                continue
+            if eco.in_range(rule.range, version.version):
+                found[version.id] = rule
+                break
+    return found
 
 
 def pending_versions(conn: Connection, rule_id: int) -> list[int]:

@@ -8,12 +8,14 @@ what else the event adds). The worker's relay turns events into deliveries.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, bindparam, select
 
-from foss_registry.db import dump_json, plain_sql, sql_timestamp, utcnow
+from foss_registry.db import dump_json, plain_sql_many, sql_timestamp, utcnow
 from foss_registry.jobs.queue import CHANNEL
+from foss_registry.packages.models import package_versions as pv
 
 EVENT_TYPES = (
     "package.submitted",
@@ -32,7 +34,6 @@ _INSERT_NOTIFY_SQL = (
     f"WITH event AS ({_INSERT_SQL} RETURNING id) "
     f"SELECT pg_notify('{CHANNEL}', '') FROM event"
 )
-_PACKAGE_SQL = "SELECT ecosystem, name, version, status, purl FROM package_versions WHERE id = :id"
 
 
 def package_data(record: dict[str, Any]) -> dict[str, Any]:
@@ -42,19 +43,56 @@ def package_data(record: dict[str, Any]) -> dict[str, Any]:
 
 def emit(conn: Connection, event_type: str, data: dict[str, Any]) -> None:
     """Add an event to the outbox in the caller's transaction."""
-    if event_type not in EVENT_TYPES:
-        raise ValueError(f"unknown event type {event_type!r}")
+    emit_many(conn, [(event_type, data)])
+
+
+def emit_many(conn: Connection, found: Sequence[tuple[str, dict[str, Any]]]) -> None:
+    """Add events (type, data) to the outbox, in order, in one statement."""
+    for event_type, _ in found:
+        if event_type not in EVENT_TYPES:
+            raise ValueError(f"unknown event type {event_type!r}")
     now = utcnow()
-    body = {"type": event_type, "timestamp": now.strftime("%Y-%m-%dT%H:%M:%SZ"), "data": data}
+    timestamp, created_at = now.strftime("%Y-%m-%dT%H:%M:%SZ"), sql_timestamp(conn, now)
     # Plain SQL: every submission passes here.
-    plain_sql(
+    plain_sql_many(
         conn,
         _INSERT_NOTIFY_SQL if conn.dialect.name == "postgresql" else _INSERT_SQL,
-        {"type": event_type, "body": dump_json(body), "created_at": sql_timestamp(conn, now)},
+        [
+            {
+                "type": event_type,
+                "body": dump_json({"type": event_type, "timestamp": timestamp, "data": data}),
+                "created_at": created_at,
+            }
+            for event_type, data in found
+        ],
     )
 
 
 def emit_for_version(conn: Connection, event_type: str, version_id: int, **extra: Any) -> None:
     """Add an event about one stored version (its current fields) to the outbox."""
-    row = plain_sql(conn, _PACKAGE_SQL, {"id": version_id})[0]
-    emit(conn, event_type, dict(zip(_PACKAGE_FIELDS, row, strict=True)) | extra)
+    emit_for_versions(conn, [(event_type, version_id, extra)])
+
+
+_PACKAGES = select(*(pv.c[f] for f in ("id", *_PACKAGE_FIELDS))).where(
+    pv.c.id.in_(bindparam("ids", expanding=True))
+)
+
+
+def emit_for_versions(
+    conn: Connection, found: Sequence[tuple[str, int, dict[str, Any]]]
+) -> None:
+    """Add events (type, version id, extra data) about stored versions, as they are now, in order.
+
+    The versions are read in one statement and the events written in one.
+    """
+    if not found:
+        return
+    ids = sorted({version_id for _, version_id, _ in found})
+    rows = {row.id: row._mapping for row in conn.execute(_PACKAGES, {"ids": ids})}
+    emit_many(
+        conn,
+        [
+            (event_type, {f: rows[version_id][f] for f in _PACKAGE_FIELDS} | extra)
+            for event_type, version_id, extra in found
+        ],
+    )
