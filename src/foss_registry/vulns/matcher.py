@@ -36,6 +36,7 @@ version's key once for all candidate records.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
@@ -188,6 +189,19 @@ def _ecosystem(ecosystem: Ecosystem | str) -> Ecosystem:
     return ecosystems.get(ecosystem) if isinstance(ecosystem, str) else ecosystem
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _canonical(eco: Ecosystem, version: str) -> str | None:
+    """A listed version's canonical form, None when it is not valid in the ecosystem.
+
+    The records of one package list the same versions again and again (the PyPA
+    advisories: 140,000 listed, 13,000 distinct), and parsing them was most of compiling.
+    """
+    try:
+        return eco.canonical_version(version)
+    except _VERSION_ERRORS:
+        return None
+
+
 def compile_affected(entry: Affected, ecosystem: Ecosystem | str | None = None) -> CompiledAffected:
     """Compile one entry: canonical versions, sorted events, sort keys.
 
@@ -207,11 +221,8 @@ def compile_affected(entry: Affected, ecosystem: Ecosystem | str | None = None) 
     if entry.package is not None:
         with contextlib.suppress(InvalidInputError):
             name = eco.normalize_name(entry.package.name)
-    versions: set[str] = set()
-    for listed in entry.versions:
-        versions.add(listed)
-        with contextlib.suppress(*_VERSION_ERRORS):
-            versions.add(eco.canonical_version(listed))
+    versions = set(entry.versions)
+    versions.update(c for listed in entry.versions if (c := _canonical(eco, listed)) is not None)
     ranges = tuple(
         compiled
         for r in entry.ranges
