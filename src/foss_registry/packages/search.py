@@ -660,7 +660,7 @@ def _containing_words_statement(count: int, ecosystem: bool, status: bool, lengt
 
 
 # The names a walk of the rarest word reads at first, and at most at once later.
-_FIRST_CHUNK = 128
+_FIRST_CHUNK = 32
 _LAST_CHUNK = 8192
 
 

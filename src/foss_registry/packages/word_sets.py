@@ -87,9 +87,10 @@ _CHUNK_END = (
     f"SELECT r.in_name, r.normalized_name, r.ecosystem FROM package_description_words r "
     f"WHERE {_NEXT} ORDER BY r.in_name, r.normalized_name, r.ecosystem LIMIT 1 OFFSET :last"
 )
+# (A chunk reaching the end ends at in_name 2, past every row: one range of the key.)
 _IN_CHUNK = (
-    f"{_NEXT} AND (:end_name IS NULL OR (r.in_name, r.normalized_name, r.ecosystem) "
-    "<= (:end_in_name, :end_name, :end_ecosystem))"
+    f"{_NEXT} AND (r.in_name, r.normalized_name, r.ecosystem) "
+    "<= (:end_in_name, :end_name, :end_ecosystem)"
 )
 # A name whose every version has every word counts its versions per status
 # (package_name_statuses); only the other names are read version by version.
@@ -238,7 +239,7 @@ class SetCount:
             "after_ecosystem": after[2],
         }
         end = self._reader.execute(_CHUNK_END, params | {"last": self._chunk - 1}).fetchone()
-        bound = end or (None, None, None)
+        bound = end or (2, "", "")
         params |= dict(zip(("end_in_name", "end_name", "end_ecosystem"), bound, strict=True))
         for ecosystem, status, versions in self._reader.execute(_COUNT_CHUNK, params):
             self.counted[ecosystem, status] += versions
