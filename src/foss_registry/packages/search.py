@@ -427,10 +427,20 @@ _STARTS = "earlier < 0"
 def _word_statements(ecosystem: bool, status: bool, length: int) -> dict[str, str]:
     eco = " AND ecosystem = :ecosystem" if ecosystem else ""
     groups = _GROUPS.replace("versions", f"{_IN_STATUS} AS versions") if status else _GROUPS
-    versions = _IN_STATUS if status else "versions"
+    versions = "t.versions" if status else "versions"
     # Only names with versions in the status: each name read then has a version to show.
     in_status = f" AND {_IN_STATUS} > 0" if status else ""
     all_with_term = _NAMES_WITH_TERM.format(length=length, ecosystem=eco)
+    # Their versions (in the status: joined, cheaper than a subquery per name).
+    all_with_term_counted = all_with_term
+    if status:
+        all_with_term_counted = all_with_term.replace(
+            " AND ecosystem =", " AND o.ecosystem ="
+        ).replace(
+            "FROM package_name_suffixes AS o ",
+            "FROM package_name_suffixes AS o JOIN package_name_statuses t ON t.ecosystem = "
+            "o.ecosystem AND t.normalized_name = o.normalized_name AND t.status = :status ",
+        )
     names_with_term = all_with_term + in_status
     names_with_word = _NAMES_WITH_WORD.format(ecosystem=eco)
     versions_with_word = _VERSIONS_WITH_WORD.format(ecosystem=eco)
@@ -457,7 +467,7 @@ def _word_statements(ecosystem: bool, status: bool, length: int) -> dict[str, st
         # The counts and the first :names names starting with the term, in one
         # statement: each statement costs a round of Python's GIL between threads.
         "opening": (
-            f"SELECT json_array((SELECT coalesce(sum({versions}), 0) {all_with_term}), "
+            f"SELECT json_array((SELECT coalesce(sum({versions}), 0) {all_with_term_counted}), "
             f"(SELECT coalesce(sum(versions), 0) {versions_with_word}), "
             f"json(({first(*starting, starting=True, limit=':names')})), "
             f"json(({first(*folded, starting=True, limit=':names')})))"
@@ -775,8 +785,29 @@ def _described_containing(read: Reader, params: dict[str, Any], ordered: list[st
     sql = _containing_words_statement(
         len(ordered), "ecosystem" in params, status is not None, len(params["term"])
     )
+    if ordered == [params["term"]]:
+        # A word's rows with in_name 1 are the names containing it (few): no
+        # need to look the word up for every name containing the term.
+        sql = _word_in_names_statement("ecosystem" in params, status is not None)
     found = msgspec.json.decode(read(sql, params | words)[0][0])
     return sum(g[2] for g in _resolved(read, status, found, ordered))
+
+
+@lru_cache(maxsize=4)
+def _word_in_names_statement(ecosystem: bool, status: bool) -> str:
+    """The names containing the word :w0 whose descriptions have it (``in_name`` 1).
+
+    Each comes as :func:`_all_words_statement` gives its names.
+    """
+    eco = " AND d0.ecosystem = :ecosystem" if ecosystem else ""
+    in_status = _IN_STATUS.replace("o.", "d0.") if status else "NULL"
+    return (
+        f"SELECT json_group_array(json_array(d0.normalized_name, d0.ecosystem, {in_status}, "
+        "d0.versions, s.versions)) FROM package_description_words d0 "
+        "LEFT JOIN package_name_suffixes s ON s.suffix = lower(d0.normalized_name) "
+        "AND s.ecosystem = d0.ecosystem AND s.normalized_name = d0.normalized_name "
+        f"WHERE d0.word = :w0 AND d0.in_name = 1{eco}"
+    )
 
 
 def _database_file(read: Reader) -> str | None:
