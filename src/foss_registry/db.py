@@ -17,7 +17,18 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, String, create_engine, event
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Engine,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    create_engine,
+    event,
+    update,
+)
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
@@ -136,6 +147,46 @@ def plain_sql_many(conn: Connection, sql: str, rows: Sequence[dict[str, Any]]) -
         conn.connection.driver_connection.executemany(sql, rows)  # type: ignore[union-attr]
         return
     conn.exec_driver_sql(_NAMED_PARAM.sub(r"%(\1)s", sql), list(rows))
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def update_rows(
+    conn: Connection, table: Table, rows: Sequence[dict[str, Any]], *, key: str = "id"
+) -> None:
+    """Set columns of many rows, each found by its ``key`` column; every row names the same ones.
+
+    On PostgreSQL one statement for them all: the rows travel as one JSON
+    parameter, read back typed as the columns are (``json_to_recordset``), where
+    an ``executemany`` would execute one UPDATE per row. On SQLite, in process,
+    an ``executemany``. Values are as SQLAlchemy takes them (datetimes aware).
+    """
+    if not rows:
+        return
+    columns = [c for c in rows[0] if c != key]
+    if conn.dialect.name == "postgresql":
+        typed = ", ".join(
+            f'"{c}" {table.c[c].type.compile(dialect=conn.dialect)}' for c in (key, *columns)
+        )
+        sets = ", ".join(f'"{c}" = v."{c}"' for c in columns)
+        plain_sql(
+            conn,
+            f'UPDATE "{table.name}" AS t SET {sets} '
+            f"FROM json_to_recordset(CAST(:rows AS json)) AS v({typed}) "
+            f'WHERE t."{key}" = v."{key}"',
+            {"rows": json.dumps(list(rows), separators=(",", ":"), default=_json_value)},
+        )
+        return
+    conn.execute(
+        update(table)
+        .where(table.c[key] == bindparam(f"b_{key}"))
+        .values({c: bindparam(f"b_{c}") for c in columns}),
+        [{f"b_{c}": value for c, value in row.items()} for row in rows],
+    )
 
 
 def sql_timestamp(conn: Connection, value: datetime) -> Any:

@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import Connection, bindparam, func, select
 
 from foss_registry.config import get_settings
-from foss_registry.db import utcnow
+from foss_registry.db import update_rows, utcnow
 from foss_registry.enrichment import service as enrichment
 from foss_registry.enrichment.service import EnrichmentState
 from foss_registry.errors import FieldError, InvalidInputError
@@ -238,10 +238,6 @@ _PEOPLE = (
     )
     .order_by(reviews.c.id)
 )
-_SET_FLAGS = update(pv).where(pv.c.id == bindparam("b_id")).values(flags=bindparam("b_flags"))
-_SET_REASONS = (
-    update(pv).where(pv.c.id == bindparam("b_id")).values(policy_reasons=bindparam("b_reasons"))
-)
 
 
 def apply_policy_many(
@@ -330,11 +326,11 @@ def _apply_chunk(
             if version.status == "approved" and scan.status == "failed" and (added or unseen):
                 after.add(FLAG_NEW_VULNERABILITY)
             if after != before:
-                flags.append({"b_id": version_id, "b_flags": sorted(after)})
+                flags.append({"id": version_id, "flags": sorted(after)})
                 flagged.append(("package.flagged", version_id, {"flags": sorted(after - before)}))
             continue
         why = list(outcome.reasons)
-        reasons.append({"b_id": version_id, "b_reasons": why})
+        reasons.append({"id": version_id, "policy_reasons": why})
         if outcome.decision is None:
             if version.status == "pending" and _rule_may_approve(
                 evaluation, scan, signals[version_id], state
@@ -360,11 +356,9 @@ def _apply_chunk(
                     scan_status=scan.status,
                 )
             )
-    if flags:
-        conn.execute(_SET_FLAGS, flags)
-        events.emit_for_versions(conn, flagged)
-    if reasons:
-        conn.execute(_SET_REASONS, reasons)
+    update_rows(conn, pv, flags)
+    events.emit_for_versions(conn, flagged)
+    update_rows(conn, pv, reasons)
     found = rules.rules_for_versions(conn, [v for v, _ in by_rule], rule_id=rule_id)
     approved: list[int] = []
     for covered, expression in by_rule:

@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, literal, select, update
+from sqlalchemy import Connection, and_, func, literal, select
 
 from foss_registry import ecosystems
-from foss_registry.db import utcnow
+from foss_registry.db import update_rows, utcnow
 from foss_registry.errors import ConflictError, FieldError, InvalidInputError
 from foss_registry.packages import service as packages
 from foss_registry.packages.models import package_versions as pv
@@ -191,9 +191,7 @@ def record_decisions(conn: Connection, decisions: Sequence[NewDecision]) -> None
         if entry.by != POLICY_ACTOR and entry.approved_by is None:
             # A person has looked: flags asking for a second look are settled.
             values["flags"] = []
-        changes.setdefault(tuple(values), []).append(
-            {"b_id": entry.version_id} | {f"b_{k}": v for k, v in values.items()}
-        )
+        changes.setdefault(tuple(values), []).append({"id": entry.version_id} | values)
         history.append(
             {
                 "version_id": entry.version_id,
@@ -208,13 +206,8 @@ def record_decisions(conn: Connection, decisions: Sequence[NewDecision]) -> None
         )
     if not history:
         return
-    for columns, rows in changes.items():
-        conn.execute(
-            update(pv)
-            .where(pv.c.id == bindparam("b_id"))
-            .values({c: bindparam(f"b_{c}") for c in columns}),
-            rows,
-        )
+    for rows in changes.values():
+        update_rows(conn, pv, rows)
     conn.execute(reviews.insert(), history)
     events.emit_for_versions(
         conn,

@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, func, select, update
+from sqlalchemy import Connection, bindparam, delete, func, select
 
 from foss_registry import ecosystems
 from foss_registry.config import Settings
-from foss_registry.db import utcnow
+from foss_registry.db import update_rows, utcnow
 from foss_registry.packages.models import package_versions as pv
 from foss_registry.scans.models import scans
 from foss_registry.vulns import service as vulndb
@@ -318,22 +318,6 @@ _PREVIOUS_IDS = (
 _PREVIOUS = select(scans.c.version_id, scans.c.status, scans.c.findings).where(
     scans.c.id.in_(bindparam("ids", expanding=True))
 )
-_FINISH = (
-    update(scans)
-    .where(scans.c.id == bindparam("b_id"))
-    .values(
-        status=bindparam("b_status"),
-        reason=bindparam("b_reason"),
-        scan_date=bindparam("b_scan_date"),
-        tools_used=bindparam("b_tools_used"),
-        findings=bindparam("b_findings"),
-        severity=bindparam("b_severity"),
-        database_updated_at=bindparam("b_database_updated_at"),
-        changes=bindparam("b_changes"),
-    )
-)
-
-
 def pending_image_scan(conn: Connection, scan_id: int) -> tuple[str, str] | None:
     """The (normalised name, version) of a pending, current scan of a Docker image, else None.
 
@@ -394,8 +378,7 @@ def complete_scans(
             log.exception("scan %s of version %s failed", row.id, row.version_id)
             outcome = ScanOutcome("error", f"The scan failed: {type(exc).__name__}: {exc}"[:1000])
         updates.append(_finished_row(row.id, outcome, previous.get(row.version_id), now))
-    if updates:
-        conn.execute(_FINISH, updates)
+    update_rows(conn, scans, updates)
     return [row.version_id for row in current]
 
 
@@ -418,17 +401,17 @@ def _previous_scans(conn: Connection, versions: list[int]) -> dict[int, Any]:
 
 
 def _finished_row(scan_id: int, outcome: ScanOutcome, before: Any, now: datetime) -> dict[str, Any]:
-    """The values :data:`_FINISH` stores for one scan, its changes since ``before`` included."""
+    """The values stored for one finished scan, its changes since ``before`` included."""
     return {
-        "b_id": scan_id,
-        "b_status": outcome.status,
-        "b_reason": outcome.reason,
-        "b_scan_date": now,
-        "b_tools_used": list(outcome.tools_used),
-        "b_findings": [f.to_dict() for f in outcome.findings],
-        "b_severity": severity_counts(outcome.findings),
-        "b_database_updated_at": outcome.database_updated_at,
-        "b_changes": None
+        "id": scan_id,
+        "status": outcome.status,
+        "reason": outcome.reason,
+        "scan_date": now,
+        "tools_used": list(outcome.tools_used),
+        "findings": [f.to_dict() for f in outcome.findings],
+        "severity": severity_counts(outcome.findings),
+        "database_updated_at": outcome.database_updated_at,
+        "changes": None
         if before is None
         else diff_findings(list(before.findings or []), outcome.findings, before.status),
     }
