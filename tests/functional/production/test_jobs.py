@@ -7,19 +7,22 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, event, func, select
 
 from foss_registry.db import make_engine, utcnow, write_transaction
 from foss_registry.intake.service import submit_package
 from foss_registry.jobs import queue
 from foss_registry.jobs.models import jobs
+from foss_registry.packages.models import package_versions as pv
+from foss_registry.reviews.models import reviews
 from foss_registry.scans.models import scans
 from foss_registry.scans.service import SCAN_BATCH_SIZE
-from foss_registry.wiring import new_worker
+from foss_registry.wiring import new_worker, run_enrichments, run_scans
 from tests.conftest import POSTGRES_URL, empty_database
 from tests.functional.conftest import key, submit
 from tests.functional.server.conftest import foss_command
@@ -180,11 +183,11 @@ def test_foss_worker_stops_on_sigterm(database_url: str, tmp_path: Path) -> None
 
 
 class _Submission:
-    """The fields of one submission (a PyPI package under MIT)."""
+    """The fields of one submission (a PyPI package, under MIT unless told)."""
 
-    def __init__(self, n: int) -> None:
+    def __init__(self, n: int, license_id: str = "MIT") -> None:
         self.name, self.version, self.ecosystem = f"batch-{n}", "1.0.0", "pypi"
-        self.license: str | None = "MIT"
+        self.license: str | None = license_id
         self.description = self.homepage = self.repository = self.justification = None
 
 
@@ -276,3 +279,58 @@ def test_a_foss_worker_killed_inside_a_batch_loses_no_job_and_runs_none_twice(
     assert len(scanned) == 120
     assert {(count, status) for _, count, status in scanned} == {(1, "not_scanned")}
     engine.dispose()
+
+
+def _statements(engine: Engine, work: Callable[[Connection], None]) -> int:
+    """How many statements ``work`` sends through SQLAlchemy in one write transaction."""
+    sent = 0
+
+    def count(*_: Any) -> None:
+        nonlocal sent
+        sent += 1
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        with write_transaction(engine) as conn:
+            work(conn)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return sent
+
+
+def test_a_batch_of_scans_or_enrichments_costs_as_many_statements_whatever_its_size(
+    engine: Engine,
+) -> None:
+    # Every other version under a license the policy rejects: its batch records decisions.
+    with write_transaction(engine) as conn:
+        for n in range(4 + SCAN_BATCH_SIZE):
+            submit_package(conn, _Submission(n, "AGPL-3.0-only" if n % 2 else "MIT"), "alice")
+    with engine.connect() as conn:
+        queued = conn.execute(select(jobs.c.kind, jobs.c.payload).order_by(jobs.c.id)).all()
+    scan = [payload for kind, payload in queued if kind == "scan"]
+    enrich = [payload for kind, payload in queued if kind == "enrich"]
+
+    small = _statements(engine, lambda conn: run_scans(conn, scan[:4]))
+    large = _statements(engine, lambda conn: run_scans(conn, scan[4:]))
+    assert small == large
+    # The first enrichment alone: the process builds its index of approved names once.
+    _statements(engine, lambda conn: run_enrichments(conn, enrich[:1]))
+    small = _statements(engine, lambda conn: run_enrichments(conn, enrich[1:5]))
+    large = _statements(engine, lambda conn: run_enrichments(conn, enrich[5 : 5 + 16]))
+    assert small == large
+
+    # The batches did their work: every version scanned, the rejected license rejected.
+    with engine.connect() as conn:
+        decided = conn.execute(
+            select(pv.c.name, pv.c.status, pv.c.policy_reasons, scans.c.status)
+            .join(scans, scans.c.version_id == pv.c.id)
+            .order_by(pv.c.id)
+        ).all()
+        history = conn.execute(select(reviews.c.by, reviews.c.decision)).all()
+    assert len(decided) == 4 + SCAN_BATCH_SIZE
+    assert {scan_status for *_, scan_status in decided} == {"not_scanned"}
+    assert [status for _, status, _, _ in decided] == [
+        "rejected" if n % 2 else "pending" for n in range(4 + SCAN_BATCH_SIZE)
+    ]
+    assert all(reasons for _, _, reasons, _ in decided)
+    assert history == [("policy", "reject")] * ((4 + SCAN_BATCH_SIZE) // 2)
