@@ -200,6 +200,19 @@ def sql_timestamp(conn: Connection, value: datetime) -> Any:
     return value
 
 
+def iso(value: datetime | str | None) -> str | None:
+    """Format a timestamp the way the API shows it: ISO 8601 in UTC with ``Z``.
+
+    Accepts the datetime PostgreSQL returns and the text SQLite stores
+    (``YYYY-MM-DD HH:MM:SS.ffffff``, always UTC in this database).
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value[:10] + "T" + value[11:19] + "Z"
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets readers run beside the writer; busy_timeout makes concurrent
     # writers (the server, `foss vulndb import`, workers) wait instead of failing.

@@ -103,7 +103,7 @@ class SQLiteThreadReaders:
         limit: int,
         offset: int,
         wait: float | None = search.KEEP_WAIT,
-    ) -> dict[str, Any]:
+    ) -> reads.PackageList:
         """A page of a list or search (raises domain errors like the service).
 
         ``wait``: see :func:`search.list_packages`.

@@ -204,7 +204,7 @@ class PostgresRecords:
         # Not kept: read now, which is fresh by itself (one statement, one round trip).
         await resources.opened
         async with resources.pool.connection() as conn:
-            read: tuple[dict[str, Any], str | None] = await run_steps(
+            read: tuple[records.PackageRecord, str | None] = await run_steps(
                 conn, lambda: records.one_statement_record_steps(name, ecosystem, version)
             )
         record, read_in = read

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,7 +20,8 @@ from sqlalchemy import Connection, select, update
 from sqlalchemy.exc import IntegrityError
 
 from foss_registry.auth.models import api_tokens
-from foss_registry.db import inserted_id, plain_sql, row_dict, sql_timestamp, utcnow
+from foss_registry.auth.records import TokenInfo
+from foss_registry.db import inserted_id, iso, plain_sql, sql_timestamp, utcnow
 from foss_registry.errors import (
     ConflictError,
     FieldError,
@@ -111,7 +113,7 @@ def token_reference(name_or_id: str) -> int | str:
 
 def create_token(
     conn: Connection, *, name: str, role: str, expires_at: datetime | None = None
-) -> tuple[str, dict[str, Any]]:
+) -> tuple[str, TokenInfo]:
     """Store a new token and return ``(secret, record)``; the secret is not kept."""
     name = _validate_name(name)
     role = validate_role(role)
@@ -138,19 +140,29 @@ def create_token(
     return secret, _public(dict(values, id=token_id, last_used_at=None, revoked_at=None))
 
 
-def _public(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in row.items() if k != "token_hash"}
+def _public(row: Mapping[Any, Any]) -> TokenInfo:
+    """The public fields of a token row, read by column name (never the hash)."""
+    return TokenInfo(
+        id=row["id"],
+        name=row["name"],
+        role=row["role"],
+        prefix=row["prefix"],
+        created_at=iso(row["created_at"]) or "",  # a column that is never null
+        expires_at=iso(row["expires_at"]),
+        last_used_at=iso(row["last_used_at"]),
+        revoked_at=iso(row["revoked_at"]),
+    )
 
 
-def list_tokens(conn: Connection, *, include_revoked: bool = True) -> list[dict[str, Any]]:
+def list_tokens(conn: Connection, *, include_revoked: bool = True) -> list[TokenInfo]:
     """Return every token's public fields (never the hash or the secret)."""
     query = select(*(c for c in api_tokens.c if c.name != "token_hash")).order_by(api_tokens.c.id)
     if not include_revoked:
         query = query.where(api_tokens.c.revoked_at.is_(None))
-    return [row_dict(row) for row in conn.execute(query)]
+    return [_public(row._mapping) for row in conn.execute(query)]
 
 
-def revoke_token(conn: Connection, name_or_id: str) -> dict[str, Any]:
+def revoke_token(conn: Connection, name_or_id: str) -> TokenInfo:
     """Revoke the active token with this name, or the token with this id.
 
     See :func:`token_reference` for how a name is told from an id.
@@ -163,7 +175,7 @@ def revoke_token(conn: Connection, name_or_id: str) -> dict[str, Any]:
             api_tokens.c.revoked_at.is_(None), api_tokens.c.name == reference
         )
     result = conn.execute(query).first()
-    row = row_dict(result) if result is not None else None
+    row = result._mapping if result is not None else None
     if row is None:
         raise NotFoundError(
             f"No active token named or numbered {name_or_id!r}.", code="token_not_found"

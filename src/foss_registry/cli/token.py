@@ -27,10 +27,10 @@ def create(
 
     with domain_errors(), write_transaction(engine()) as conn:
         expires = utcnow() + timedelta(days=expires_in_days) if expires_in_days else None
-        secret, row = auth.create_token(conn, name=name, role=role, expires_at=expires)
+        secret, info = auth.create_token(conn, name=name, role=role, expires_at=expires)
     typer.echo(secret)
     err.print(
-        f"created {row['role']} token {row['name']!r} (prefix {row['prefix']}); "
+        f"created {info.role} token {info.name!r} (prefix {info.prefix}); "
         "it is shown only this once."
     )
 
@@ -41,17 +41,18 @@ def list_(
 ) -> None:
     """List tokens, stored and static (FOSS_API_TOKENS): name, role, prefix, dates and
     revocation; never a secret."""
+    import msgspec
+
     from foss_registry.auth import service as auth
     from foss_registry.db import write_transaction
-    from foss_registry.packages.service import iso
 
     with domain_errors():
         static = auth.static_token_rows(auth.parse_static_tokens(settings().api_tokens))
     with write_transaction(engine()) as conn:
-        rows = [dict(row, static=False) for row in auth.list_tokens(conn)] + static
-    dates = ("created_at", "expires_at", "last_used_at", "revoked_at")
+        stored = auth.list_tokens(conn)
+    rows = [msgspec.structs.asdict(info) | {"static": False} for info in stored] + static
     if as_json:
-        print_json([{k: iso(v) if k in dates else v for k, v in row.items()} for row in rows])
+        print_json(rows)
         return
     table = Table(
         "id", "name", "role", "kind", "prefix", "created", "expires", "last used", "revoked"
@@ -63,10 +64,10 @@ def list_(
             text(r["role"]),
             text("static" if r["static"] else "stored"),
             text(r["prefix"]),
-            text(iso(r["created_at"])),
-            text("" if r["static"] else iso(r["expires_at"]) or "never"),
-            text("" if r["static"] else iso(r["last_used_at"]) or "never"),
-            text(iso(r["revoked_at"])),
+            text(r["created_at"]),
+            text("" if r["static"] else r["expires_at"] or "never"),
+            text("" if r["static"] else r["last_used_at"] or "never"),
+            text(r["revoked_at"]),
         )
     stdout_console().print(table)
 
@@ -78,8 +79,8 @@ def revoke(name_or_id: str = typer.Argument(..., help="Token name or numeric id.
     from foss_registry.db import write_transaction
 
     with domain_errors(), write_transaction(engine()) as conn:
-        row = auth.revoke_token(conn, name_or_id)
-    err.print(f"revoked token {row['name']!r} (id {row['id']})")
+        info = auth.revoke_token(conn, name_or_id)
+    err.print(f"revoked token {info.name!r} (id {info.id})")
 
 
 @app.command()

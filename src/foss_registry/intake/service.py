@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Protocol
 
 from sqlalchemy import Connection
 
 from foss_registry.enrichment import service as enrichment
 from foss_registry.errors import DomainError, FieldError, InvalidInputError
 from foss_registry.packages import service as packages
+from foss_registry.packages.records import PackageRecord
 from foss_registry.scans import service as scans
 from foss_registry.webhooks import events
 
@@ -55,7 +56,9 @@ def normalize_license(text: str | None) -> str | None:
         raise
 
 
-def submit_package(conn: Connection, body: SubmissionFields, submitted_by: str) -> dict[str, Any]:
+def submit_package(
+    conn: Connection, body: SubmissionFields, submitted_by: str
+) -> PackageRecord:
     """Validate, store and queue the scan of one submission; return its record."""
     if body.license is not None and "\x00" in body.license:
         raise InvalidInputError(
@@ -82,7 +85,7 @@ def submit_package(conn: Connection, body: SubmissionFields, submitted_by: str) 
         conn, submission, submitted_by=submitted_by, license_expression=expression
     )
     scans.request_scan(
-        conn, stored.id, trigger="submission", image=stored.record["ecosystem"] == "docker"
+        conn, stored.id, trigger="submission", image=stored.record.ecosystem == "docker"
     )
     # What the upstream registry says comes later, from a job: never slows intake.
     enrichment.request_enrichment(conn, stored.id)
@@ -96,7 +99,7 @@ def submit_package(conn: Connection, body: SubmissionFields, submitted_by: str) 
 class BatchOutcome:
     """What became of one submission of a batch: its record, or the error it met."""
 
-    record: dict[str, Any] | None = None
+    record: PackageRecord | None = None
     error: DomainError | None = None
 
 

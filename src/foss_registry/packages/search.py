@@ -41,13 +41,13 @@ from foss_registry import ecosystems, search_index
 from foss_registry.errors import FieldError, InvalidInputError
 from foss_registry.packages import word_sets
 from foss_registry.packages.models import STATUSES
-from foss_registry.packages.records import Reader, field_error
+from foss_registry.packages.records import PackageList, PackageSummary, Reader, field_error
 
 #: Shortest term matched inside names (the shortest suffix indexed; trigrams need three).
 MIN_SUBSTRING = search_index.MIN_SUFFIX
 
 #: The fields of a listed version, in the order the answer shows them.
-LISTED = ("name", "version", "ecosystem", "status", "license")
+LISTED: tuple[str, ...] = PackageSummary.__struct_fields__
 _COLUMNS = ", ".join(LISTED)
 _ORDER = "normalized_name, ecosystem, sort_token DESC, id DESC"
 # Ranks compare names as searches match them: without case.
@@ -173,7 +173,7 @@ def list_packages(
     limit: int = 100,
     offset: int = 0,
     wait: float | None = KEEP_WAIT,
-) -> dict[str, Any]:
+) -> PackageList:
     """List or search package versions; ``total`` counts every match.
 
     A SQLite search whose word set is being kept waits up to ``wait`` seconds
@@ -229,7 +229,7 @@ def _filter_params(
 
 def _page_of(
     read: Reader, dialect: str, params: dict[str, Any], shape: str | None
-) -> dict[str, Any]:
+) -> PackageList:
     """Read one page of the matches of a statement ``shape`` (None: no search) and the total."""
     has_ecosystem, has_status = "ecosystem" in params, "status" in params
     # A search evaluates its index lookups once: the count rides along as a
@@ -237,8 +237,7 @@ def _page_of(
     # the page and stops early; a window count would read every row first.
     count_window = shape is not None
     sql = _statement(dialect, has_ecosystem, has_status, shape, count_window)
-    rows = _rows(read, dialect, sql, params, count_window)
-    total = rows[0].get("total") if rows else None
+    rows, total = _rows(read, dialect, sql, params, count_window)
     if total is None:
         count_params = {k: v for k, v in params.items() if k not in ("limit", "offset")}
         if dialect == "sqlite" and shape is None:
@@ -246,8 +245,6 @@ def _page_of(
         else:
             count_sql = _count_statement(dialect, has_ecosystem, has_status, shape)
         total = read(count_sql, count_params)[0][0]
-    for row in rows:
-        row.pop("total", None)
     return _result(rows, int(total), params["limit"], params["offset"])
 
 
@@ -272,8 +269,12 @@ def _spellings(term: str) -> list[str]:
 
 def _rows(
     read: Reader, dialect: str, sql: str, params: dict[str, Any], with_total: bool
-) -> list[dict[str, Any]]:
-    """The rows of a statement by column name; on SQLite they cross the driver as one JSON value.
+) -> tuple[list[PackageSummary], int | None]:
+    """The rows of a statement and the total it counted (if ``with_total``, else None).
+
+    The statement lists the columns named as the fields of :class:`PackageSummary`, in
+    their order (then ``total``), so each row is read by those names. On SQLite the
+    rows cross the driver as one JSON value.
 
     Python's ``sqlite3`` lets go of the GIL and takes it back for every row it
     steps. With several pool threads reading at once each row then costs a GIL
@@ -286,7 +287,9 @@ def _rows(
         rows = msgspec.json.decode(read(_as_json(sql, names), params)[0][0])
     else:
         rows = read(sql, params)
-    return [dict(zip(names, row, strict=True)) for row in rows]
+    listed = len(LISTED)
+    total = rows[0][listed] if with_total and rows else None
+    return [PackageSummary(*row[:listed]) for row in rows], total
 
 
 @lru_cache(maxsize=64)
@@ -294,8 +297,8 @@ def _as_json(sql: str, names: tuple[str, ...]) -> str:
     return f"SELECT json_group_array(json_array({', '.join(names)})) FROM ({sql})"
 
 
-def _result(rows: list[dict[str, Any]], total: int, limit: int, offset: int) -> dict[str, Any]:
-    return {"packages": rows, "total": total, "limit": limit, "offset": offset}
+def _result(rows: list[PackageSummary], total: int, limit: int, offset: int) -> PackageList:
+    return PackageList(packages=rows, total=total, limit=limit, offset=offset)
 
 
 # --- SQLite: terms of one or two characters ---------------------------------------------------
@@ -338,21 +341,21 @@ class _ShortRow(msgspec.Struct, frozen=True, array_like=True):
     license: str | None
     normalized_name: str
 
-    def listed(self) -> dict[str, Any]:
-        """The fields an answer lists (LISTED)."""
-        return {
-            "name": self.name,
-            "version": self.version,
-            "ecosystem": self.ecosystem,
-            "status": self.status,
-            "license": self.license,
-        }
+    def listed(self) -> PackageSummary:
+        """The version as an answer lists it."""
+        return PackageSummary(
+            name=self.name,
+            version=self.version,
+            ecosystem=self.ecosystem,
+            status=self.status,
+            license=self.license,
+        )
 
 
 _SHORT_ANSWER = msgspec.json.Decoder(tuple[int, list[list[_ShortRow]]])
 
 
-def _short_page(read: Reader, params: dict[str, Any]) -> dict[str, Any]:
+def _short_page(read: Reader, params: dict[str, Any]) -> PackageList:
     """A SQLite search for one or two characters: the names starting with them."""
     term, limit, offset = params["term"], params["limit"], params["offset"]
     spellings = _spellings(term)
@@ -503,15 +506,15 @@ class _Version(msgspec.Struct, frozen=True, array_like=True):
     sort_token: str
     id: int
 
-    def listed(self) -> dict[str, Any]:
-        """The fields an answer lists (LISTED)."""
-        return {
-            "name": self.name,
-            "version": self.version,
-            "ecosystem": self.ecosystem,
-            "status": self.status,
-            "license": self.license,
-        }
+    def listed(self) -> PackageSummary:
+        """The version as an answer lists it."""
+        return PackageSummary(
+            name=self.name,
+            version=self.version,
+            ecosystem=self.ecosystem,
+            status=self.status,
+            license=self.license,
+        )
 
 
 _VERSIONS = msgspec.json.Decoder(list[_Version])
@@ -542,7 +545,7 @@ _FIRST_NAMES = 32
 
 def _words_page(
     read: Reader, params: dict[str, Any], wanted: list[str], wait: float | None
-) -> dict[str, Any]:
+) -> PackageList:
     """A SQLite search for words (see the statements above)."""
     term, limit, offset = params["term"], params["limit"], params["offset"]
     end = offset + limit
@@ -863,9 +866,9 @@ def _group_versions(
 
 def _group_rows(
     read: Reader, wanted: list[str], chosen: list[Group], status: str | None
-) -> list[dict[str, Any]]:
+) -> list[PackageSummary]:
     """The matching versions (in a status) of the chosen names, in order."""
-    rows: list[dict[str, Any]] = []
+    rows: list[PackageSummary] = []
     for (_name, _eco, count, by_words), versions in zip(
         chosen, _group_versions(read, chosen, status), strict=True
     ):

@@ -23,7 +23,7 @@ from foss_registry.errors import ConflictError, FieldError, InvalidInputError
 from foss_registry.packages import records as reads
 from foss_registry.packages import search as package_search
 from foss_registry.packages.models import package_versions
-from foss_registry.packages.records import field_error
+from foss_registry.packages.records import PackageRecord, field_error
 from foss_registry.text_fields import text_problem
 
 pv = package_versions
@@ -170,7 +170,7 @@ class StoredVersion:
     """A version just stored: its id and its full record as ``GET /packages/{name}`` shows it."""
 
     id: int
-    record: dict[str, Any]
+    record: PackageRecord
 
 
 # Plain SQL: this is the hot write path, and compiling SQLAlchemy statements
@@ -287,12 +287,12 @@ def version_identity(conn: Connection, version_id: int) -> dict[str, str]:
 
 def get_record(
     conn: Connection, name: str, *, ecosystem: str | None = None, version: str | None = None
-) -> dict[str, Any]:
+) -> PackageRecord:
     """Return the full record of the selected version of a package."""
     return reads.record(reads.sqlalchemy_reader(conn), name, ecosystem=ecosystem, version=version)
 
 
-def get_record_by_id(conn: Connection, version_id: int) -> dict[str, Any]:
+def get_record_by_id(conn: Connection, version_id: int) -> PackageRecord:
     """Return the full record of one version: the seed's fields and the extensions."""
     return reads.record_by_id(reads.sqlalchemy_reader(conn), version_id)
 
@@ -305,7 +305,7 @@ def list_packages(
     status: str | None = None,
     limit: int = 100,
     offset: int = 0,
-) -> dict[str, Any]:
+) -> reads.PackageList:
     """List or search package versions; ``total`` counts every match (see ``packages.search``)."""
     return package_search.list_packages(
         reads.sqlalchemy_reader(conn),

@@ -18,6 +18,7 @@ from foss_registry.db import update_rows, utcnow
 from foss_registry.errors import ConflictError, FieldError, InvalidInputError
 from foss_registry.packages import service as packages
 from foss_registry.packages.models import package_versions as pv
+from foss_registry.packages.records import PackageRecord, ReviewEntry
 from foss_registry.packages.search import validate_status
 from foss_registry.reviews.models import reviews
 from foss_registry.security import service as security
@@ -36,13 +37,11 @@ class FindingsNotAcknowledgedError(ConflictError):
     code = "findings_not_acknowledged"
 
 
-def approval_warnings(entry: dict[str, Any]) -> list[str]:
+def approval_warnings(entry: ReviewEntry) -> list[str]:
     """What a person should know about an approval, from its history entry."""
-    if entry.get("decision") != "approve" or entry.get("scan_status") not in (
-        UNCHECKED_SCAN_STATUSES
-    ):
+    if entry.decision != "approve" or entry.scan_status not in UNCHECKED_SCAN_STATUSES:
         return []
-    state = "still pending" if entry["scan_status"] == "pending" else "not_scanned"
+    state = "still pending" if entry.scan_status == "pending" else "not_scanned"
     return [
         f"Approved while its scan is {state}: no vulnerability result has been seen yet. "
         "Findings of a later scan flag the version new_vulnerability, and foss check fails "
@@ -225,7 +224,7 @@ def decide(
     by: str,
     comment: str | None,
     acknowledge_findings: bool = False,
-) -> dict[str, Any]:
+) -> PackageRecord:
     """Decide on the version named by (ecosystem, name, version).
 
     Approving past open findings or an errored scan needs

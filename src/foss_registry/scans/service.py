@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import msgspec
 from sqlalchemy import Connection, bindparam, func, select, update
 
 from foss_registry.db import dump_json, plain_sql, sql_timestamp, utcnow
@@ -12,6 +13,7 @@ from foss_registry.jobs import queue
 from foss_registry.packages import service as packages
 from foss_registry.packages.models import package_versions as pv
 from foss_registry.scans.models import scans
+from foss_registry.scans.records import ScanChanges, ScanHistoryEntry, ScanSeverityCounts
 from foss_registry.vulns import service as vulndb
 
 SEVERITY_LEVELS = ("critical", "high", "medium", "low", "unknown")
@@ -160,7 +162,7 @@ def latest_scan_row(conn: Connection, version_id: int) -> Any:
 
 def scan_history(
     conn: Connection, version_id: int, *, limit: int = 100, offset: int = 0
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[ScanHistoryEntry], int]:
     """One page of a version's scans, oldest first, and how many it has in all."""
     rows = conn.execute(
         select(
@@ -180,17 +182,22 @@ def scan_history(
         select(func.count()).select_from(scans).where(scans.c.version_id == version_id)
     ).scalar_one()
     page = [
-        {
-            "status": h.status,
-            "scan_date": packages.iso(h.scan_date),
-            "trigger": h.trigger,
-            "reason": h.reason,
-            "severity": empty_counts() | dict(h.severity or {}),
-            "changes": h.changes,
-        }
+        ScanHistoryEntry(
+            status=h.status,
+            scan_date=packages.iso(h.scan_date),
+            trigger=h.trigger,
+            reason=h.reason,
+            severity=severity_counts(h.severity),
+            changes=msgspec.convert(h.changes, ScanChanges) if h.changes else None,
+        )
         for h in rows
     ]
     return page, total
+
+
+def severity_counts(stored: Mapping[str, int] | None) -> ScanSeverityCounts:
+    """The counts per level of a stored ``severity`` (a level it lacks counts 0)."""
+    return msgspec.convert(empty_counts() | dict(stored or {}), ScanSeverityCounts)
 
 
 def newest_findings(conn: Connection, version_ids: Iterable[int]) -> dict[int, list[Any]]:

@@ -11,12 +11,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import msgspec
 from sqlalchemy import Connection
 
 from foss_registry.config import get_settings
 from foss_registry.db import utcnow
 from foss_registry.packages import service as packages
 from foss_registry.scans import service as scans
+from foss_registry.security.records import DatabaseAge, ScanReport, Vulnerability
 from foss_registry.triage import matching
 from foss_registry.triage import service as triage
 
@@ -53,7 +55,7 @@ def scan_report(
     stale_days: float | None = None,
     history_limit: int = 100,
     history_offset: int = 0,
-) -> dict[str, Any]:
+) -> ScanReport:
     """Return the seed's scan shape for a version's newest scan, with its history.
 
     ``database`` tells how old the vulnerability data behind the result is
@@ -63,51 +65,52 @@ def scan_report(
     """
     version = packages.version_identity(conn, version_id)
     row = judged_scan(conn, version_id)
-    base = {
-        "package": version["name"],
-        "version": version["version"],
-        "ecosystem": version["ecosystem"],
-    }
     if row is None:
-        return base | {
-            "scan_date": None,
-            "status": "not_scanned",
-            "reason": "This version has never been scanned.",
-            "vulnerabilities": [],
-            "severity": scans.empty_counts(),
-            "tools_used": [],
-            "database": None,
-            "attempts": None,
-            "history": [],
-            "history_total": 0,
-        }
+        return ScanReport(
+            package=version["name"],
+            version=version["version"],
+            ecosystem=version["ecosystem"],
+            scan_date=None,
+            status="not_scanned",
+            reason="This version has never been scanned.",
+            vulnerabilities=[],
+            severity=scans.severity_counts(None),
+            tools_used=[],
+            database=None,
+            attempts=None,
+            history=[],
+            history_total=0,
+        )
     history, history_total = scans.scan_history(
         conn, version_id, limit=history_limit, offset=history_offset
     )
     # A triaged finding stays listed with its triage, and stops counting.
-    return base | {
-        "scan_date": packages.iso(row["scan_date"]),
-        "status": row["status"],
-        "reason": row["reason"],
-        "vulnerabilities": row["findings"],
-        "severity": row["severity"],
-        "tools_used": list(row["tools_used"] or []),
-        "database": _database_age(row["database_updated_at"], stale_days),
-        "attempts": row["attempts"],
-        "history": history,
-        "history_total": history_total,
-    }
+    return ScanReport(
+        package=version["name"],
+        version=version["version"],
+        ecosystem=version["ecosystem"],
+        scan_date=packages.iso(row["scan_date"]),
+        status=row["status"],
+        reason=row["reason"],
+        vulnerabilities=msgspec.convert(row["findings"], list[Vulnerability]),
+        severity=scans.severity_counts(row["severity"]),
+        tools_used=list(row["tools_used"] or []),
+        database=_database_age(row["database_updated_at"], stale_days),
+        attempts=row["attempts"],
+        history=history,
+        history_total=history_total,
+    )
 
 
-def _database_age(updated: datetime | None, stale_days: float | None) -> dict[str, Any] | None:
+def _database_age(updated: datetime | None, stale_days: float | None) -> DatabaseAge | None:
     if updated is None:
         return None
     age = (utcnow() - updated).total_seconds() / 86400
-    return {
-        "updated_at": packages.iso(updated),
-        "age_days": round(age, 1),
-        "stale": None if stale_days is None else age > stale_days,
-    }
+    return DatabaseAge(
+        updated_at=packages.iso(updated) or "",
+        age_days=round(age, 1),
+        stale=None if stale_days is None else age > stale_days,
+    )
 
 
 def get_scan(
@@ -119,7 +122,7 @@ def get_scan(
     stale_days: float | None = None,
     history_limit: int = 100,
     history_offset: int = 0,
-) -> dict[str, Any]:
+) -> ScanReport:
     """Return the scan report of the version selected like ``GET /packages/{name}``."""
     version_id = packages.select_version_id(conn, name, ecosystem=ecosystem, version=version)
     return scan_report(

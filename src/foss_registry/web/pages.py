@@ -31,6 +31,7 @@ from foss_registry.errors import DomainError, ForbiddenError, InvalidInputError,
 from foss_registry.intake.service import submit_package
 from foss_registry.packages import service as packages
 from foss_registry.packages.models import STATUSES
+from foss_registry.packages.records import PackageList, PackageRecord
 from foss_registry.reviews import service as reviews
 from foss_registry.web.chart import decisions_chart
 from foss_registry.web.figures import cache_of
@@ -172,7 +173,7 @@ async def catalogue(request: Req) -> Response[Any]:
     engine = context(request).engine
     readers = _sqlite_readers(request)
 
-    def work() -> dict[str, Any]:
+    def work() -> PackageList:
         if readers is not None:
             # As the JSON list does on SQLite: a read-only connection kept per pool thread.
             params = {"search": search, "ecosystem": ecosystem, "status": status}
@@ -188,13 +189,13 @@ async def catalogue(request: Req) -> Response[Any]:
             )
 
     errors: dict[str, str] = {}
-    result: dict[str, Any] = {"packages": [], "total": 0}
+    result = PackageList(packages=[], total=0, limit=PAGE_SIZE, offset=0)
     try:
         result = await run_db(request, work)
     except InvalidInputError as exc:
         errors = _field_errors(exc, "search")
     query = {"search": search or "", "ecosystem": ecosystem or "", "status": status or ""}
-    pages = max(1, -(-result["total"] // PAGE_SIZE))
+    pages = max(1, -(-result.total // PAGE_SIZE))
 
     def page_link(n: int) -> str:
         return "/packages?" + urlencode(query | {"page": str(n)})
@@ -209,7 +210,7 @@ async def catalogue(request: Req) -> Response[Any]:
         status=400 if errors else 200,
         query=query,
         result=result,
-        rows=catalogue_rows(result["packages"]),
+        rows=catalogue_rows(result.packages),
         page=page,
         pages=pages,
         prev_link=page_link(page - 1) if page > 1 else None,
@@ -417,7 +418,7 @@ async def submit(request: Req) -> Response[Any]:
         duplicate = None
         if exc.code == "already_exists":
 
-            def existing() -> dict[str, Any]:
+            def existing() -> PackageRecord:
                 with read_connection(engine) as conn:
                     return packages.get_record(
                         conn, body.name, ecosystem=body.ecosystem, version=body.version
@@ -434,7 +435,7 @@ async def submit(request: Req) -> Response[Any]:
             duplicate=duplicate,
         )
     return _redirect(
-        request, viewer, package_url(record["ecosystem"], record["name"], record["version"])
+        request, viewer, package_url(record.ecosystem, record.name, record.version)
     )
 
 

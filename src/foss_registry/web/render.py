@@ -21,6 +21,7 @@ from markupsafe import Markup
 
 from foss_registry import __version__
 from foss_registry.db import utcnow
+from foss_registry.packages.records import PackageSummary
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -44,19 +45,19 @@ def package_url(ecosystem: str, name: str, version: str | None = None) -> str:
     return f"{path}?{urlencode({'version': version})}" if version else path
 
 
-def catalogue_rows(versions: list[dict[str, Any]]) -> Markup:
+def catalogue_rows(versions: list[PackageSummary]) -> Markup:
     """The catalogue's table rows, escaped, in one pass (a template loop cost as much as the
     search itself)."""
     rows = []
     for p in versions:
-        url = html.escape(package_url(p["ecosystem"], p["name"], p["version"]))
-        status = html.escape(p["status"])
+        url = html.escape(package_url(p.ecosystem, p.name, p.version))
+        status = html.escape(p.status)
         rows.append(
-            f'<tr><td><a href="{url}">{html.escape(p["name"])}</a></td>'
-            f'<td class="mono">{html.escape(p["version"])}</td>'
-            f"<td class=\"wide\">{html.escape(p['ecosystem'])}</td>"
+            f'<tr><td><a href="{url}">{html.escape(p.name)}</a></td>'
+            f'<td class="mono">{html.escape(p.version)}</td>'
+            f'<td class="wide">{html.escape(p.ecosystem)}</td>'
             f'<td><span class="badge {status}">{status}</span></td>'
-            f'<td class="mono wide">{html.escape(p["license"] or "—")}</td></tr>'
+            f'<td class="mono wide">{html.escape(p.license or "—")}</td></tr>'
         )
     return Markup("".join(rows))
 

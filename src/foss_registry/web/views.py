@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+import msgspec
 from markupsafe import Markup
 from sqlalchemy import Connection, select
 
@@ -21,10 +22,12 @@ from foss_registry import ecosystems
 from foss_registry.licenses import compatibility_of
 from foss_registry.packages import records as reads
 from foss_registry.packages.models import package_versions as pv
+from foss_registry.packages.records import PackageRecord, UpstreamInfo
 from foss_registry.policy import service as policy
 from foss_registry.policy.rules import evaluate_license
 from foss_registry.scans import service as scans
 from foss_registry.security import service as security
+from foss_registry.security.records import ScanReport, Vulnerability
 from foss_registry.vulns.open_findings import open_findings
 from foss_registry.web.render import package_url
 
@@ -49,7 +52,7 @@ class Changes:
     """What differs from the package's last approved version (None when there is none)."""
 
     since: str
-    new_findings: list[dict[str, Any]]
+    new_findings: list[Vulnerability]
     license_before: str | None
     license_now: str | None
     #: Dependencies the registry upstream declares now and did not before (None: not known).
@@ -65,8 +68,8 @@ class Changes:
 class PackageView:
     """The package page's data."""
 
-    record: dict[str, Any]
-    scan: dict[str, Any]
+    record: PackageRecord
+    scan: ScanReport
     license_status: str
     license_reasons: list[str]
     terms: list[LicenseTermView]
@@ -103,12 +106,12 @@ def _license_terms(
 _UPSTREAM_FACTS_SQL = "SELECT status, facts, signals FROM upstream_records WHERE version_id = :id"
 
 
-def _new_dependencies(before: dict[str, Any], now: dict[str, Any]) -> list[str] | None:
+def _new_dependencies(before: UpstreamInfo, now: UpstreamInfo) -> list[str] | None:
     """Names of dependencies declared now and not before; None unless both were fetched."""
-    if before.get("status") != "ok" or now.get("status") != "ok":
+    if before.status != "ok" or now.status != "ok":
         return None
-    known = {d.get("name") for d in before.get("dependencies") or []}
-    return sorted({d["name"] for d in now.get("dependencies") or [] if d.get("name") not in known})
+    known = {d.name for d in before.dependencies}
+    return sorted({d.name for d in now.dependencies if d.name not in known})
 
 
 def _finding_ids(findings: list[dict[str, Any]]) -> set[str]:
@@ -122,11 +125,11 @@ def _finding_ids(findings: list[dict[str, Any]]) -> set[str]:
 _PLAIN_VERSION = re.compile(r"[A-Za-z0-9._-]+")
 
 
-def _versions_html(record: dict[str, Any], versions: list[tuple[str, str]]) -> Markup:
+def _versions_html(record: PackageRecord, versions: list[tuple[str, str]]) -> Markup:
     """The list items of every version, escaped, built in one pass (a template loop costs
     a few milliseconds for a package with a thousand versions)."""
-    base = html.escape(package_url(record["ecosystem"], record["name"]))
-    here = record["version"]
+    base = html.escape(package_url(record.ecosystem, record.name))
+    here = record.version
     items = []
     for v, status in versions:
         query = v if _PLAIN_VERSION.fullmatch(v) else quote(v, safe="")
@@ -154,43 +157,39 @@ def package_view(
     version_id, versions = reads.select_with_versions(read, name, ecosystem, version)
     record = reads.record_of(read, version_id, versions)
     scan = security.scan_report(conn, version_id, stale_days=stale_days)
-    scan["vulnerabilities"].sort(
-        key=lambda f: (not f.get("malicious"), _SEVERITY_ORDER.get(f.get("severity"), 5), f["id"])
+    scan.vulnerabilities.sort(
+        key=lambda f: (not f.malicious, _SEVERITY_ORDER.get(f.severity, 5), f.id)
     )
-    status, reasons, terms = _license_terms(record["license"], conn)
+    status, reasons, terms = _license_terms(record.license, conn)
     changes = None
-    approved = next((v for v, s in versions if s == "approved" and v != record["version"]), None)
+    approved = next((v for v, s in versions if s == "approved" and v != record.version), None)
     if approved is not None:
         # A point read by the unique key, not another read of every version.
-        eco = ecosystems.get(record["ecosystem"])
+        eco = ecosystems.get(record.ecosystem)
         before_id, before_license = conn.execute(
             select(pv.c.id, pv.c.license).where(
                 pv.c.ecosystem == eco.name,
-                pv.c.normalized_name == eco.normalize_name(record["name"]),
+                pv.c.normalized_name == eco.normalize_name(record.name),
                 pv.c.canonical_version == eco.canonical_version(approved),
             )
         ).one()
         before_scan = scans.latest_scan_row(conn, before_id)
         known = _finding_ids(list(before_scan["findings"] or []) if before_scan else [])
         before_upstream = reads.upstream_fields(
-            record["ecosystem"],
+            record.ecosystem,
             next(iter(read(_UPSTREAM_FACTS_SQL, {"id": before_id})), None),
         )[0]
         changes = Changes(
-            new_dependencies=_new_dependencies(before_upstream, record.get("upstream") or {}),
+            new_dependencies=_new_dependencies(before_upstream, record.upstream),
             since=approved,
-            new_findings=[
-                f
-                for f in scan["vulnerabilities"]
-                if not ({f["id"], *(f.get("aliases") or ())} & known)
-            ],
+            new_findings=[f for f in scan.vulnerabilities if not ({f.id, *f.aliases} & known)],
             license_before=before_license,
-            license_now=record["license"],
+            license_now=record.license,
         )
     versions_html = _versions_html(record, versions)
     # What the review service asks an approval to acknowledge (DESIGN "Deciding with open
     # findings"): the open findings, and the scan itself when it ended in error.
-    to_acknowledge = [dict(f) for f in open_findings(scan["vulnerabilities"])]
-    if scan["status"] == "error":
-        to_acknowledge.append({"id": "the scan error", "severity": None, "error": scan["reason"]})
+    to_acknowledge = [dict(f) for f in open_findings(msgspec.to_builtins(scan.vulnerabilities))]
+    if scan.status == "error":
+        to_acknowledge.append({"id": "the scan error", "severity": None, "error": scan.reason})
     return PackageView(record, scan, status, reasons, terms, changes, to_acknowledge, versions_html)

@@ -36,9 +36,10 @@ _INSERT_NOTIFY_SQL = (
 )
 
 
-def package_data(record: dict[str, Any]) -> dict[str, Any]:
-    """The package fields of an event's ``data`` from a package record."""
-    return {field: record.get(field) for field in _PACKAGE_FIELDS}
+def package_data(record: Any) -> dict[str, Any]:
+    """The package fields of an event's ``data`` from a package record (any object with
+    them as attributes: :class:`~foss_registry.packages.records.PackageRecord`)."""
+    return {field: getattr(record, field) for field in _PACKAGE_FIELDS}
 
 
 def emit(conn: Connection, event_type: str, data: dict[str, Any]) -> None:

@@ -194,7 +194,7 @@ def _search(
             offset=offset,
             **filters,
         )
-    return page["total"], [(p["name"], p["version"]) for p in page["packages"]]
+    return page.total, [(p.name, p.version) for p in page.packages]
 
 
 @pytest.fixture
@@ -279,8 +279,8 @@ def test_only_the_versions_whose_description_has_the_word_are_found(engine: Engi
             page = search.list_packages(
                 reads.sqlalchemy_reader(conn), "sqlite", search="toml", limit=1, offset=offset
             )
-        assert page["total"] == 3
-        pages += [(p["name"], p["version"]) for p in page["packages"]]
+        assert page.total == 3
+        pages += [(p.name, p.version) for p in page.packages]
     assert pages == _search(engine, "toml")[1]
     assert _search(engine, "yaml toml") == (1, [("config-kit", "2.0")])
 

@@ -32,7 +32,7 @@ def _insert(engine: Engine, ecosystem: str, name: str, version: str) -> None:
 def _names(engine: Engine, term: str) -> list[tuple[str, str]]:
     with engine.connect() as conn:
         page = search.list_packages(reads.sqlalchemy_reader(conn), "sqlite", search=term)
-    return sorted({(p["ecosystem"], p["name"]) for p in page["packages"]})
+    return sorted({(p.ecosystem, p.name) for p in page.packages})
 
 
 def _suffix_rows(engine: Engine) -> int:

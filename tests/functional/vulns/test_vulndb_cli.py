@@ -91,8 +91,8 @@ def test_import_while_versions_are_stored_queues_their_rescans(
     assert worker.returncode == 0 and "ran 1 job" in worker.stderr
     with read_connection(engine) as conn:
         report = security.get_scan(conn, "flask")
-    assert report["status"] == "failed"
-    assert [h["trigger"] for h in report["history"]] == ["submission", "vulndb-import"]
+    assert report.status == "failed"
+    assert [h.trigger for h in report.history] == ["submission", "vulndb-import"]
 
 
 def _submit(engine: Engine, name: str, version: str, ecosystem: str) -> None:
@@ -112,7 +112,7 @@ def test_import_of_a_folder_of_zips_rescans_versions_scanned_before_their_data(
     _submit(engine, "flask", "2.3.2", "pypi")
     run_jobs(engine)
     with read_connection(engine) as conn:
-        assert security.get_scan(conn, "express")["status"] == "not_scanned"
+        assert security.get_scan(conn, "express").status == "not_scanned"
 
     # A folder of osv.dev export zips (the shared ones), beside a README that is not data.
     folder = tmp_path / "osv"
@@ -129,9 +129,10 @@ def test_import_of_a_folder_of_zips_rescans_versions_scanned_before_their_data(
     with read_connection(engine) as conn:
         express = security.get_scan(conn, "express")
         flask = security.get_scan(conn, "flask")
-    assert express["status"] == "passed" and flask["status"] == "passed"
-    assert express["database"]["updated_at"] == "2023-11-10T00:35:38Z"
-    assert [h["trigger"] for h in express["history"]] == ["submission", "vulndb-import"]
+    assert express.status == "passed" and flask.status == "passed"
+    assert express.database is not None
+    assert express.database.updated_at == "2023-11-10T00:35:38Z"
+    assert [h.trigger for h in express.history] == ["submission", "vulndb-import"]
 
     # Newer npm data naming other packages: express's result is confirmed against it, with
     # the new state, and not scanned again; flask, which a new record names, is re-scanned.
@@ -152,12 +153,13 @@ def test_import_of_a_folder_of_zips_rescans_versions_scanned_before_their_data(
         express = security.get_scan(conn, "express")
         flask = security.get_scan(conn, "flask")
         states = vulndb.database_states(conn)
-    assert express["status"] == "passed"
-    assert express["database"]["updated_at"] == iso(states["npm"].newest_modified)
-    assert express["database"]["updated_at"] == "2025-01-14T00:44:06Z"
-    assert len(express["history"]) == 2
-    assert flask["database"]["updated_at"] == iso(states["pypi"].newest_modified)
-    assert [h["trigger"] for h in flask["history"]][-1] == "vulndb-import"
+    assert express.status == "passed"
+    assert express.database is not None and flask.database is not None
+    assert express.database.updated_at == iso(states["npm"].newest_modified)
+    assert express.database.updated_at == "2025-01-14T00:44:06Z"
+    assert len(express.history) == 2
+    assert flask.database.updated_at == iso(states["pypi"].newest_modified)
+    assert [h.trigger for h in flask.history][-1] == "vulndb-import"
 
 
 def test_a_path_with_nothing_to_import_is_refused(database_url: str, tmp_path: Path) -> None:

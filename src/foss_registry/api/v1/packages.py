@@ -15,10 +15,11 @@ from sqlalchemy import Connection
 from foss_registry.api.deps import context, run_db, run_write
 from foss_registry.api.params import Limit, Offset
 from foss_registry.api.roles import Actor, requires
-from foss_registry.api.v1.schemas import PackageList, PackageRecord, PackageSubmission
+from foss_registry.api.v1.schemas import PackageSubmission
 from foss_registry.db import read_connection
 from foss_registry.intake.service import submit_package
 from foss_registry.packages import service as packages
+from foss_registry.packages.records import PackageList, PackageRecord
 
 #: Bounds of the query parameters (the SQLite fast reads check the same ones).
 MAX_SEARCH = 255
@@ -44,13 +45,13 @@ async def list_packages(
     """List package versions, optionally searched and filtered; ``total`` counts all matches."""
     engine = context(request).engine
 
-    def work() -> dict[str, Any]:
+    def work() -> PackageList:
         with read_connection(engine) as conn:
             return packages.list_packages(
                 conn, search=search, ecosystem=ecosystem, status=status, limit=limit, offset=offset
             )
 
-    return msgspec.convert(await run_db(request, work), PackageList)
+    return await run_db(request, work)
 
 
 @get(
@@ -79,7 +80,7 @@ async def get_package(
             ctx.record_cache.record_json(name, ecosystem, version), media_type=MediaType.JSON
         )
 
-    def work() -> dict[str, Any]:
+    def work() -> PackageRecord:
         with read_connection(ctx.engine) as conn:
             return packages.get_record(conn, name, ecosystem=ecosystem, version=version)
 
@@ -87,10 +88,10 @@ async def get_package(
     return Response(msgspec.json.encode(record), media_type=MediaType.JSON)
 
 
-def package_location(record: dict[str, Any]) -> str:
+def package_location(record: PackageRecord) -> str:
     """Return the URL path of a version's record, for the ``Location`` header."""
-    query = urlencode({"ecosystem": record["ecosystem"], "version": record["version"]})
-    return f"/api/v1/packages/{quote(record['name'], safe='/@:')}?{query}"
+    query = urlencode({"ecosystem": record.ecosystem, "version": record.version})
+    return f"/api/v1/packages/{quote(record.name, safe='/@:')}?{query}"
 
 
 @post(
@@ -106,7 +107,7 @@ async def submit(
 ) -> Response[PackageRecord]:
     """Store a new version as pending and queue its scan."""
 
-    def work(conn: Connection) -> dict[str, Any]:
+    def work(conn: Connection) -> PackageRecord:
         return submit_package(conn, payload, actor.name)
 
     record = await run_write(request, work)

@@ -35,7 +35,7 @@ async def decide(
     ctx = context(request)
     body = payload
 
-    def work() -> dict[str, Any]:
+    def work() -> ReviewResult:
         with write_transaction(ctx.engine) as conn:
             record = reviews.decide(
                 conn,
@@ -47,18 +47,18 @@ async def decide(
                 comment=body.comment,
                 acknowledge_findings=body.acknowledge_findings,
             )
-            last = record["reviews"][-1]
-            return {
-                "decision": last["decision"],
-                "by": last["by"],
-                "comment": last["comment"],
-                "package": record,
-                "scan_status": last["scan_status"],
-                "acknowledged": last["acknowledged"],
-                "warnings": reviews.approval_warnings(last),
-            }
+            last = record.reviews[-1]
+            return ReviewResult(
+                decision=last.decision,
+                by=last.by,
+                comment=last.comment,
+                package=record,
+                scan_status=last.scan_status,
+                acknowledged=last.acknowledged,
+                warnings=reviews.approval_warnings(last),
+            )
 
-    return Response(msgspec.convert(await run_db(request, work), ReviewResult), status_code=201)
+    return Response(await run_db(request, work), status_code=201)
 
 
 @get("/reviews", summary="The review queue and decision history", tags=["reviews"])

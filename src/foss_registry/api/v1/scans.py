@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import msgspec
 from litestar import Request, get
 from litestar.params import FromPath, Parameter
 
 from foss_registry.api.deps import context, run_db
 from foss_registry.api.params import Limit, Offset
-from foss_registry.api.v1.schemas import ScanReport
 from foss_registry.db import read_connection
 from foss_registry.security import service as security
+from foss_registry.security.records import ScanReport
 
 
 @get(
@@ -41,7 +40,7 @@ async def get_scan(
     ctx = context(request)
     name = name.lstrip("/")
 
-    def work() -> dict[str, Any]:
+    def work() -> ScanReport:
         with read_connection(ctx.engine) as conn:
             return security.get_scan(
                 conn,
@@ -53,4 +52,4 @@ async def get_scan(
                 history_offset=history_offset,
             )
 
-    return msgspec.convert(await run_db(request, work), ScanReport)
+    return await run_db(request, work)

@@ -7,6 +7,8 @@ from typing import Annotated, Any, ClassVar, Literal
 import msgspec
 from msgspec import Meta, Struct
 
+from foss_registry.packages.records import PackageRecord
+
 Name = Annotated[str, Meta(min_length=1, max_length=255)]
 Version = Annotated[str, Meta(min_length=1, max_length=128)]
 EcosystemName = Annotated[str, Meta(min_length=1, max_length=32)]
@@ -47,132 +49,6 @@ class ReviewDecision(Struct, forbid_unknown_fields=True):
     comment: LongText | None = None
     #: Approve past open findings (high or above) or an errored scan, knowingly.
     acknowledge_findings: bool = False
-
-
-class PackageSummary(Struct):
-    """One package version in a list."""
-
-    name: str
-    version: str
-    ecosystem: str
-    status: str
-    license: str | None
-
-
-class PackageList(Struct):
-    """A page of package versions; ``total`` counts every match."""
-
-    packages: list[PackageSummary]
-    total: int
-    limit: int
-    offset: int
-
-
-class VersionStatus(Struct):
-    """One known version of a package and its status."""
-
-    version: str
-    status: str
-
-
-class ReviewEntry(Struct):
-    """One decision in a version's history (``by`` is ``policy`` for automatic ones)."""
-
-    decision: str
-    by: str
-    at: str
-    comment: str | None
-    reasons: list[str]
-    #: The version's scan status when the decision was made (null for older decisions).
-    scan_status: str | None = None
-    #: Ids of the open findings the approval acknowledged.
-    acknowledged: list[str] = []
-
-
-class UpstreamDependency(Struct):
-    """A dependency as upstream declares it; ``scope`` runtime, optional, dev or test."""
-
-    name: str
-    requirement: str
-    scope: str
-
-
-class InstallScriptInfo(Struct):
-    """A command the package manager runs at install (``name`` e.g. ``postinstall``)."""
-
-    name: str
-    command: str
-
-
-class UpstreamFileInfo(Struct, omit_defaults=True):
-    """A file of the version upstream: ``kind`` wheel, sdist, tarball, jar or pom."""
-
-    filename: str
-    kind: str
-    sha256: str | None = None
-    integrity: str | None = None
-
-
-class UpstreamInfo(Struct):
-    """What the ecosystem's registry says about the version (DESIGN "Details of the upstream
-    record"); ``status`` ok, not_found, unavailable, not_configured or pending."""
-
-    status: str
-    source: str | None
-    fetched_at: str | None
-    license: str | None
-    license_raw: str | None
-    released_at: str | None
-    yanked: bool
-    yanked_reason: str | None
-    deprecated: str | None
-    homepage: str | None
-    repository: str | None
-    dependencies: list[UpstreamDependency]
-    install_scripts: list[InstallScriptInfo]
-    files: list[UpstreamFileInfo]
-    #: Why the upstream was unavailable or what it did not know, else null.
-    reason: str | None
-    #: True when no license was submitted and upstream's is the version's license.
-    license_from_upstream: bool
-
-
-class SignalInfo(Struct):
-    """A risk signal: ``code``, ``level`` (info, review, block) and a message for a reviewer."""
-
-    code: str
-    level: str
-    message: str
-
-
-class PackageRecord(Struct):
-    """The full record of one package version."""
-
-    name: str
-    version: str
-    ecosystem: str
-    status: str
-    license: str | None
-    description: str | None
-    homepage: str | None
-    repository: str | None
-    submitted_by: str
-    submitted_at: str
-    approved_by: str | None
-    approved_at: str | None
-    rejected_by: str | None
-    rejected_at: str | None
-    rejection_reason: str | None
-    justification: str | None
-    purl: str
-    flags: list[str]
-    policy_reasons: list[str]
-    versions: list[VersionStatus]
-    reviews: list[ReviewEntry]
-    upstream: UpstreamInfo
-    signals: list[SignalInfo]
-    resolved: str | None = None
-    integrity: str | None = None
 
 
 class ReviewResult(Struct):
@@ -241,25 +117,6 @@ class TokenCreate(Struct, forbid_unknown_fields=True):
     name: Annotated[str, Meta(min_length=1, max_length=100)]
     role: Literal["submitter", "reviewer", "admin"]
     expires_in_days: Annotated[int, Meta(ge=1, le=3650)] | None = None
-
-
-class TokenInfo(Struct):
-    """A token's public fields; the secret appears only in the creation answer."""
-
-    id: int
-    name: str
-    role: str
-    prefix: str
-    created_at: str
-    expires_at: str | None
-    last_used_at: str | None
-    revoked_at: str | None
-
-
-class TokenCreated(TokenInfo):
-    """Answer of ``POST /tokens``: the token's fields and, once, its secret."""
-
-    token: str = ""
 
 
 class LicenseInfo(Struct):
@@ -357,102 +214,6 @@ class PolicyInForce(Struct):
     source: str
     updated_at: str | None
     updated_by: str | None
-
-
-class CvssScore(Struct):
-    """A CVSS rating: version (``"3.1"``), vector, base score."""
-
-    version: str
-    vector: str
-    score: float
-
-
-class FindingTriage(Struct):
-    """The live triage decision covering a finding: it no longer counts while this holds."""
-
-    id: int
-    state: str
-    justification: str | None
-    comment: str | None
-    expires_at: str | None
-    by: str
-
-
-class Vulnerability(Struct, omit_defaults=True):
-    """One finding of a scan: one vulnerability (all its ids) or one malicious release.
-
-    ``package``/``package_version`` appear only for image scans, naming the
-    package inside the image. ``triage`` is the decision that makes the finding
-    stop counting, or null.
-    """
-
-    id: str
-    aliases: list[str]
-    summary: str
-    severity: str
-    cvss: CvssScore | None
-    fixed_versions: list[str]
-    references: list[str]
-    malicious: bool
-    triage: FindingTriage | None
-    package: str | None = None
-    package_version: str | None = None
-
-
-class ScanSeverityCounts(Struct):
-    """Findings per severity level."""
-
-    critical: int
-    high: int
-    medium: int
-    low: int
-    unknown: int
-
-
-class DatabaseAge(Struct):
-    """How old the vulnerability data behind a scan is (its newest record's ``modified``)."""
-
-    updated_at: str
-    age_days: float
-    stale: bool | None
-
-
-class ScanChanges(Struct):
-    """What a scan found that the previous completed scan did not, and the reverse."""
-
-    previous_status: str
-    added: list[str]
-    removed: list[str]
-    changed: list[str]
-
-
-class ScanHistoryEntry(Struct):
-    """One scan of the version, oldest first; ``trigger`` says what asked for it."""
-
-    status: str
-    scan_date: str | None
-    trigger: str
-    reason: str | None
-    severity: ScanSeverityCounts
-    changes: ScanChanges | None
-
-
-class ScanReport(Struct):
-    """Answer of ``GET /security/scans/{name}``: the newest scan of the selected version."""
-
-    package: str
-    version: str
-    ecosystem: str
-    scan_date: str | None
-    status: str
-    reason: str | None
-    vulnerabilities: list[Vulnerability]
-    severity: ScanSeverityCounts
-    tools_used: list[str]
-    database: DatabaseAge | None
-    attempts: int | None
-    history: list[ScanHistoryEntry]
-    history_total: int
 
 
 class SourceCount(Struct):

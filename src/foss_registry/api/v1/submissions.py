@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import msgspec
 from litestar import Request, post
 from litestar.di import NamedDependency
 from msgspec import Meta, Struct
@@ -14,8 +13,9 @@ from foss_registry.api.deps import run_write
 from foss_registry.api.errors import problem_body
 from foss_registry.api.roles import Actor, requires
 from foss_registry.api.v1.packages import package_location
-from foss_registry.api.v1.schemas import PackageRecord, PackageSubmission
+from foss_registry.api.v1.schemas import PackageSubmission
 from foss_registry.intake.service import submit_batch
+from foss_registry.packages.records import PackageRecord
 
 #: Most submissions one request takes (the body limit, 1 MiB by default, applies too).
 MAX_BATCH = 1000
@@ -81,7 +81,7 @@ async def submit_many(
             results.append(
                 SubmissionOutcome(
                     status=201,
-                    package=msgspec.convert(outcome.record, PackageRecord),
+                    package=outcome.record,
                     location=package_location(outcome.record),
                 )
             )

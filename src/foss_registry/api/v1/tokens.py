@@ -12,18 +12,10 @@ from litestar.params import FromPath
 
 from foss_registry.api.deps import context, run_db
 from foss_registry.api.roles import requires
-from foss_registry.api.v1.schemas import TokenCreate, TokenCreated, TokenInfo
+from foss_registry.api.v1.schemas import TokenCreate
 from foss_registry.auth import service as auth
+from foss_registry.auth.records import TokenCreated, TokenInfo
 from foss_registry.db import read_connection, utcnow, write_transaction
-from foss_registry.packages.service import iso
-
-
-def _info(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        k: iso(v) if k.endswith("_at") else v
-        for k, v in row.items()
-        if k in TokenInfo.__struct_fields__
-    }
 
 
 @post(
@@ -40,19 +32,18 @@ async def create_token(
     ctx = context(request)
     body = payload
 
-    def work() -> dict[str, Any]:
+    def work() -> TokenCreated:
         with write_transaction(ctx.engine) as conn:
             expires = (
                 utcnow() + timedelta(days=body.expires_in_days) if body.expires_in_days else None
             )
-            secret, row = auth.create_token(
+            secret, info = auth.create_token(
                 conn, name=body.name, role=body.role, expires_at=expires
             )
-            return _info(row) | {"token": secret}
+            return TokenCreated(**msgspec.structs.asdict(info), token=secret)
 
-    created = await run_db(request, work)
     return Response(
-        msgspec.convert(created, TokenCreated),
+        await run_db(request, work),
         status_code=201,
         headers={"Cache-Control": "no-store"},
     )
@@ -63,11 +54,11 @@ async def list_tokens(request: Request[Any, Any, Any]) -> list[TokenInfo]:
     """Every token's name, role, prefix and dates; never a secret."""
     ctx = context(request)
 
-    def work() -> list[dict[str, Any]]:
+    def work() -> list[TokenInfo]:
         with read_connection(ctx.engine) as conn:
-            return [_info(r) for r in auth.list_tokens(conn)]
+            return auth.list_tokens(conn)
 
-    return msgspec.convert(await run_db(request, work), list[TokenInfo])
+    return await run_db(request, work)
 
 
 @delete(
@@ -81,8 +72,8 @@ async def revoke_token(request: Request[Any, Any, Any], name_or_id: FromPath[str
     """Revoke a token by name or id; it stops working on the next request."""
     ctx = context(request)
 
-    def work() -> dict[str, Any]:
+    def work() -> TokenInfo:
         with write_transaction(ctx.engine) as conn:
-            return _info(auth.revoke_token(conn, name_or_id))
+            return auth.revoke_token(conn, name_or_id)
 
-    return msgspec.convert(await run_db(request, work), TokenInfo)
+    return await run_db(request, work)
