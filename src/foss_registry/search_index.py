@@ -2,7 +2,7 @@
 
 Every search on either backend follows these rules; ``packages/search.py``
 makes the indexes answer them fast, the SQLite indexes are kept by the triggers
-of migrations 0003 to 0005, 0016 and 0017 (calling the functions below), PostgreSQL's
+of migrations 0003 to 0005 and 0016 to 0018 (calling the functions below), PostgreSQL's
 by the GIN indexes of migrations 0004 and 0006 (``foss_search_text`` there
 makes words as :func:`words` does here). Changing a rule means changing it here,
 and a new migration where an index holds what the rule says.
@@ -38,7 +38,7 @@ suffix at the term's first place in the name, the one whose ``earlier`` is
 shorter than the term; and the name starts with the term when that suffix's
 ``earlier`` is -1.
 
-*Counts.* Versions per name, per word, per name prefix of one or two
+*Counts.* Versions per name (and status), per word, per name prefix of one or two
 characters (by ecosystem and status), and per kept word set (the words of a
 search of several common words, :data:`KEPT_SETS_FROM`), so that ``total`` is
 exact without visiting each match.

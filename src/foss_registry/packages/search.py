@@ -8,7 +8,7 @@ answers, not the number of matches, at a million versions:
 - SQLite, a term of three characters or more (:func:`_words_page`): the names
   that match, read in order from the name suffix and description word indexes
   (migrations 0003 to 0005), only as far as the page reaches; ``total`` from
-  per-name and per-word version counts (per status: migration 0016), and for
+  per-name and per-word version counts (per status: migrations 0016 and 0018), and for
   several common words, or one with a status filter, from the kept word sets
   (:mod:`.word_sets`, migrations 0016 and 0017).
 - SQLite, a term of one or two characters (:func:`_short_page`): the names that
@@ -406,7 +406,8 @@ _WORD_VERSIONS = "SELECT coalesce(sum(versions), 0) FROM package_word_totals WHE
 #      version count per name; for several, see _described_by_all).
 # A and B share no name and each lists its names in order, so the rest of the
 # ranking (rank 2) is a merge of the two by name. With a status filter a name's
-# count is its versions in that status (package_name_statuses, migration 0016).
+# count is its versions in that status (carried by its suffix rows, migration
+# 0018; by package_name_statuses, migration 0016, for a name found by words).
 #
 # The term's length is written into the statement, not bound: SQLite compares a
 # bound "earlier < ?" with the partial index's "earlier < 0" (migration 0005)
@@ -415,10 +416,15 @@ _NAMES_WITH_TERM = (
     "FROM package_name_suffixes AS o WHERE suffix >= :term AND suffix < :term_end "
     "AND earlier < {length}{ecosystem}"
 )
-# A name's versions in the status asked for.
+# A name's versions in the status asked for, from one of its suffix rows (o).
 _IN_STATUS = (
+    "(CASE :status WHEN 'pending' THEN o.pending WHEN 'approved' THEN o.approved "
+    "WHEN 'rejected' THEN o.rejected END)"
+)
+# The same from package_name_statuses, for a name's row of package_description_words (d0).
+_WORDS_IN_STATUS = (
     "(SELECT coalesce(sum(t.versions), 0) FROM package_name_statuses t WHERE t.ecosystem = "
-    "o.ecosystem AND t.normalized_name = o.normalized_name AND t.status = :status)"
+    "d0.ecosystem AND t.normalized_name = d0.normalized_name AND t.status = :status)"
 )
 _NAMES_WITH_WORD = "FROM package_description_words WHERE word = :term AND in_name = 0{ecosystem}"
 # Their count, summed per word and ecosystem (migration 0005).
@@ -430,20 +436,10 @@ _STARTS = "earlier < 0"
 def _word_statements(ecosystem: bool, status: bool, length: int) -> dict[str, str]:
     eco = " AND ecosystem = :ecosystem" if ecosystem else ""
     groups = _GROUPS.replace("versions", f"{_IN_STATUS} AS versions") if status else _GROUPS
-    versions = "t.versions" if status else "versions"
+    versions = _IN_STATUS if status else "versions"
     # Only names with versions in the status: each name read then has a version to show.
     in_status = f" AND {_IN_STATUS} > 0" if status else ""
     all_with_term = _NAMES_WITH_TERM.format(length=length, ecosystem=eco)
-    # Their versions (in the status: joined, cheaper than a subquery per name).
-    all_with_term_counted = all_with_term
-    if status:
-        all_with_term_counted = all_with_term.replace(
-            " AND ecosystem =", " AND o.ecosystem ="
-        ).replace(
-            "FROM package_name_suffixes AS o ",
-            "FROM package_name_suffixes AS o JOIN package_name_statuses t ON t.ecosystem = "
-            "o.ecosystem AND t.normalized_name = o.normalized_name AND t.status = :status ",
-        )
     names_with_term = all_with_term + in_status
     names_with_word = _NAMES_WITH_WORD.format(ecosystem=eco)
     versions_with_word = _VERSIONS_WITH_WORD.format(ecosystem=eco)
@@ -470,7 +466,7 @@ def _word_statements(ecosystem: bool, status: bool, length: int) -> dict[str, st
         # The counts and the first :names names starting with the term, in one
         # statement: each statement costs a round of Python's GIL between threads.
         "opening": (
-            f"SELECT json_array((SELECT coalesce(sum({versions}), 0) {all_with_term_counted}), "
+            f"SELECT json_array((SELECT coalesce(sum({versions}), 0) {all_with_term}), "
             f"(SELECT coalesce(sum(versions), 0) {versions_with_word}), "
             f"json(({first(*starting, starting=True, limit=':names')})), "
             f"json(({first(*folded, starting=True, limit=':names')})))"
@@ -632,7 +628,7 @@ def _all_words_statement(count: int, ecosystem: bool, status: bool) -> str:
     )
     counts = ", ".join(f"d{i}.versions AS c{i}" for i in range(count))
     eco = " AND d0.ecosystem = :ecosystem" if ecosystem else ""
-    in_status = _IN_STATUS.replace("o.", "d0.") if status else "NULL"
+    in_status = _WORDS_IN_STATUS if status else "NULL"
     names = (
         f"SELECT d0.normalized_name AS name, d0.ecosystem AS eco, {counts}, s.versions AS total, "
         f"{in_status} AS in_status FROM package_description_words d0 {joins}"
@@ -803,7 +799,7 @@ def _word_in_names_statement(ecosystem: bool, status: bool) -> str:
     Each comes as :func:`_all_words_statement` gives its names.
     """
     eco = " AND d0.ecosystem = :ecosystem" if ecosystem else ""
-    in_status = _IN_STATUS.replace("o.", "d0.") if status else "NULL"
+    in_status = _WORDS_IN_STATUS if status else "NULL"
     return (
         f"SELECT json_group_array(json_array(d0.normalized_name, d0.ecosystem, {in_status}, "
         "d0.versions, s.versions)) FROM package_description_words d0 "

@@ -93,22 +93,23 @@ def _suffix_earlier(engine: Engine) -> dict[tuple[str, str], set[tuple[str, int]
 
 def _suffix_counts(
     engine: Engine,
-) -> tuple[dict[tuple[str, str], set[int]], Counter[tuple[str, str]]]:
-    """The version counts the suffix rows carry per name, and the real counts."""
+) -> tuple[dict[tuple[str, str], set[Any]], Counter[tuple[str, str]], Counter[Any]]:
+    """The version counts the suffix rows carry per name (all, and per status), and the real ones."""
     with engine.connect() as conn:
-        carried: dict[tuple[str, str], set[int]] = {}
-        for eco, name, versions in conn.execute(
-            text("SELECT ecosystem, normalized_name, versions FROM package_name_suffixes")
-        ):
-            carried.setdefault((eco, name), set()).add(versions)
-        real = Counter(
-            (eco, name)
-            for eco, name in conn.execute(
-                text("SELECT ecosystem, normalized_name FROM package_versions")
+        carried: dict[tuple[str, str], set[Any]] = {}
+        for eco, name, *versions in conn.execute(
+            text(
+                "SELECT ecosystem, normalized_name, versions, pending, approved, rejected "
+                "FROM package_name_suffixes"
             )
-            if len(name) >= 3
-        )
-    return carried, real
+        ):
+            carried.setdefault((eco, name), set()).add(tuple(versions))
+        rows = conn.execute(
+            text("SELECT ecosystem, normalized_name, status FROM package_versions")
+        ).all()
+    real = Counter((eco, name) for eco, name, _status in rows if len(name) >= 3)
+    by_status = Counter((eco, name, status) for eco, name, status in rows if len(name) >= 3)
+    return carried, real, by_status
 
 
 def _prefix_totals(engine: Engine) -> tuple[dict[Any, int], Counter[Any]]:
@@ -175,8 +176,12 @@ def _assert_in_step(engine: Engine) -> None:
     assert stored_sets == dict(real_sets)
     stored_totals, summed_totals = _word_totals(engine)
     assert stored_totals == dict(summed_totals)
-    carried, real = _suffix_counts(engine)
-    assert carried == {key: {count} for key, count in real.items()}
+    carried, real, by_status = _suffix_counts(engine)
+    statuses = ("pending", "approved", "rejected")
+    assert carried == {
+        key: {(count, *(by_status[(*key, status)] for status in statuses))}
+        for key, count in real.items()
+    }
     assert _suffix_earlier(engine) == {
         (eco, name): set(search_index.name_suffixes(name)) for eco, name in real
     }
