@@ -29,6 +29,7 @@ from sqlalchemy import (
     event,
     update,
 )
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
@@ -186,6 +187,38 @@ def update_rows(
         .where(table.c[key] == bindparam(f"b_{key}"))
         .values({c: bindparam(f"b_{c}") for c in columns}),
         [{f"b_{c}": value for c, value in row.items()} for row in rows],
+    )
+
+
+def upsert_rows(
+    conn: Connection, table: Table, rows: Sequence[dict[str, Any]], *, key: str
+) -> None:
+    """Insert many rows, each replacing the columns it names of the row with its ``key``.
+
+    As :func:`update_rows`: one ``INSERT ... SELECT`` from one JSON parameter on
+    PostgreSQL, an ``executemany`` on SQLite.
+    """
+    if not rows:
+        return
+    columns = list(rows[0])
+    replace = ", ".join(f'"{c}" = excluded."{c}"' for c in columns if c != key)
+    if conn.dialect.name == "postgresql":
+        names = ", ".join(f'"{c}"' for c in columns)
+        typed = ", ".join(f'"{c}" {table.c[c].type.compile(dialect=conn.dialect)}' for c in columns)
+        plain_sql(
+            conn,
+            f'INSERT INTO "{table.name}" ({names}) SELECT {names} '
+            f"FROM json_to_recordset(CAST(:rows AS json)) AS v({typed}) "
+            f'ON CONFLICT ("{key}") DO UPDATE SET {replace}',
+            {"rows": json.dumps(list(rows), separators=(",", ":"), default=_json_value)},
+        )
+        return
+    statement = sqlite_insert(table)
+    conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=[key], set_={c: statement.excluded[c] for c in columns if c != key}
+        ),
+        list(rows),
     )
 
 

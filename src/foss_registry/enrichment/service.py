@@ -25,11 +25,11 @@ from sqlalchemy import Connection, Engine, bindparam, select
 
 from foss_registry.config import get_settings
 from foss_registry.db import (
-    dump_json,
     plain_sql,
     plain_sql_many,
     read_connection,
-    sql_timestamp,
+    update_rows,
+    upsert_rows,
     utcnow,
 )
 from foss_registry.enrichment.models import upstream_records as ur
@@ -325,15 +325,6 @@ def upstream_view(
     return view
 
 
-_UPSERT_COLUMNS = (
-    "version_id", "status", "reason", "source", "fetched_at", "facts", "signals", "failures"
-)
-_UPSERT_SQL = (
-    f"INSERT INTO upstream_records ({', '.join(_UPSERT_COLUMNS)}) "
-    f"VALUES ({', '.join(':' + c for c in _UPSERT_COLUMNS)}) "
-    "ON CONFLICT (version_id) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in _UPSERT_COLUMNS[1:])
-)
 _VERSIONS = (
     select(
         pv.c.id,
@@ -451,9 +442,9 @@ def _store_chunk(
                 "status": outcome.status,
                 "reason": outcome.reason,
                 "source": outcome.source,
-                "fetched_at": sql_timestamp(conn, now),
-                "facts": dump_json(view),
-                "signals": dump_json([s.to_dict() for s in signals]),
+                "fetched_at": now,
+                "facts": view,
+                "signals": [s.to_dict() for s in signals],
                 "failures": failures,
             }
         )
@@ -461,7 +452,8 @@ def _store_chunk(
             retries.append((version_id, RETRY_DELAYS[failures - 1]))
         found[version_id] = signals
     plain_sql_many(conn, _SET_LICENSE_SQL, licenses)
-    plain_sql_many(conn, _UPSERT_SQL, upserts)
+    # One row per version, replaced at each enrichment.
+    upsert_rows(conn, ur, upserts, key="version_id")
     for version_id, delay in retries:
         request_enrichment(conn, version_id, delay_seconds=delay)
     return found
@@ -517,14 +509,15 @@ def relevel_many(
         version_id: [rules.Signal(s.code, signal_policy.level(s.code), s.message) for s in found]
         for version_id, found in signals.items()
     }
-    plain_sql_many(
+    update_rows(
         conn,
-        "UPDATE upstream_records SET signals = :signals WHERE version_id = :id",
+        ur,
         [
-            {"id": version_id, "signals": dump_json([s.to_dict() for s in new])}
+            {"version_id": version_id, "signals": [s.to_dict() for s in new]}
             for version_id, new in leveled.items()
             if new != signals[version_id]
         ],
+        key="version_id",
     )
     return leveled
 
