@@ -2,10 +2,11 @@
 
 Every search on either backend follows these rules; ``packages/search.py``
 makes the indexes answer them fast, the SQLite indexes are kept by the triggers
-of migrations 0003 to 0005 and 0016 to 0018 (calling the functions below), PostgreSQL's
-by the GIN indexes of migrations 0004 and 0006 (``foss_search_text`` there
-makes words as :func:`words` does here). Changing a rule means changing it here,
-and a new migration where an index holds what the rule says.
+of migrations 0003 to 0005 and 0016 to 0018 (calling the functions below),
+PostgreSQL's by the trigger of migration 0019 (its words are stored by
+``foss_search_text``, migration 0006, which makes them as :func:`words` does
+here). Changing a rule means changing it here, and a new migration where an
+index holds what the rule says.
 
 **The term** is the search text without surrounding blanks, lower-cased
 (:func:`search_term`).

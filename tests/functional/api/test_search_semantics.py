@@ -635,8 +635,9 @@ def test_dots_slashes_and_underscores_inside_words_separate_them(
     """Words joined by "." "/" or "_" ("node.js", "2.0", "snake_case") are separate words."""
     want = expected(registry.catalogue, q, {})
     assert want and all(r[0] in SEPARATOR_ENTRIES for r in want), want
-    got = rows(fetch(registry.client, q, {}, MAX_LIMIT, 0))
-    assert got == want, explain(q, {}, want, got)
+    page = fetch(registry.client, q, {}, MAX_LIMIT, 0)
+    assert rows(page) == want, explain(q, {}, want, rows(page))
+    assert page["total"] == len(want)
 
 
 @pytest.mark.parametrize("q", ACCENT_TERMS)
@@ -644,8 +645,9 @@ def test_letters_beyond_ascii_are_compared_without_accents(registry: Registry, q
     """ "für" finds "fur" and "Zürich" "zurich"; "ß" and "ø" are letters of their own."""
     want = expected(registry.catalogue, q, {})
     assert all(r[0] in ACCENT_ENTRIES for r in want), want
-    got = rows(fetch(registry.client, q, {}, MAX_LIMIT, 0))
-    assert got == want, explain(q, {}, want, got)
+    whole = fetch(registry.client, q, {}, MAX_LIMIT, 0)
+    assert rows(whole) == want, explain(q, {}, want, rows(whole))
+    assert whole["total"] == len(want)
     page = fetch(registry.client, q, {"status": "pending"}, 2, 1)
     pending = [r for r in want if r[3] == "pending"]
     assert (rows(page), page["total"]) == (pending[1:3], len(pending))

@@ -19,6 +19,8 @@ SEARCH_INDEX_OBJECTS = {
     "package_word_sets",
     "package_name_statuses",
     "package_word_set_totals",
+    "package_word_status_totals",
+    "search_words",
     "ix_package_versions_description_words",
     "ix_package_versions_name_trgm",
 }
