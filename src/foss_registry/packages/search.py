@@ -197,9 +197,7 @@ def _filter_params(
     return params
 
 
-def _page_of(
-    read: Reader, dialect: str, params: dict[str, Any], shape: str | None
-) -> PackageList:
+def _page_of(read: Reader, dialect: str, params: dict[str, Any], shape: str | None) -> PackageList:
     """Read one page of the matches of a statement ``shape`` (None: no search) and the total."""
     has_ecosystem, has_status = "ecosystem" in params, "status" in params
     # A search evaluates its index lookups once: the count rides along as a
@@ -921,17 +919,21 @@ def _postgres_term_page(ecosystem: bool, status: bool, described: str | None) ->
     """
     filters = _postgres_filters(ecosystem, status)
     in_range = _POSTGRES_RANGE + (" AND s.ecosystem = :ecosystem" if ecosystem else "")
-    in_range += _POSTGRES_IN_STATUS if status else ""
+    # A status is looked up for the names in order only until the page is reached:
+    # the names are read (and sorted) first, behind OFFSET 0.
+    in_status = _POSTGRES_IN_STATUS if status else ""
     starting_names = (
-        f"(SELECT s.ecosystem, s.normalized_name {in_range} AND s.suffix = s.normalized_name "
-        "ORDER BY s.suffix, s.ecosystem LIMIT :reach) UNION ALL "
-        f"(SELECT s.ecosystem, s.normalized_name {in_range} "
-        "AND s.suffix = lower(s.normalized_name) AND s.suffix <> s.normalized_name)"
+        f"(SELECT s.ecosystem, s.normalized_name {in_range} AND s.suffix = s.normalized_name"
+        f"{in_status} ORDER BY s.suffix, s.ecosystem LIMIT :reach) UNION ALL "
+        f"(SELECT s.ecosystem, s.normalized_name FROM (SELECT s.ecosystem, s.normalized_name "
+        f"{in_range} AND s.suffix = lower(s.normalized_name) AND s.suffix <> s.normalized_name "
+        f"OFFSET 0) AS s WHERE true{in_status})"
     )
     containing_names = (
-        f"SELECT ecosystem, normalized_name FROM (SELECT DISTINCT s.ecosystem, s.normalized_name "
-        f"{in_range}) AS c WHERE NOT {_POSTGRES_STARTS} "
-        "ORDER BY normalized_name, ecosystem LIMIT :reach"
+        "SELECT s.ecosystem, s.normalized_name FROM (SELECT DISTINCT s.ecosystem, "
+        f"s.normalized_name {in_range} ORDER BY s.normalized_name, s.ecosystem OFFSET 0) AS s "
+        f"WHERE NOT lower(s.normalized_name) LIKE :starts ESCAPE '\\'{in_status} "
+        "ORDER BY s.normalized_name, s.ecosystem LIMIT :reach"
     )
     branches = [
         _POSTGRES_BRANCH.format(
