@@ -46,4 +46,6 @@ package_versions = Table(
     Index("ix_package_versions_queue", "status", "submitted_at", "id"),
     Index("ix_package_versions_queue_ecosystem", "status", "ecosystem", "submitted_at", "id"),
     Index("ix_package_versions_ecosystem_name", "ecosystem", "normalized_name"),
+    # Migration 0020 adds ix_package_versions_status_name (status, normalized_name,
+    # ecosystem, sort_token DESC, id DESC) for listings filtered by status.
 )

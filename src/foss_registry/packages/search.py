@@ -113,35 +113,43 @@ def validate_status(status: str | None) -> str | None:
     return value
 
 
+def _condition(ecosystem: bool, status: bool, term: str | None) -> str:
+    """The WHERE clause of one shape of request (empty without filters or term)."""
+    where = []
+    if ecosystem:
+        where.append("ecosystem = :ecosystem")
+    if status:
+        where.append("status = :status")
+    if term is not None:
+        where.append(_SQLITE_MATCH[term == "words"])
+    return f" WHERE {' AND '.join(where)}" if where else ""
+
+
 @lru_cache(maxsize=64)
 def _statement(
     dialect: str, ecosystem: bool, status: bool, term: str | None, count_window: bool
 ) -> str:
     """The SQL of one shape of request; ``term`` is "name" or "words" (or None)."""
-    where = []
-    if ecosystem:
-        where.append("ecosystem = :ecosystem")
-    if status:
-        # SQLite: a listing in name order reads the name index, passing over the
-        # other statuses, rather than sort every version in the status (+ keeps
-        # the planner off the status index).
-        plain = dialect == "sqlite" and term is None
-        where.append("+status = :status" if plain else "status = :status")
-    if term is not None:
-        where.append(_SQLITE_MATCH[term == "words"])
+    condition = _condition(ecosystem, status, term)
     order = f"{_RANK}, {_ORDER}" if term is not None else _ORDER
     columns = f"{_COLUMNS}, count(*) OVER () AS total" if count_window else _COLUMNS
-    condition = f" WHERE {' AND '.join(where)}" if where else ""
+    if dialect == "sqlite" and term is None:
+        # A listing finds its page's ids first, in an index where it can (filtered by
+        # status: ix_package_versions_status_name), and reads only those rows: rows
+        # before the offset are passed over in the index, not read whole.
+        ids = f"SELECT id FROM package_versions{condition} ORDER BY {order} "
+        return (
+            f"SELECT {columns} FROM package_versions WHERE id IN ({ids}"
+            f"LIMIT :limit OFFSET :offset) ORDER BY {order}"
+        )
     page = f"SELECT {columns} FROM package_versions{condition} ORDER BY {order} "
     page += "LIMIT :limit OFFSET :offset"
     return page
 
 
 @lru_cache(maxsize=64)
-def _count_statement(dialect: str, ecosystem: bool, status: bool, term: str | None) -> str:
-    page = _statement(dialect, ecosystem, status, term, False)
-    condition = page[page.index(" FROM ") : page.index(" ORDER BY ")]
-    return f"SELECT count(*){condition}"
+def _count_statement(ecosystem: bool, status: bool, term: str | None) -> str:
+    return f"SELECT count(*) FROM package_versions{_condition(ecosystem, status, term)}"
 
 
 def list_packages(
@@ -211,7 +219,7 @@ def _page_of(read: Reader, dialect: str, params: dict[str, Any], shape: str | No
         if dialect == "sqlite" and shape is None:
             count_sql = _FILTERED_TOTAL[has_ecosystem, has_status]
         else:
-            count_sql = _count_statement(dialect, has_ecosystem, has_status, shape)
+            count_sql = _count_statement(has_ecosystem, has_status, shape)
         total = read(count_sql, count_params)[0][0]
     return _result(rows, int(total), params["limit"], params["offset"])
 

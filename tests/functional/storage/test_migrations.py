@@ -23,6 +23,8 @@ SEARCH_INDEX_OBJECTS = {
     "search_words",
     "ix_package_versions_description_words",
     "ix_package_versions_name_trgm",
+    # Descending columns, which SQLite's reflection gives back as expressions.
+    "ix_package_versions_status_name",
 }
 
 
