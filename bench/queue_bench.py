@@ -7,9 +7,11 @@ each, how long after the last answer the scan queue (and the whole queue:
 enrichments too) is empty. Each database holds the PyPA advisories and the
 submissions name packages that have some, so that every scan matches for real.
 PostgreSQL: ``--postgres-url`` or ``FOSS_BENCH_POSTGRES_URL`` (a role that may
-create databases; one is created per run and dropped after).
+create databases; one is created per run and dropped after). ``--queued-first``
+queues the whole burst with no worker running and then times the workers
+draining it: their throughput, apart from how fast the intake was.
 
-    python bench/queue_bench.py [--rounds 3] [--burst 5000] [--postgres-url URL]
+    python bench/queue_bench.py [--rounds 3] [--burst 5000] [--queued-first] [--postgres-url URL]
 """
 
 from __future__ import annotations
@@ -118,21 +120,29 @@ def start_workers(count: int, env: dict[str, str], workdir: Path) -> list[subpro
 
 
 def drain_once(
-    url: str, workdir: Path, extra_workers: int, count: int
+    url: str, workdir: Path, extra_workers: int, count: int, queued_first: bool = False
 ) -> tuple[float, float, float]:
-    """One burst; return (seconds of intake, scan queue empty after, whole queue empty after)."""
+    """One burst; return (seconds of intake, scan queue empty after, whole queue empty after).
+
+    ``queued_first``: no worker runs during the burst; then the workers (one
+    `foss worker` in place of the server's, and the extra ones) start, and the
+    times count from there (the workers' throughput, whatever the intake's speed).
+    """
     names = advised_names(url)
     env = {"FOSS_DATABASE_URL": url, "FOSS_API_TOKENS": f"bench:submitter:{TOKEN}"}
-    server = start_registry(env, workdir, job_worker=True)
-    workers = start_workers(extra_workers, env, workdir)
+    server = start_registry(env, workdir, job_worker=not queued_first)
+    workers = [] if queued_first else start_workers(extra_workers, env, workdir)
     engine = make_engine(url, pool_size=1)
     try:
         time.sleep(2)  # every worker up and listening
         started = time.monotonic()
         asyncio.run(burst(server.url, names, count))
-        last_answer = time.monotonic()
+        last_answer = drain_from = time.monotonic()
+        if queued_first:
+            workers = start_workers(1 + extra_workers, env, workdir)
+            drain_from = time.monotonic()
         scans_done: float | None = None
-        deadline = last_answer + 600
+        deadline = drain_from + 600
         while time.monotonic() < deadline:
             scans, everything = unfinished(engine)
             if scans == 0 and scans_done is None:
@@ -151,10 +161,12 @@ def drain_once(
         server.stop()
         engine.dispose()
     assert scans_done is not None
-    return last_answer - started, scans_done - last_answer, all_done - last_answer
+    return last_answer - started, scans_done - drain_from, all_done - drain_from
 
 
-def drain(workdir: Path, rounds: int, admin_url: str, count: int) -> None:
+def drain(
+    workdir: Path, rounds: int, admin_url: str, count: int, queued_first: bool = False
+) -> None:
     """The burst on each set-up, rounds interleaved; print each run and the medians."""
     setups = {
         "SQLite, foss serve with its worker": ("sqlite", 0),
@@ -162,22 +174,25 @@ def drain(workdir: Path, rounds: int, admin_url: str, count: int) -> None:
         "PostgreSQL, + 2 foss workers": ("postgresql", 2),
     }
     runs: dict[str, list[tuple[float, float, float]]] = {label: [] for label in setups}
+    since = "the workers' start" if queued_first else "the last answer"
     for n, (label, (backend, extra)) in itertools.product(range(rounds), setups.items()):
         if backend == "sqlite":
             url, drop = f"sqlite:///{workdir / f'drain-{n}.db'}", None
         else:
             url, drop = postgres_database(admin_url)
         try:
-            runs[label].append(drain_once(url, workdir, extra, count))
+            runs[label].append(drain_once(url, workdir, extra, count, queued_first))
         finally:
             if drop is not None:
                 drop()
         intake, scans, everything = runs[label][-1]
         print(
             f"  {label}: intake {intake:.1f} s ({count / intake:,.0f}/s), scan queue empty "
-            f"{scans:.1f} s after the last answer, every job {everything:.1f} s"
+            f"{scans:.1f} s after {since}, every job {everything:.1f} s"
         )
     print(f"\nburst of {count:,} submissions from {CLIENTS} clients, median of {rounds}")
+    if queued_first:
+        print("queued first: no worker ran during the burst; seconds from the workers' start")
     print(f"{'set-up':<44} {'intake s':>9} {'scans empty s':>14} {'all jobs s':>11}")
     for label, results in runs.items():
         middle = sorted(results, key=lambda r: r[1])[len(results) // 2]
@@ -191,12 +206,17 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--burst", type=int, default=BURST, help="submissions per burst")
     parser.add_argument("--postgres-url", default=os.environ.get("FOSS_BENCH_POSTGRES_URL"))
+    parser.add_argument(
+        "--queued-first",
+        action="store_true",
+        help="queue the burst with no worker running, then time the workers draining it",
+    )
     args = parser.parse_args()
     if not args.postgres_url:
         raise SystemExit("set --postgres-url or FOSS_BENCH_POSTGRES_URL")
     workdir = Path(tempfile.mkdtemp(prefix="foss-queue-bench-"))
     try:
-        drain(workdir, args.rounds, args.postgres_url, args.burst)
+        drain(workdir, args.rounds, args.postgres_url, args.burst, args.queued_first)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
