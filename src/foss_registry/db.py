@@ -170,16 +170,13 @@ def update_rows(
         return
     columns = [c for c in rows[0] if c != key]
     if conn.dialect.name == "postgresql":
-        typed = ", ".join(
-            f'"{c}" {table.c[c].type.compile(dialect=conn.dialect)}' for c in (key, *columns)
-        )
         sets = ", ".join(f'"{c}" = v."{c}"' for c in columns)
         plain_sql(
             conn,
             f'UPDATE "{table.name}" AS t SET {sets} '
-            f"FROM json_to_recordset(CAST(:rows AS json)) AS v({typed}) "
+            f"FROM {_json_recordset(conn, table, [key, *columns])} "
             f'WHERE t."{key}" = v."{key}"',
-            {"rows": json.dumps(list(rows), separators=(",", ":"), default=_json_value)},
+            {"rows": _rows_json(rows)},
         )
         return
     conn.execute(
@@ -204,13 +201,12 @@ def upsert_rows(
     replace = ", ".join(f'"{c}" = excluded."{c}"' for c in columns if c != key)
     if conn.dialect.name == "postgresql":
         names = ", ".join(f'"{c}"' for c in columns)
-        typed = ", ".join(f'"{c}" {table.c[c].type.compile(dialect=conn.dialect)}' for c in columns)
         plain_sql(
             conn,
             f'INSERT INTO "{table.name}" ({names}) SELECT {names} '
-            f"FROM json_to_recordset(CAST(:rows AS json)) AS v({typed}) "
+            f"FROM {_json_recordset(conn, table, columns)} "
             f'ON CONFLICT ("{key}") DO UPDATE SET {replace}',
-            {"rows": json.dumps(list(rows), separators=(",", ":"), default=_json_value)},
+            {"rows": _rows_json(rows)},
         )
         return
     statement = sqlite_insert(table)
@@ -220,6 +216,16 @@ def upsert_rows(
         ),
         list(rows),
     )
+
+
+def _json_recordset(conn: Connection, table: Table, columns: Sequence[str]) -> str:
+    """PostgreSQL: the `:rows` JSON parameter as rows `v`, typed as the table's columns."""
+    typed = ", ".join(f'"{c}" {table.c[c].type.compile(dialect=conn.dialect)}' for c in columns)
+    return f"json_to_recordset(CAST(:rows AS json)) AS v({typed})"
+
+
+def _rows_json(rows: Sequence[dict[str, Any]]) -> str:
+    return json.dumps(list(rows), separators=(",", ":"), default=_json_value)
 
 
 def sql_timestamp(conn: Connection, value: datetime) -> Any:

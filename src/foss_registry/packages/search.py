@@ -317,15 +317,6 @@ class _ShortRow(msgspec.Struct, frozen=True, array_like=True):
     license: str | None
     normalized_name: str
 
-    def listed(self) -> PackageSummary:
-        """The version as an answer lists it."""
-        return PackageSummary(
-            name=self.name,
-            version=self.version,
-            ecosystem=self.ecosystem,
-            status=self.status,
-            license=self.license,
-        )
 
 
 _SHORT_ANSWER = msgspec.json.Decoder(tuple[int, list[list[_ShortRow]]])
@@ -345,7 +336,7 @@ def _short_page(read: Reader, params: dict[str, Any]) -> PackageList:
         *found,
         key=lambda r: (search_index.ascii_lower(r.normalized_name) != term, r.normalized_name),
     )
-    rows = [r.listed() for r in itertools.islice(merged, offset, offset + limit)]
+    rows = [_listed(r) for r in itertools.islice(merged, offset, offset + limit)]
     return _result(rows, total, limit, offset)
 
 
@@ -478,18 +469,20 @@ class _Version(msgspec.Struct, frozen=True, array_like=True):
     sort_token: str
     id: int
 
-    def listed(self) -> PackageSummary:
-        """The version as an answer lists it."""
-        return PackageSummary(
-            name=self.name,
-            version=self.version,
-            ecosystem=self.ecosystem,
-            status=self.status,
-            license=self.license,
-        )
 
 
 _VERSIONS = msgspec.json.Decoder(list[_Version])
+
+
+def _listed(row: _ShortRow | _Version) -> PackageSummary:
+    """A version read by a search statement, as an answer lists it."""
+    return PackageSummary(
+        name=row.name,
+        version=row.version,
+        ecosystem=row.ecosystem,
+        status=row.status,
+        license=row.license,
+    )
 # The SQL of each field of _Version; the statement lists them in the Struct's order.
 _VERSION_SQL = {
     "group": "g.key",
@@ -847,7 +840,7 @@ def _group_rows(
         if by_words and len(versions) != count:
             # Only some versions of this name have the words in their description.
             versions = [v for v in versions if search_index.has_words(v.description, wanted)]
-        rows.extend(v.listed() for v in versions)
+        rows.extend(_listed(v) for v in versions)
     return rows
 
 
