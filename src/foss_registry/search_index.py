@@ -1,7 +1,8 @@
 """The search rules, in one place: what ``GET /packages?search=`` matches and in what order.
 
 Every search on either backend follows these rules; ``packages/search.py``
-makes the indexes answer them fast, the SQLite indexes are kept by the triggers
+and ``packages/search_postgres.py``
+make the indexes answer them fast, the SQLite indexes are kept by the triggers
 of migrations 0003 to 0005 and 0016 to 0018 (calling the functions below),
 PostgreSQL's by the trigger of migration 0019 (its words are stored by
 ``foss_search_text``, migration 0006, which makes them as :func:`words` does
@@ -56,6 +57,7 @@ means a new migration that rebuilds the index.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import sqlite3
@@ -107,6 +109,12 @@ def _word_set(text: str) -> frozenset[str]:
 def ascii_lower(name: str) -> str:
     """A name lower-cased as SQLite's ``lower()`` does it (ASCII letters only)."""
     return name.lower() if name.isascii() else name.translate(_ASCII_LOWER)
+
+
+def spellings(term: str) -> list[str]:
+    """Every way of writing a short term's ASCII letters in either case."""
+    cases = [(c, c.upper()) if c.isascii() and c.isalpha() else (c,) for c in term]
+    return ["".join(chosen) for chosen in itertools.product(*cases)]
 
 
 def name_suffixes(name: str) -> list[tuple[str, int]]:
