@@ -13,8 +13,10 @@ itself:
   point read, as DESIGN allows),
   :class:`~foss_registry.api.postgres_reads.PostgresRecords` on PostgreSQL (one
   statement on an asynchronous connection);
-- on SQLite, a list or search on the bounded thread pool, through a read-only
-  connection kept per pool thread (DESIGN: searches never run on the event loop).
+- a list or search: on SQLite on the bounded thread pool, through a read-only
+  connection kept per pool thread (DESIGN: searches never run on the event loop);
+  on PostgreSQL from the event loop, its statements on an asynchronous
+  connection (:meth:`~foss_registry.api.postgres_reads.PostgresRecords.list_json`).
 
 It answers only when it is sure. Any other form of the request (a parameter
 the route does not take, a repeated or out-of-range one, odd slashes, another
@@ -146,8 +148,20 @@ class RecordReads(Protocol):
         ...
 
 
+class ListReads(Protocol):
+    """Where the fast reads get an encoded page of a list or search, asynchronously."""
+
+    async def list_json(self, params: dict[str, str], limit: int, offset: int) -> bytes:
+        """The encoded page (raising domain errors like the service)."""
+        ...
+
+
 class FastReads:
-    """ASGI middleware answering plain package detail reads (and, on SQLite, list reads)."""
+    """ASGI middleware answering plain package detail reads and list reads.
+
+    Lists are read by ``thread_readers`` (SQLite, on the thread pool) or
+    ``list_reads`` (asynchronous); with neither they go on to the framework.
+    """
 
     def __init__(
         self,
@@ -157,10 +171,12 @@ class FastReads:
         limiter: CapacityLimiter,
         *,
         cors: bool = False,
+        list_reads: ListReads | None = None,
     ) -> None:
         self.app = app
         self.record_reads = record_reads
         self.thread_readers = thread_readers
+        self.list_reads = list_reads
         self.limiter = limiter
         # With CORS on, cross-origin requests need the framework's CORS headers.
         self.cors = cors
@@ -173,7 +189,9 @@ class FastReads:
             path: str = scope["path"]
             if path.startswith(_DETAIL_PREFIX):
                 route, body = DETAIL_ROUTE, await self._detail(path, scope["query_string"])
-            elif path == LIST_ROUTE and self.thread_readers is not None:
+            elif path == LIST_ROUTE and (
+                self.thread_readers is not None or self.list_reads is not None
+            ):
                 route, body = LIST_ROUTE, await self._list(scope["query_string"])
         if body is None:
             await self.app(scope, receive, send)
@@ -201,11 +219,16 @@ class FastReads:
             return None
 
     async def _list(self, query_string: bytes) -> bytes | None:
-        assert self.thread_readers is not None
         params = _plain_query(query_string, _LIST_PARAMETERS)
         page = _page(params) if params is not None else None
         if params is None or page is None:
             return None
+        if self.list_reads is not None:
+            try:
+                return await self.list_reads.list_json(params, *page)
+            except Exception:  # errors are the framework's to shape and report
+                return None
+        assert self.thread_readers is not None
         read, limiter = self.thread_readers.list_json, self.limiter
         try:
             try:

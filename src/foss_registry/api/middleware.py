@@ -406,6 +406,7 @@ class ServedApp:
                 None,
                 ctx.limiter,
                 cors=litestar.cors_config is not None,
+                list_reads=ctx.postgres_records,
             )
         # The approved-only index answers /simple/ and /npm/ itself (not rate limited: /api/ only).
         handler = PackageIndex(handler, ctx)

@@ -40,7 +40,7 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from foss_registry.api.record_cache import EncodedRecords
-from foss_registry.packages import records
+from foss_registry.packages import records, search, search_postgres
 
 T = TypeVar("T")
 
@@ -143,6 +143,7 @@ class _LoopResources:
 
     def __init__(self, conninfo: str, pool_size: int) -> None:
         self.loop = asyncio.get_running_loop()
+        self.conninfo = conninfo
         self.watch = SnapshotWatch(conninfo)
         self.pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] = AsyncConnectionPool(
             conninfo,
@@ -153,8 +154,33 @@ class _LoopResources:
             name="foss-record-reads",
         )
         self.opened: asyncio.Task[None] = asyncio.ensure_future(self.pool.open())
+        # The word sets being kept, by key: one keeping each, however many searches ask.
+        self.keeping: dict[str, asyncio.Task[None]] = {}
+
+    async def keep(self, query: records.Query) -> None:
+        """Run a :data:`~search_postgres.KEEP` once for every search asking for the same set.
+
+        On a connection of its own: the pool's serve other reads meanwhile (a set
+        takes seconds to count at a million versions).
+        """
+        set_key = query[1]["set_key"]
+        task = self.keeping.get(set_key)
+        if task is None:
+            task = self.keeping[set_key] = asyncio.ensure_future(self._keep(query))
+            task.add_done_callback(lambda _done: self.keeping.pop(set_key, None))
+        # Shielded: a search given up must not cancel the keeping others wait for.
+        await asyncio.shield(task)
+
+    async def _keep(self, query: records.Query) -> None:
+        conn = await psycopg.AsyncConnection.connect(self.conninfo, **_connect_options())
+        try:
+            await _fetch(conn, query)
+        finally:
+            await conn.close()
 
     async def aclose(self) -> None:
+        for task in self.keeping.values():
+            task.cancel()
         await self.watch.aclose()
         with contextlib.suppress(Exception):
             await self.opened
@@ -218,6 +244,32 @@ class PostgresRecords:
                 self._snapshot = read_in
             self._cache.put(key, body)
         return body
+
+    async def list_json(self, params: dict[str, str], limit: int, offset: int) -> bytes:
+        """The encoded page of a list or search (raises domain errors like the service).
+
+        Its statements (:func:`search.postgres_steps`) run one by one, each on a
+        connection of the pool, prepared; autocommit, as in the service's read
+        transaction each statement sees the data committed when it starts.
+        Never cached: a page costs about what it shows.
+        """
+        steps = search.postgres_steps(
+            params.get("search"), params.get("ecosystem"), params.get("status"), limit, offset
+        )
+        resources = self._here()
+        await resources.opened
+        try:
+            query = next(steps)
+            while True:
+                rows: records.Rows = []
+                if query[0] == search_postgres.KEEP:
+                    await resources.keep(query)
+                else:
+                    async with resources.pool.connection() as conn:
+                        rows = await _fetch(conn, query)
+                query = steps.send(rows)
+        except StopIteration as done:
+            return msgspec.json.encode(done.value)
 
     async def aclose(self) -> None:
         """Close this process's connections."""

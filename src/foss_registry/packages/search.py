@@ -41,7 +41,14 @@ from foss_registry import ecosystems, search_index
 from foss_registry.errors import FieldError, InvalidInputError
 from foss_registry.packages import search_postgres, word_sets
 from foss_registry.packages.models import STATUSES
-from foss_registry.packages.records import PackageList, PackageSummary, Reader, field_error
+from foss_registry.packages.records import (
+    PackageList,
+    PackageSummary,
+    Reader,
+    Steps,
+    field_error,
+    run,
+)
 
 #: Shortest term matched inside names (the shortest suffix indexed; trigrams need three).
 MIN_SUBSTRING = search_index.MIN_SUFFIX
@@ -165,12 +172,10 @@ def list_packages(
     :class:`CountPending` at once instead, for a caller that can wait without
     holding its thread.
     """
-    params = _filter_params(ecosystem, status, limit, offset)
-    if search is not None and "\x00" in search:
-        raise InvalidInputError("The search term contains a null byte.", code="invalid_input")
-    term = search_index.search_term(search)
     if dialect != "sqlite":
-        return search_postgres.page(read, params, term)
+        return run(read, postgres_steps(search, ecosystem, status, limit, offset))
+    params = _filter_params(ecosystem, status, limit, offset)
+    term = _term(search)
     shape: str | None = None
     if term:
         params["term"] = term
@@ -182,6 +187,23 @@ def list_packages(
             return _words_page(read, params, wanted, wait)
         shape = "name"
     return _page_of(read, dialect, params, shape)
+
+
+def postgres_steps(
+    search: str | None, ecosystem: str | None, status: str | None, limit: int, offset: int
+) -> Steps[PackageList]:
+    """A PostgreSQL list or search as the statements it runs (:mod:`.search_postgres`).
+
+    Bad input raises InvalidInputError at once, before any statement.
+    """
+    params = _filter_params(ecosystem, status, limit, offset)
+    return search_postgres.page_steps(params, _term(search))
+
+
+def _term(search: str | None) -> str:
+    if search is not None and "\x00" in search:
+        raise InvalidInputError("The search term contains a null byte.", code="invalid_input")
+    return search_index.search_term(search)
 
 
 def _filter_params(

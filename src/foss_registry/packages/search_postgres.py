@@ -14,8 +14,8 @@ from functools import lru_cache
 from typing import Any
 
 from foss_registry import search_index
-from foss_registry.packages import word_sets
-from foss_registry.packages.records import PackageList, PackageSummary, Reader
+from foss_registry.packages import records, word_sets
+from foss_registry.packages.records import PackageList, PackageSummary, Reader, Steps
 
 _COLUMNS = ", ".join(PackageSummary.__struct_fields__)
 
@@ -171,7 +171,8 @@ _POSTGRES_DESCRIBED = (
     f"SELECT count(*) FROM package_versions WHERE {_POSTGRES_WORDS} @@ {_POSTGRES_QUERY} "
     f"AND {{contains}}{_POSTGRES_CONTAINS}{{filters}}"
 )
-_POSTGRES_KEEP = "SELECT foss_keep_word_set(:set_key, :word_list, :rarest, :most)"
+#: Adds a kept word set (:set_key) and counts it: it writes, seconds at a million versions.
+KEEP = "SELECT foss_keep_word_set(:set_key, :word_list, :rarest, :most)"
 # A kept set's counts: (ecosystem, status, versions) rows; none for a set not kept.
 _POSTGRES_KEPT = (
     "SELECT t.ecosystem, t.status, t.versions FROM package_word_sets s "
@@ -180,9 +181,18 @@ _POSTGRES_KEPT = (
 
 
 def page(read: Reader, params: dict[str, Any], term: str) -> PackageList:
+    """A list or search on a synchronous reader (see :func:`page_steps`)."""
+    return records.run(read, page_steps(params, term))
+
+
+def page_steps(params: dict[str, Any], term: str) -> Steps[PackageList]:
     """A list or search: pages read in order as far as they reach, kept counts.
 
-    ``params`` holds the page and the filters, validated.
+    ``params`` holds the page and the filters, validated. The statements are
+    yielded one by one (:data:`~foss_registry.packages.records.Steps`): the API
+    runs them on an asynchronous connection, prepared; other callers on a
+    SQLAlchemy connection. :data:`KEEP` adds a word set (it writes, and takes
+    seconds at a million versions).
     """
     shape = has_ecosystem, has_status = "ecosystem" in params, "status" in params
     filters = _postgres_filters(*shape)
@@ -201,22 +211,23 @@ def page(read: Reader, params: dict[str, Any], term: str) -> PackageList:
         escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         params |= {"term": term, "term_end": term + "\uffff", "words": term}
         params |= {"pattern": f"%{escaped}%", "starts": f"{escaped}%"}
-        counts = [tuple(row) for row in read(_POSTGRES_WORD_COUNTS, params)]
+        counts = [tuple(row) for row in (yield _POSTGRES_WORD_COUNTS, params)]
         # A word no description has (a package name's number, say): names alone match.
         fewest = min((c for _w, c in counts), default=0)
         described = None
         if fewest:
             # Gathering costs about its matches, walking about the versions read per
             # match found, times the page: the same where fewest ** 2 = reach * versions.
-            everything = read(_POSTGRES_PREFIX_TOTAL.format(prefix=_ONE, filters=""), {})[0][0]
+            everything = (yield _POSTGRES_PREFIX_TOTAL.format(prefix=_ONE, filters=""), {})[0][0]
             gathered = fewest * fewest <= params["reach"] * everything
             described = "gathered" if gathered else "walked"
         sql = _postgres_term_page(has_ecosystem, has_status, described)
         named_sql = _POSTGRES_NAMES_TOTAL.format(filters=_postgres_filters(*shape, table="t."))
-        named = read(named_sql, params)[0][0]
-        total = named + _postgres_described(read, params, counts, filters)
-        return _result(read(sql, params), total, params)
-    return _result(read(sql, params), read(total_sql, params)[0][0], params)
+        named = (yield named_sql, params)[0][0]
+        total = named + (yield from _postgres_described(params, counts, filters))
+        return _result((yield sql, params), total, params)
+    rows = yield sql, params
+    return _result(rows, (yield total_sql, params)[0][0], params)
 
 
 def _result(rows: Sequence[Sequence[Any]], total: int, params: dict[str, Any]) -> PackageList:
@@ -229,8 +240,8 @@ def _result(rows: Sequence[Sequence[Any]], total: int, params: dict[str, Any]) -
 
 
 def _postgres_described(
-    read: Reader, params: dict[str, Any], counts: list[tuple[str, int]], filters: str
-) -> int:
+    params: dict[str, Any], counts: list[tuple[str, int]], filters: str
+) -> Steps[int]:
     """How many versions have every word in their description and not the term in their name.
 
     One word that is the term: its kept count. Several words: the kept count of
@@ -241,17 +252,18 @@ def _postgres_described(
     if not counts or min(c for _w, c in counts) == 0:
         return 0
     if [w for w, _c in counts] == [params["term"]]:
-        return int(read(_POSTGRES_WORD_TOTAL.format(filters=filters), params)[0][0])
+        return int((yield _POSTGRES_WORD_TOTAL.format(filters=filters), params)[0][0])
     words = sorted(w for w, _c in counts)
     rarest, fewest = min(counts, key=lambda wc: (wc[1], wc[0]))
     key = {"set_key": " ".join(words)}
-    kept = read(_POSTGRES_KEPT, key)
+    kept = yield _POSTGRES_KEPT, key
     if not kept and fewest >= search_index.KEPT_SETS_FROM and len(words) <= word_sets.MAX_WORDS:
         arguments = key | {"word_list": words, "rarest": rarest, "most": word_sets.MAX_SETS}
-        read(_POSTGRES_KEEP, arguments)
-        kept = read(_POSTGRES_KEPT, key)
+        yield KEEP, arguments
+        kept = yield _POSTGRES_KEPT, key
     if not kept:
-        return int(read(_POSTGRES_DESCRIBED.format(contains="NOT ", filters=filters), params)[0][0])
+        described = _POSTGRES_DESCRIBED.format(contains="NOT ", filters=filters)
+        return int((yield described, params)[0][0])
     total = sum(
         versions
         for eco, status, versions in kept
@@ -259,5 +271,5 @@ def _postgres_described(
         and params.get("ecosystem", eco) == eco
         and params.get("status", status) == status
     )
-    containing = read(_POSTGRES_DESCRIBED.format(contains="", filters=filters), params)[0][0]
+    containing = (yield _POSTGRES_DESCRIBED.format(contains="", filters=filters), params)[0][0]
     return int(total - containing)

@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 
 from foss_registry import search_index
 from foss_registry.api.fast_reads import FastReads, SQLiteThreadReaders
+from foss_registry.api.postgres_reads import PostgresRecords
 from foss_registry.api.record_cache import RecordCache
 from foss_registry.config import Settings
 from foss_registry.db import make_engine
@@ -104,7 +105,14 @@ class _Downstream:
         await send({"type": "http.response.body", "body": b""})
 
 
-def _get(app: Any, path: str, query: str = "", method: str = "GET", **headers: str) -> int:
+def _get(
+    app: Any,
+    path: str,
+    query: str = "",
+    method: str = "GET",
+    closing: PostgresRecords | None = None,
+    **headers: str,
+) -> int:
     scope = {
         "type": "http",
         "method": method,
@@ -120,8 +128,31 @@ def _get(app: Any, path: str, query: str = "", method: str = "GET", **headers: s
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    asyncio.run(app(scope, receive, send))
+    async def answer() -> None:
+        try:
+            await app(scope, receive, send)
+        finally:
+            if closing is not None:
+                await closing.aclose()
+
+    asyncio.run(answer())
     return int(sent[0]["status"])
+
+
+@pytest.mark.parametrize("url", LIST_URLS)
+def test_lists_and_searches_are_answered_on_the_fast_path(stocked: Any, url: str) -> None:
+    """On PostgreSQL from the event loop (asynchronous connections), on SQLite on the pool."""
+    ctx = stocked.registry.state.ctx
+    downstream = _Downstream()
+    records = None
+    if ctx.postgres_records is not None:
+        records = PostgresRecords.for_url(ctx.engine.url, pool_size=1)
+        fast = FastReads(downstream, records, None, CapacityLimiter(2), list_reads=records)
+    else:
+        fast = _fast(downstream, Path(ctx.engine.url.database))
+    path, _, query = url.partition("?")
+    assert _get(fast, path, query, closing=records) == 200
+    assert downstream.paths == []
 
 
 @pytest.mark.parametrize(
