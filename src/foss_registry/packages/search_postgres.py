@@ -1,10 +1,12 @@
 """Listing and searching package versions on PostgreSQL (SQLite: :mod:`.search`).
 
 A page is a few ordered reads, each limited to the page's end, merged in one
-statement: names from their suffixes, descriptions from the GIN index of their
+statement: names from their suffixes, descriptions from the names that have
+their rarest word (migration 0021) or, when few, from the GIN index of their
 stored words (migration 0019), versions in name order from the name index;
-``total`` from the counts migration 0019's trigger keeps (per name and status,
-per name prefix, per word, per kept word set).
+``total`` from the counts the trigger of migrations 0019 and 0021 keeps (per
+name and status on each name suffix, per name prefix, per word, per kept word
+set). Nothing grows with the matches but what the page shows.
 """
 
 from __future__ import annotations
@@ -71,15 +73,18 @@ def _postgres_short_page(spellings: int, ecosystem: bool, status: bool) -> str:
 
 
 # The names containing the term: a range of their suffixes (migration 0019).
-_POSTGRES_NAMES = (
-    "SELECT ecosystem, normalized_name FROM package_name_suffixes "
-    "WHERE suffix >= :term AND suffix < :term_end"
-)
 _POSTGRES_RANGE = "FROM package_name_suffixes s WHERE s.suffix >= :term AND s.suffix < :term_end"
-# A name with versions in the status asked for.
-_POSTGRES_IN_STATUS = (
-    " AND EXISTS (SELECT 1 FROM package_name_statuses t WHERE t.ecosystem = s.ecosystem "
-    "AND t.normalized_name = s.normalized_name AND t.status = :status)"
+# Each suffix row carries its name's versions per status (migration 0021).
+_POSTGRES_SUFFIX_VERSIONS = {
+    False: "{s}pending + {s}approved + {s}rejected",
+    True: "CASE :status WHEN 'pending' THEN {s}pending WHEN 'approved' THEN {s}approved "
+    "ELSE {s}rejected END",
+}
+# The suffix row at the term's first place in its name: a name containing the
+# term twice is found once.
+_POSTGRES_FIRST = (
+    "strpos(lower({s}normalized_name), :term) "
+    "= length(lower({s}normalized_name)) - length({s}suffix) + 1"
 )
 
 
@@ -93,25 +98,23 @@ def _postgres_term_page(ecosystem: bool, status: bool, described: str | None) ->
     order of their suffixes (a name's whole suffix is the name, unless it has
     capitals: those are read all, few in any catalogue), the others containing
     it sorted by name. The descriptions (``described``) are either "gathered"
-    from the word index and sorted, when their matches are few, or found by
-    walking the name index and testing each version's stored words.
+    from the word index and sorted, when their matches are few, or "walked":
+    the names whose descriptions have the rarest word (``package_name_words``,
+    migration 0021) read in name order, and each one's versions tested, as far
+    as the page reaches.
     """
     filters = _postgres_filters(ecosystem, status)
     in_range = _POSTGRES_RANGE + (" AND s.ecosystem = :ecosystem" if ecosystem else "")
-    # A status is looked up for the names in order only until the page is reached:
-    # the names are read (and sorted) first, behind OFFSET 0.
-    in_status = _POSTGRES_IN_STATUS if status else ""
+    in_status = f" AND {_POSTGRES_SUFFIX_VERSIONS[True].format(s='s.')} > 0" if status else ""
     starting_names = (
         f"(SELECT s.ecosystem, s.normalized_name {in_range} AND s.suffix = s.normalized_name"
         f"{in_status} ORDER BY s.suffix, s.ecosystem LIMIT :reach) UNION ALL "
-        f"(SELECT s.ecosystem, s.normalized_name FROM (SELECT s.ecosystem, s.normalized_name "
-        f"{in_range} AND s.suffix = lower(s.normalized_name) AND s.suffix <> s.normalized_name "
-        f"OFFSET 0) AS s WHERE true{in_status})"
+        f"(SELECT s.ecosystem, s.normalized_name {in_range} "
+        f"AND s.suffix = lower(s.normalized_name) AND s.suffix <> s.normalized_name{in_status})"
     )
     containing_names = (
-        "SELECT s.ecosystem, s.normalized_name FROM (SELECT DISTINCT s.ecosystem, "
-        f"s.normalized_name {in_range} ORDER BY s.normalized_name, s.ecosystem OFFSET 0) AS s "
-        f"WHERE NOT lower(s.normalized_name) LIKE :starts ESCAPE '\\'{in_status} "
+        f"SELECT s.ecosystem, s.normalized_name {in_range} AND {_POSTGRES_FIRST.format(s='s.')} "
+        f"AND NOT lower(s.normalized_name) LIKE :starts ESCAPE '\\'{in_status} "
         "ORDER BY s.normalized_name, s.ecosystem LIMIT :reach"
     )
     branches = [
@@ -132,15 +135,29 @@ def _postgres_term_page(ecosystem: bool, status: bool, described: str | None) ->
     ]
     if described is not None:
         words = f"{_POSTGRES_WORDS} @@ {_POSTGRES_QUERY} AND NOT {_POSTGRES_CONTAINS}"
-        branch = _POSTGRES_BRANCH.format(
-            columns=_COLUMNS, rank="2", where=words, filters=filters, order=""
-        )
         if described == "gathered":
+            branch = _POSTGRES_BRANCH.format(
+                columns=_COLUMNS, rank="2", where=words, filters=filters, order=""
+            )
             # A materialised CTE: the planner cannot walk the name index for it.
             inner = branch[1 : branch.index(" ORDER BY ")]
             branch = (
                 f"(WITH d AS MATERIALIZED ({inner}) SELECT * FROM d "
                 "ORDER BY n, ecosystem, s DESC, i DESC LIMIT :reach)"
+            )
+        else:
+            eco = " AND w.ecosystem = :ecosystem" if ecosystem else ""
+            # In name order (the key's), each name's versions sorted after it: the
+            # page stops reading names once it has :reach versions.
+            branch = (
+                f"(SELECT {_COLUMNS}, n, s, i, 2 AS rank FROM (SELECT w.normalized_name AS wn, "
+                "w.ecosystem AS we FROM package_name_words w WHERE w.word = :rarest"
+                f"{eco} AND NOT lower(w.normalized_name) LIKE :pattern ESCAPE '\\' "
+                "ORDER BY w.normalized_name, w.ecosystem) AS w CROSS JOIN LATERAL (SELECT "
+                f"{_COLUMNS}, normalized_name AS n, sort_token AS s, id AS i "
+                "FROM package_versions WHERE ecosystem = w.we AND normalized_name = w.wn "
+                f"AND {_POSTGRES_WORDS} @@ {_POSTGRES_QUERY}{filters}) AS v "
+                "ORDER BY w.wn, w.we, s DESC, i DESC LIMIT :reach)"
             )
         branches.append(branch)
     return _POSTGRES_PAGE.format(branches=" UNION ALL ".join(branches))
@@ -152,10 +169,10 @@ _ONE = "length(prefix) = 1"
 _POSTGRES_PREFIX_TOTAL = (
     "SELECT coalesce(sum(versions), 0) FROM package_name_prefix_totals WHERE {prefix}{filters}"
 )
+# The versions of the names containing the term: one range of their suffixes.
 _POSTGRES_NAMES_TOTAL = (
-    f"SELECT coalesce(sum(t.versions), 0) FROM (SELECT DISTINCT * FROM ({_POSTGRES_NAMES}) AS s) "
-    "AS n JOIN package_name_statuses t ON t.ecosystem = n.ecosystem "
-    "AND t.normalized_name = n.normalized_name WHERE true{filters}"
+    "SELECT coalesce(sum({versions}), 0) FROM package_name_suffixes "
+    f"WHERE suffix >= :term AND suffix < :term_end AND {_POSTGRES_FIRST.format(s='')}{{filters}}"
 )
 # The term's words as the description index holds them, and in how many descriptions each is.
 _POSTGRES_WORD_COUNTS = (
@@ -216,13 +233,16 @@ def page_steps(params: dict[str, Any], term: str) -> Steps[PackageList]:
         fewest = min((c for _w, c in counts), default=0)
         described = None
         if fewest:
-            # Gathering costs about its matches, walking about the versions read per
-            # match found, times the page: the same where fewest ** 2 = reach * versions.
-            everything = (yield _POSTGRES_PREFIX_TOTAL.format(prefix=_ONE, filters=""), {})[0][0]
-            gathered = fewest * fewest <= params["reach"] * everything
-            described = "gathered" if gathered else "walked"
+            # Gathering reads every match; walking the names reads about the page's
+            # versions (each name read has one at least), times the share of a
+            # name's versions that match.
+            described = "gathered" if fewest <= 4 * params["reach"] else "walked"
+            params["rarest"] = min(counts, key=lambda wc: (wc[1], wc[0]))[0]
         sql = _postgres_term_page(has_ecosystem, has_status, described)
-        named_sql = _POSTGRES_NAMES_TOTAL.format(filters=_postgres_filters(*shape, table="t."))
+        named_sql = _POSTGRES_NAMES_TOTAL.format(
+            versions=_POSTGRES_SUFFIX_VERSIONS[has_status].format(s=""),
+            filters=" AND ecosystem = :ecosystem" if has_ecosystem else "",
+        )
         named = (yield named_sql, params)[0][0]
         total = named + (yield from _postgres_described(params, counts, filters))
         return _result((yield sql, params), total, params)

@@ -20,6 +20,7 @@ SEARCH_INDEX_OBJECTS = {
     "package_name_statuses",
     "package_word_set_totals",
     "package_word_status_totals",
+    "package_name_words",
     "search_words",
     "ix_package_versions_description_words",
     "ix_package_versions_name_trgm",

@@ -1,0 +1,179 @@
+"""PostgreSQL's per-name search counts stay in step with the versions (migration 0021).
+
+A search on PostgreSQL reads the names described by a word from
+``package_name_words`` and sums the versions of the names containing a term
+from the per-status counts of their ``package_name_suffixes`` rows, without
+reading the versions themselves: a count that drifted would show as a missing
+result or a wrong ``total``. These tests rebuild both from the stored versions
+after every kind of change, and after the migration's own count of versions
+stored before it, and compare.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from alembic import command
+from sqlalchemy import Engine, create_engine, text
+
+from foss_registry import search_index, storage
+from foss_registry.db import make_engine
+from foss_registry.packages import records as reads
+from foss_registry.packages import search
+from foss_registry.storage import _alembic_config
+from tests.conftest import POSTGRES_URL, empty_database
+
+pytestmark = pytest.mark.skipif(not POSTGRES_URL, reason="PostgreSQL's own counts")
+
+ROW = (
+    "INSERT INTO package_versions (ecosystem, name, normalized_name, version, "
+    "canonical_version, sort_token, purl, status, description, submitted_by, submitted_at, "
+    "flags, policy_reasons) VALUES (:e, :n, :n, :v, :v, :v, 'pkg:x', 'pending', :d, 't', "
+    "'2026-01-01 00:00:00.000000', '[]', '[]')"
+)
+STATUSES = ("pending", "approved", "rejected")
+
+
+def _insert(engine: Engine, ecosystem: str, name: str, version: str, description: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(text(ROW), {"e": ecosystem, "n": name, "v": version, "d": description})
+
+
+def _execute(engine: Engine, sql: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(text(sql))
+
+
+def _name_words(engine: Engine) -> tuple[dict[Any, int], Counter[Any]]:
+    """The stored versions per (word, name, ecosystem), and the versions' own."""
+    with engine.connect() as conn:
+        stored = {
+            (w, n, e): versions
+            for w, n, e, versions in conn.execute(text("SELECT * FROM package_name_words"))
+        }
+        rows = conn.execute(
+            text("SELECT ecosystem, normalized_name, description FROM package_versions")
+        ).all()
+    real = Counter(
+        (word, name, ecosystem)
+        for ecosystem, name, description in rows
+        for word in set(search_index.words(description))
+    )
+    return stored, real
+
+
+def _suffix_counts(engine: Engine) -> tuple[dict[Any, set[Any]], dict[Any, set[Any]]]:
+    """Per name, the (pending, approved, rejected) its suffix rows carry, and the real ones."""
+    with engine.connect() as conn:
+        carried: dict[Any, set[Any]] = {}
+        for eco, name, *counts in conn.execute(
+            text(
+                "SELECT ecosystem, normalized_name, pending, approved, rejected "
+                "FROM package_name_suffixes"
+            )
+        ):
+            carried.setdefault((eco, name), set()).add(tuple(counts))
+        rows = conn.execute(
+            text("SELECT ecosystem, normalized_name, status FROM package_versions")
+        ).all()
+    by_status = Counter(rows)
+    names = {(eco, name) for eco, name, _status in rows if len(name) >= search_index.MIN_SUFFIX}
+    real = {key: {tuple(by_status[(*key, status)] for status in STATUSES)} for key in names}
+    return carried, real
+
+
+def _assert_in_step(engine: Engine) -> None:
+    stored, real = _name_words(engine)
+    assert stored == dict(real)
+    carried, expected = _suffix_counts(engine)
+    assert carried == expected
+
+
+def _search(engine: Engine, term: str, **filters: str) -> tuple[int, list[tuple[str, str]]]:
+    with engine.connect() as conn:
+        page = search.list_packages(
+            reads.sqlalchemy_reader(conn), "postgresql", search=term, limit=1000, **filters
+        )
+    return page.total, [(p.name, p.version) for p in page.packages]
+
+
+@pytest.fixture
+def engine(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Engine]:
+    engine = make_engine(empty_database(request, "postgresql", tmp_path), pool_size=2)
+    yield engine
+    engine.dispose()
+
+
+def test_inserts_decisions_and_deletes_keep_the_name_counts_in_step(engine: Engine) -> None:
+    _insert(engine, "pypi", "zope-interface", "5.0", "Interfaces for Python")
+    _insert(engine, "pypi", "zope-interface", "6.0", "Interfaces for Python, typed")
+    _insert(engine, "maven", "org.zope:interface", "1.0", "Zope interfaces for the JVM")
+    _insert(engine, "pypi", "typed-ast", "1.5", "A typed AST: fork of ast")
+    # "interface" twice in one name: its versions are counted once.
+    _insert(engine, "npm", "interface-of-interface", "1.0", "Nothing alike")
+    _assert_in_step(engine)
+    assert _search(engine, "typed") == (2, [("typed-ast", "1.5"), ("zope-interface", "6.0")])
+    assert _search(engine, "interface")[0] == 4
+
+    _execute(engine, "UPDATE package_versions SET description = 'Gone' WHERE version = '6.0'")
+    _assert_in_step(engine)
+    assert _search(engine, "typed") == (1, [("typed-ast", "1.5")])
+
+    _execute(engine, "UPDATE package_versions SET status = 'approved' WHERE version <> '5.0'")
+    _execute(engine, "UPDATE package_versions SET status = 'rejected' WHERE version = '5.0'")
+    _assert_in_step(engine)
+    assert _search(engine, "interface", status="approved")[0] == 3
+    assert _search(engine, "interface", status="rejected") == (1, [("zope-interface", "5.0")])
+
+    _execute(
+        engine,
+        "UPDATE package_versions SET name = 'zope-iface', normalized_name = 'zope-iface' WHERE version = '5.0'",
+    )
+    _execute(engine, "DELETE FROM package_versions WHERE ecosystem = 'maven'")
+    _assert_in_step(engine)
+    assert _search(engine, "interfaces") == (1, [("zope-iface", "5.0")])
+
+    _execute(engine, "DELETE FROM package_versions")
+    _assert_in_step(engine)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM package_name_words")).scalar_one() == 0
+
+
+def test_versions_stored_before_the_migration_are_counted() -> None:
+    name = f"foss_test_0021_{os.getpid()}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = make_engine(POSTGRES_URL.rsplit("/", 1)[0] + "/" + name, pool_size=2)
+    try:
+        storage.upgrade(engine, "0020")
+        _insert(engine, "pypi", "requests", "2.0", "HTTP for Humans.")
+        _insert(engine, "pypi", "requests", "2.31", "Python HTTP for Humans.")
+        _insert(engine, "npm", "http-proxy", "1.18.1", "HTTP proxying for the masses")
+        _execute(engine, "UPDATE package_versions SET status = 'approved' WHERE version = '2.0'")
+        storage.upgrade(engine)
+        _assert_in_step(engine)
+        assert _search(engine, "http") == (
+            3,
+            [("http-proxy", "1.18.1"), ("requests", "2.31"), ("requests", "2.0")],
+        )
+        assert _search(engine, "humans", status="approved") == (1, [("requests", "2.0")])
+        # Down and up again: the counts are made anew.
+        config = _alembic_config()
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.downgrade(config, "0020")
+        _insert(engine, "pypi", "httpx", "0.27", "A next generation HTTP client")
+        storage.upgrade(engine)
+        _assert_in_step(engine)
+        assert _search(engine, "http")[0] == 4
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
