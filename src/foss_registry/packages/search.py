@@ -30,7 +30,7 @@ import contextlib
 import heapq
 import itertools
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from functools import lru_cache
 from typing import Any
@@ -354,25 +354,28 @@ def _short_page(read: Reader, params: dict[str, Any]) -> PackageList:
 # --- SQLite: terms of three characters or more ------------------------------------------------
 
 
-def _by_rarity(read: Reader, wanted: list[str]) -> tuple[list[str], list[int]]:
-    """The words, rarest first, and how many versions have each in their description."""
-    counts = {w: read(_WORD_VERSIONS, {"word": w})[0][0] for w in wanted}
-    ordered = sorted(wanted, key=counts.__getitem__)
+def _by_rarity(counted: list[list[Any]]) -> tuple[list[str], list[int]]:
+    """The words, rarest first, and how many versions have each in their description.
+
+    ``counted`` holds [word, versions] pairs, as the opening statement gives them.
+    """
+    counts: dict[str, int] = dict(counted)
+    ordered = sorted(counts, key=counts.__getitem__)
     return ordered, [counts[w] for w in ordered]
 
 
-def _rarest(read: Reader, params: dict[str, Any], wanted: list[str]) -> bool:
-    """Set the description parameters of a SQLite search; False when no description has them."""
-    (rarest, *others), counts = _by_rarity(read, wanted)
-    params["rarest"] = rarest
-    # The next rarest word leaves out, name by name, what cannot match.
-    params["second"] = others[0] if others else None
-    params["words"] = " ".join(wanted)
-    return bool(counts[0])
-
-
-# How many versions have the word in their description (totals of migration 0005).
-_WORD_VERSIONS = "SELECT coalesce(sum(versions), 0) FROM package_word_totals WHERE word = :word"
+# How many versions have each word of :word_list in their description (totals of
+# migration 0005), as [word, versions] pairs.
+_WORD_VERSIONS = (
+    "SELECT json_group_array(json_array(j.value, (SELECT coalesce(sum(t.versions), 0) "
+    "FROM package_word_totals t WHERE t.word = j.value))) FROM json_each(:word_list) AS j"
+)
+# The kept counts of the word set :set_key (none unless kept), as [words, ecosystem,
+# status, versions] rows.
+_KEPT_TOTALS = (
+    "SELECT json_group_array(json_array(words, ecosystem, status, versions)) "
+    f"FROM ({word_sets.KEPT_TOTALS})"
+)
 # The SQLite search for a term of words, answered from the two name-ordered
 # indexes without visiting every match. The matches are:
 #   A: versions whose name contains the term (package_name_suffixes: the row of the
@@ -444,23 +447,36 @@ def _word_statements(ecosystem: bool, status: bool, length: int) -> dict[str, st
         # The counts and the first :names names starting with the term, in one
         # statement: each statement costs a round of Python's GIL between threads.
         "opening": (
-            f"SELECT json_array((SELECT coalesce(sum({versions}), 0) {all_with_term}), "
+            f"(SELECT coalesce(sum({versions}), 0) {all_with_term}), "
             f"(SELECT coalesce(sum(versions), 0) {versions_with_word}), "
             f"json(({first(*starting, starting=True, limit=':names')})), "
-            f"json(({first(*folded, starting=True, limit=':names')})))"
+            f"json(({first(*folded, starting=True, limit=':names')}))"
         ),
         "starting": first(*starting, starting=True),
         "starting_folded": first(*folded, starting=True),
         "described": first(names_with_word, "normalized_name, ecosystem"),
-        # Names past :last cannot reach the page: the description side fills it first.
-        "containing": first(
-            f"{names_with_term} AND NOT {_STARTS} AND (:last IS NULL OR normalized_name <= :last)",
-            "normalized_name, ecosystem",
-        ),
+        "containing": first(f"{names_with_term} AND NOT {_STARTS}", "normalized_name, ecosystem"),
     }
 
 
 _GROUPS = "normalized_name, ecosystem, versions"
+
+
+@lru_cache(maxsize=64)
+def _opening_statement(opening: str, containing: str | None) -> str:
+    """The first statement of a search for words: the values ``opening`` lists, as one JSON array.
+
+    With ``containing`` (:func:`_containing_statement`), also
+    what a search of several words, or of one with a status filter, needs
+    before its page: how many descriptions have each word of :word_list
+    (``_WORD_VERSIONS``), the kept counts of their set (``_KEPT_TOTALS``), and
+    the names containing the term whose descriptions have every word. One
+    statement, not one per word and part: each costs a round of Python's GIL
+    between the threads of a busy server.
+    """
+    if containing is not None:
+        opening += f", json(({_WORD_VERSIONS})), json(({_KEPT_TOTALS})), json(({containing}))"
+    return f"SELECT json_array({opening})"
 
 
 # Every version of the given names (a JSON array of [ecosystem, name, found by
@@ -515,8 +531,8 @@ def _highest_first(version: _Version) -> tuple[str, int]:
 
 #: A name's matching versions: (normalized name, ecosystem, count, found by description).
 Group = tuple[str, str, int, bool]
-# How many names starting with the term are read first (see _starting).
-_FIRST_NAMES = 32
+#: How many names starting with the term are read first (see _starting).
+FIRST_NAMES = 32
 
 
 def _words_page(
@@ -526,23 +542,28 @@ def _words_page(
     term, limit, offset = params["term"], params["limit"], params["offset"]
     end = offset + limit
     # Every name has at least one version: the first offset + limit names suffice.
-    # The names starting with the term are read a few at first (see _starting).
-    side = dict(params, groups=end, names=min(end, _FIRST_NAMES))
+    # The names starting with the term are read a few at first (see _starting);
+    # with a status filter a name counts only some of its versions: all at once.
+    names = end if "status" in params else min(end, FIRST_NAMES)
+    side = dict(params, groups=end, names=names)
     side.setdefault("status", None)
     statements = _word_statements("ecosystem" in params, "status" in params, len(term))
 
-    def groups(statement: str, by_words: bool) -> list[Group]:
-        names = msgspec.json.decode(read(statements[statement], side)[0][0])
-        return [(n, e, count, by_words) for n, e, count in names]
-
-    opening = msgspec.json.decode(read(statements["opening"], side)[0][0])
-    by_name, by_description, *first_starting = opening
-    described: Iterator[Group] | None = None
     # A name's versions with one word counted by status need a kept set (or a walk).
-    if wanted != [term] or side["status"] is not None:
-        ordered, counts = _by_rarity(read, wanted)
-        described = _described_by_all(read, side, ordered)
-        by_description = _described_total(read, side, ordered, counts, wait)
+    several = wanted != [term] or side["status"] is not None
+    containing = _containing_statement(side, wanted, len(term)) if several else None
+    if several:
+        side |= {"word_list": json.dumps(wanted), "set_key": word_sets.key(wanted)}
+        side |= {f"w{i}": w for i, w in enumerate(wanted)}
+    opening = msgspec.json.decode(
+        read(_opening_statement(statements["opening"], containing), side)[0][0]
+    )
+    by_name, by_description, *first_starting = opening[:4]
+    ordered = wanted
+    if several:
+        counted, kept, found = opening[4:]
+        ordered, counts = _by_rarity(counted)
+        by_description = _described_total(read, side, ordered, counts, (kept, found), wait)
     first_names = _starting(read, statements, side, first_starting)
     # The versions of names starting with the term; when only the first names
     # were read, at least the page's end, which is all the page needs to know.
@@ -552,12 +573,20 @@ def _words_page(
     skip = offset if offset < starting else offset - starting
     if end > starting:
         # After the names starting with the term, ranked by name alone: names
-        # containing it and names described by it.
-        if described is None:
-            described = iter(groups("described", True))
+        # containing it and names described by it, read first in one statement.
+        shape = len(ordered) if several else 0, "ecosystem" in params, "status" in params
+        words = {f"w{i}": w for i, w in enumerate(ordered)}
+        sql = _following_statement(statements["containing"], statements["described"], *shape)
+        following = side | words | {"chunk": FIRST_CHUNK}
+        containing, *first_described = msgspec.json.decode(read(sql, following)[0][0])
+        described: Iterator[Group] = (
+            _described_by_all(read, side, ordered, first_described)
+            if several
+            else iter([(n, e, count, True) for n, e, count in first_described[0]])
+        )
         needed = _reaching(described, end - starting)
-        side["last"] = needed[-1][0] if sum(g[2] for g in needed) >= end - starting else None
-        in_order = itertools.chain(in_order, heapq.merge(groups("containing", False), needed))
+        names = [(n, e, count, False) for n, e, count in containing]
+        in_order = itertools.chain(in_order, heapq.merge(names, needed))
     chosen, first = _covering(in_order, skip, skip + limit)
     rows = (
         _group_rows(read, wanted, chosen, side["status"])[skip - first :][:limit] if chosen else []
@@ -648,43 +677,78 @@ def _containing_words_statement(count: int, ecosystem: bool, status: bool, lengt
     )
 
 
-# The names a walk of the rarest word reads at first, and at most at once later.
-_FIRST_CHUNK = 32
-_LAST_CHUNK = 8192
+#: The names a walk of the rarest word reads at first (a first page of 100 needs about
+#: 25), and at most at once later.
+FIRST_CHUNK = 32
+LAST_CHUNK = 8192
 
 
-def _described_by_all(read: Reader, params: dict[str, Any], ordered: list[str]) -> Iterator[Group]:
+@lru_cache(maxsize=64)
+def _following_statement(containing: str, described: str, words: int, *shape: bool) -> str:
+    """What follows the names starting with the term, as [names containing it, described...].
+
+    The names containing the term (the statement ``containing``), then for
+    one word (``words`` 0) the names described by it (``described``), for
+    several the first chunk of each range of the rarest word :w0 (see
+    :func:`_first_chunks`). One statement: see :func:`_opening_statement`.
+    """
+    parts = [containing, *(_first_chunks(words, *shape) if words else [described])]
+    return f"SELECT json_array({', '.join(f'json(({part}))' for part in parts)})"
+
+
+def _first_chunks(words: int, ecosystem: bool, status: bool) -> list[str]:
+    """The statements of the first names of the two ``in_name`` ranges of the rarest word."""
+    sql = _all_words_statement(words, ecosystem, status)
+    # From the start of each range: no name sorts before ('', '').
+    sql = sql.replace(":after_name", "''").replace(":after_ecosystem", "''")
+    return [sql.replace(":in_name", str(in_name)) for in_name in (0, 1)]
+
+
+def _described_by_all(
+    read: Reader,
+    params: dict[str, Any],
+    ordered: list[str],
+    first: list[list[list[Any]]] | None = None,
+) -> Iterator[Group]:
     """The names (in order) whose descriptions have all the words but whose name lacks the term.
 
     Read as far as the caller takes them: the two ranges of the rarest word
-    (``in_name`` 0 and 1), merged.
+    (``in_name`` 0 and 1), merged. ``first``: the first chunk of each range,
+    when the caller has read them (:func:`_first_chunks`).
     """
     words = {f"w{i}": w for i, w in enumerate(ordered)}
-    sql = _all_words_statement(len(ordered), "ecosystem" in params, params["status"] is not None)
+    shape = len(ordered), "ecosystem" in params, params["status"] is not None
+    if first is None:
+        chunks = ", ".join(f"json(({sql}))" for sql in _first_chunks(*shape))
+        first_chunk = params | words | {"chunk": FIRST_CHUNK}
+        first = msgspec.json.decode(read(f"SELECT json_array({chunks})", first_chunk)[0][0])
+    sql = _all_words_statement(*shape)
     return heapq.merge(
-        *(_described_range(read, params | words, sql, ordered, in_name) for in_name in (0, 1))
+        *(
+            _described_range(read, params | words, sql, ordered, in_name, found)
+            for in_name, found in enumerate(first)
+        )
     )
 
 
 def _described_range(
-    read: Reader, params: dict[str, Any], sql: str, wanted: list[str], in_name: int
+    read: Reader,
+    params: dict[str, Any],
+    sql: str,
+    wanted: list[str],
+    in_name: int,
+    found: list[list[Any]],
 ) -> Iterator[Group]:
-    """The names of one ``in_name`` range of the rarest word, chunk by chunk."""
-    after, chunk = ("", ""), _FIRST_CHUNK
+    """The names of one ``in_name`` range of the rarest word, chunk by chunk from the first."""
+    chunk = FIRST_CHUNK
     while True:
-        found = msgspec.json.decode(
-            read(
-                sql,
-                params
-                | {"in_name": in_name, "after_name": after[0], "after_ecosystem": after[1]}
-                | {"chunk": chunk},
-            )[0][0]
-        )
         yield from _resolved(read, params["status"], found, wanted)
         if len(found) < chunk:
             return
         after = (found[-1][0], found[-1][1])
-        chunk = min(chunk * 4, _LAST_CHUNK)
+        chunk = min(chunk * 4, LAST_CHUNK)
+        following = {"in_name": in_name, "after_name": after[0], "after_ecosystem": after[1]}
+        found = msgspec.json.decode(read(sql, params | following | {"chunk": chunk})[0][0])
 
 
 def _resolved(
@@ -722,6 +786,7 @@ def _described_total(
     params: dict[str, Any],
     ordered: list[str],
     counts: list[int],
+    opened: tuple[Sequence[Sequence[Any]], list[list[Any]]],
     wait: float | None,
 ) -> int:
     """How many versions have every word in their description and not the term in their name.
@@ -729,11 +794,13 @@ def _described_total(
     From the kept counts of the word set when it is kept (less the versions of
     names containing the term, which the name side counts); otherwise by
     walking every name that has the rarest word, and a set whose rarest word
-    is common is then kept for the next search.
+    is common is then kept for the next search. ``opened``: the kept counts
+    and the names containing the term with the words, as the opening
+    statement read them.
     """
     if not counts[0]:
         return 0
-    kept = read(word_sets.KEPT_TOTALS, {"set_key": word_sets.key(ordered)})
+    kept, containing = opened
     if not kept and counts[0] >= search_index.KEPT_SETS_FROM:
         # Searches asking at once wait for the one count that keeps the set
         # (seconds at a million versions) rather than each count the long way.
@@ -753,23 +820,21 @@ def _described_total(
             and params.get("ecosystem", eco) == eco
             and params["status"] in (None, status)
         )
-        return total - _described_containing(read, params, ordered)
+        return total - sum(g[2] for g in _resolved(read, params["status"], containing, ordered))
     return sum(g[2] for g in _described_by_all(read, params, ordered))
 
 
-def _described_containing(read: Reader, params: dict[str, Any], ordered: list[str]) -> int:
-    """How many versions of names containing the term have every word in their description."""
-    status = params["status"]
-    words = {f"w{i}": w for i, w in enumerate(ordered)}
-    sql = _containing_words_statement(
-        len(ordered), "ecosystem" in params, status is not None, len(params["term"])
-    )
-    if ordered == [params["term"]]:
+def _containing_statement(params: dict[str, Any], wanted: list[str], length: int) -> str:
+    """The names containing the term whose descriptions have every word :w0, :w1...
+
+    Each comes as :func:`_all_words_statement` gives its names.
+    """
+    ecosystem, status = "ecosystem" in params, params["status"] is not None
+    if wanted == [params["term"]]:
         # A word's rows with in_name 1 are the names containing it (few): no
         # need to look the word up for every name containing the term.
-        sql = _word_in_names_statement("ecosystem" in params, status is not None)
-    found = msgspec.json.decode(read(sql, params | words)[0][0])
-    return sum(g[2] for g in _resolved(read, status, found, ordered))
+        return _word_in_names_statement(ecosystem, status)
+    return _containing_words_statement(len(wanted), ecosystem, status, length)
 
 
 @lru_cache(maxsize=4)

@@ -26,6 +26,8 @@ have their own few versions and terms, in words no other description uses.
 On SQLite a search of several words keeps the counts of its word set once its
 rarest word is common; here every set is kept (the threshold is lowered), so
 the pages compare both the first count, made the long way, and the kept ones.
+It reads the names of a page a few at first (32), then more: here two, so
+that the pages of this small catalogue read on as a large catalogue's do.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ from sqlalchemy import Engine
 from foss_registry import search_index
 from foss_registry.config import Settings
 from foss_registry.db import make_engine
-from foss_registry.packages import word_sets
+from foss_registry.packages import search, word_sets
 from tests.conftest import BACKENDS, empty_database, make_client
 from tests.functional.conftest import create_token, key, submit
 
@@ -408,14 +410,19 @@ def registry(request: pytest.FixtureRequest, tmp_path_factory: Any) -> Iterator[
     engine = make_engine(url)
     settings = Settings(database_url=url, auth_enabled=True, rate_limits_enabled=False)
     kept_from = search_index.KEPT_SETS_FROM
+    reads = search.FIRST_NAMES, search.FIRST_CHUNK
     # Every word set asked for is kept (SQLite), as the common ones are in a large catalogue.
     search_index.KEPT_SETS_FROM = 1
+    # SQLite reads the names of a page a few first, then more: here a few means two,
+    # so that small pages read more as large ones do in a large catalogue.
+    search.FIRST_NAMES = search.FIRST_CHUNK = 2
     try:
         with make_client(settings, engine) as client:
             yield Registry(client, _seed(client, engine))
             word_sets.wait()
     finally:
         search_index.KEPT_SETS_FROM = kept_from
+        search.FIRST_NAMES, search.FIRST_CHUNK = reads
         engine.dispose()
 
 
