@@ -177,7 +177,7 @@ _POSTGRES_NAMES_TOTAL = (
 # The term's words as the description index holds them, and in how many descriptions each is.
 _POSTGRES_WORD_COUNTS = (
     "SELECT w, (SELECT coalesce(sum(versions), 0) FROM package_word_status_totals t "
-    "WHERE t.word = w) FROM unnest(tsvector_to_array("
+    "WHERE t.word = w) AS c FROM unnest(tsvector_to_array("
     "to_tsvector('simple', foss_search_text(:words)))) AS w"
 )
 _POSTGRES_WORD_TOTAL = (
@@ -228,7 +228,9 @@ def page_steps(params: dict[str, Any], term: str) -> Steps[PackageList]:
         escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         params |= {"term": term, "term_end": term + "\uffff", "words": term}
         params |= {"pattern": f"%{escaped}%", "starts": f"{escaped}%"}
-        counts = [tuple(row) for row in (yield _POSTGRES_WORD_COUNTS, params)]
+        counted = yield _postgres_counts(*shape), params
+        named, word_total = counted[0][0], counted[0][1]
+        counts = [(w, c) for _n, _t, w, c in counted if w is not None]
         # A word no description has (a package name's number, say): names alone match.
         fewest = min((c for _w, c in counts), default=0)
         described = None
@@ -239,15 +241,42 @@ def page_steps(params: dict[str, Any], term: str) -> Steps[PackageList]:
             described = "gathered" if fewest <= 4 * params["reach"] else "walked"
             params["rarest"] = min(counts, key=lambda wc: (wc[1], wc[0]))[0]
         sql = _postgres_term_page(has_ecosystem, has_status, described)
-        named_sql = _POSTGRES_NAMES_TOTAL.format(
-            versions=_POSTGRES_SUFFIX_VERSIONS[has_status].format(s=""),
-            filters=" AND ecosystem = :ecosystem" if has_ecosystem else "",
-        )
-        named = (yield named_sql, params)[0][0]
-        total = named + (yield from _postgres_described(params, counts, filters))
-        return _result((yield sql, params), total, params)
-    rows = yield sql, params
+        if [w for w, _c in counts] == [term]:
+            described_total = word_total
+        else:
+            described_total = yield from _postgres_described(params, counts, filters)
+        return _result((yield sql, params), named + described_total, params)
+    # The total rides along with each row of the page (one statement), and is read
+    # on its own only for a page past the end.
+    rows = yield _with_total(sql, total_sql), params
+    if rows:
+        return _result([row[:-1] for row in rows], rows[0][-1], params)
     return _result(rows, (yield total_sql, params)[0][0], params)
+
+
+@lru_cache(maxsize=64)
+def _with_total(sql: str, total_sql: str) -> str:
+    return f"SELECT *, ({total_sql}) AS total FROM ({sql}) AS page"
+
+
+@lru_cache(maxsize=8)
+def _postgres_counts(ecosystem: bool, status: bool) -> str:
+    """The counts a term's search starts from, in one statement.
+
+    Each row: the versions of the names containing the term, those whose
+    description has the term as its one word (and not in their name), and one of
+    the term's words with the versions whose description has it (a row of NULLs
+    for a term without words).
+    """
+    named = _POSTGRES_NAMES_TOTAL.format(
+        versions=_POSTGRES_SUFFIX_VERSIONS[status].format(s=""),
+        filters=" AND ecosystem = :ecosystem" if ecosystem else "",
+    )
+    word_total = _POSTGRES_WORD_TOTAL.format(filters=_postgres_filters(ecosystem, status))
+    return (
+        f"SELECT ({named}), ({word_total}), w.w, w.c FROM (SELECT 1) AS one "
+        f"LEFT JOIN LATERAL ({_POSTGRES_WORD_COUNTS}) AS w ON true"
+    )
 
 
 def _result(rows: Sequence[Sequence[Any]], total: int, params: dict[str, Any]) -> PackageList:
@@ -264,15 +293,13 @@ def _postgres_described(
 ) -> Steps[int]:
     """How many versions have every word in their description and not the term in their name.
 
-    One word that is the term: its kept count. Several words: the kept count of
+    Several words (or one that is not the term): the kept count of
     their set, less the versions of names containing the term; a set whose
     rarest word is common is kept at its first search. Otherwise, and for sets
     of rare words, counted through the description index.
     """
     if not counts or min(c for _w, c in counts) == 0:
         return 0
-    if [w for w, _c in counts] == [params["term"]]:
-        return int((yield _POSTGRES_WORD_TOTAL.format(filters=filters), params)[0][0])
     words = sorted(w for w, _c in counts)
     rarest, fewest = min(counts, key=lambda wc: (wc[1], wc[0]))
     key = {"set_key": " ".join(words)}
