@@ -38,9 +38,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 from sqlalchemy import Connection, Text, func, or_, select, type_coerce
 
 from foss_registry import ecosystems
+from foss_registry.checks.records import CheckResponse
 from foss_registry.config import get_settings
 from foss_registry.enrichment.models import upstream_records
 from foss_registry.errors import DomainError
@@ -397,8 +399,8 @@ def check(
     items: Sequence[CheckItem],
     policy: rules.LicensePolicy,
     vex: Sequence[VexStatement] = (),
-) -> dict[str, Any]:
-    """Look up every item and return ``{"dependencies": [...], "summary": {...}}``.
+) -> CheckResponse:
+    """Look up every item and return the dependencies' results and their summary.
 
     The answer keeps the request's order; names and versions are echoed as sent.
     Findings covered by a live triage decision or one of the ``vex`` statements
@@ -422,7 +424,9 @@ def check(
         )
     for item, result in zip(items, results, strict=True):
         result["verdict"] = verdict(result, pinned=item.version is not None, options=_DEFAULT_GATE)
-    return {"dependencies": results, "summary": summarize(results)}
+    # The results are built as the mappings the shared gate (``gate.py``, which
+    # the client runs on the JSON) judges; the typed answer is made of them once.
+    return msgspec.convert({"dependencies": results, "summary": summarize(results)}, CheckResponse)
 
 
 @dataclass(frozen=True)

@@ -223,6 +223,8 @@ def status(
     as_json: bool = typer.Option(False, "--json", help="Print the status as JSON on stdout."),
 ) -> None:
     """Show record counts per ecosystem and source, and how old the newest record is."""
+    import msgspec
+
     from foss_registry.db import read_connection
     from foss_registry.vulns import service
 
@@ -231,32 +233,32 @@ def status(
     with read_connection(eng) as conn:
         state = service.status(conn, stale_days=cfg.vulndb_stale_days)
     if as_json:
-        out.print_json(json.dumps(state))
+        out.print_json(json.dumps(msgspec.to_builtins(state)))
         return
-    if not state["records"]:
+    if not state.records:
         out.print(
             "The vulnerability database is empty: scans answer not_scanned. "
             "Load data with `foss vulndb import PATH` or `foss vulndb sync`."
         )
         return
     table = Table("ecosystem", "source", "records", "withdrawn", "newest modified", "age (days)")
-    for eco in state["ecosystems"]:
+    for eco in state.ecosystems:
         first = True
-        for source, counts in eco["sources"].items():
+        for source, counts in eco.sources.items():
             table.add_row(
-                eco["ecosystem"] if first else "",
+                eco.ecosystem if first else "",
                 source,
-                f"{counts['records']:,}",
-                f"{counts['withdrawn']:,}",
-                (eco["newest_modified"] or "") if first else "",
-                f"{eco['age_days']}" if first else "",
+                f"{counts.records:,}",
+                f"{counts.withdrawn:,}",
+                (eco.newest_modified or "") if first else "",
+                f"{eco.age_days}" if first else "",
             )
             first = False
     out.print(table)
-    stale = " (stale)" if state["stale"] else ""
+    stale = " (stale)" if state.stale else ""
     out.print(
-        f"{state['records']:,} records ({state['withdrawn']:,} withdrawn); newest modified "
-        f"{state['newest_modified']}, {state['age_days']} days ago{stale}; last import "
-        f"{state['last_imported_at']}",
+        f"{state.records:,} records ({state.withdrawn:,} withdrawn); newest modified "
+        f"{state.newest_modified}, {state.age_days} days ago{stale}; last import "
+        f"{state.last_imported_at}",
         highlight=False,
     )

@@ -33,6 +33,7 @@ from foss_registry.db import (
     utcnow,
 )
 from foss_registry.enrichment.models import upstream_records as ur
+from foss_registry.enrichment.records import EnrichResult
 from foss_registry.errors import NotFoundError
 from foss_registry.jobs import queue
 from foss_registry.licenses.expressions import normalize_declared
@@ -548,6 +549,20 @@ def select_versions(
             code="package_not_found",
         )
     return [(int(r.id), str(r.version)) for r in rows]
+
+
+def enrich_again(
+    conn: Connection, ecosystem: str, name: str, version: str | None = None
+) -> EnrichResult:
+    """Queue the enrichment of the version named, else of every version of the name."""
+    versions = select_versions(conn, ecosystem, name, version)
+    for version_id, _ in versions:
+        request_enrichment(conn, version_id)
+    return EnrichResult(
+        ecosystem=ecosystem.strip().lower(),
+        name=name,
+        queued=[queued for _, queued in versions],
+    )
 
 
 def all_versions(conn: Connection, ecosystem: str | None = None) -> list[tuple[int, str]]:

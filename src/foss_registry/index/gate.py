@@ -10,13 +10,14 @@ submitted is submitted for review, once.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from sqlalchemy import Connection, func, select
 
 from foss_registry.db import utcnow
 from foss_registry.errors import ConflictError
 from foss_registry.index.models import index_blocked
+from foss_registry.index.records import BlockedList, BlockedRequest
 from foss_registry.intake import service as intake
 from foss_registry.packages.records import Reader, iso
 
@@ -108,31 +109,31 @@ def record_blocked(
     )
 
 
-def list_blocked(conn: Connection, *, limit: int, offset: int) -> dict[str, Any]:
+def list_blocked(conn: Connection, *, limit: int, offset: int) -> BlockedList:
     """The recorded requests, newest first, paged like the other lists."""
     t = index_blocked
     total = conn.execute(select(func.count()).select_from(t)).scalar_one()
     rows = conn.execute(
         select(t).order_by(t.c.at.desc(), t.c.id.desc()).limit(limit).offset(offset)
     ).mappings()
-    return {
-        "blocked": [
-            {
-                "ecosystem": row["ecosystem"],
-                "name": row["name"],
-                "version": row["version"],
-                "file": row["file"],
-                "status": row["status"],
-                "mode": row["mode"],
-                "at": iso(row["at"]),
-                "client": row["client"],
-            }
+    return BlockedList(
+        blocked=[
+            BlockedRequest(
+                ecosystem=row["ecosystem"],
+                name=row["name"],
+                version=row["version"],
+                file=row["file"],
+                status=row["status"],
+                mode=row["mode"],
+                at=iso(row["at"]) or "",  # a column that is never null
+                client=row["client"],
+            )
             for row in rows
         ],
-        "total": total,
-        "limit": limit,
-        "offset": offset,
-    }
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
 
 
 @dataclass

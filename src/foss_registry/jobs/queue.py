@@ -22,8 +22,9 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, select, update
 
 from foss_registry.config import get_settings
-from foss_registry.db import dump_json, plain_sql, row_dict, sql_timestamp, utcnow
+from foss_registry.db import dump_json, iso, plain_sql, sql_timestamp, utcnow
 from foss_registry.jobs.models import jobs, worker_heartbeats
+from foss_registry.jobs.records import FailedJob, FailedJobList
 
 #: The PostgreSQL notification channel an enqueue signals (delivered on commit).
 CHANNEL = "foss_jobs"
@@ -294,7 +295,7 @@ def stats(conn: Connection) -> dict[str, Any]:
     }
 
 
-def failed_jobs(conn: Connection, *, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
+def failed_jobs(conn: Connection, *, limit: int = 100, offset: int = 0) -> FailedJobList:
     """Return parked failed jobs with their last error, newest first (admin view)."""
     rows = conn.execute(
         select(
@@ -311,4 +312,19 @@ def failed_jobs(conn: Connection, *, limit: int = 100, offset: int = 0) -> list[
         .limit(limit)
         .offset(offset)
     )
-    return [row_dict(r) for r in rows]
+    return FailedJobList(
+        jobs=[
+            FailedJob(
+                id=r.id,
+                kind=r.kind,
+                payload=r.payload,
+                attempts=r.attempts,
+                last_error=r.last_error,
+                created_at=iso(r.created_at) or "",  # a column that is never null
+                finished_at=iso(r.finished_at),
+            )
+            for r in rows
+        ],
+        limit=limit,
+        offset=offset,
+    )

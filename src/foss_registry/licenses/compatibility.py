@@ -82,15 +82,6 @@ class CompatibilityResult:
     expression: str
     reasons: tuple[str, ...]
 
-    def to_dict(self) -> dict[str, Any]:
-        """The API shape: ``{"answer", "outbound", "expression", "reasons"}``."""
-        return {
-            "answer": self.answer.value,
-            "outbound": self.outbound,
-            "expression": self.expression,
-            "reasons": list(self.reasons),
-        }
-
 
 @dataclass(frozen=True)
 class _Matrix:

@@ -27,15 +27,27 @@ from foss_registry.enrichment import service as enrichment
 from foss_registry.enrichment.service import EnrichmentState
 from foss_registry.errors import FieldError, InvalidInputError
 from foss_registry.jobs import queue
+from foss_registry.licenses import (
+    Category,
+    License,
+    LicenseInfo,
+    LicenseList,
+    license_list,
+    license_record,
+    list_licenses,
+)
 from foss_registry.packages.models import package_versions as pv
 from foss_registry.policy.models import policy_documents
+from foss_registry.policy.records import PolicyInForce
 from foss_registry.policy.rules import (
     LicensePolicy,
     ScanStatus,
     ScanSummary,
+    Status,
     decide,
     default_policy,
     evaluate_license,
+    license_status,
 )
 from foss_registry.reviews.models import reviews
 from foss_registry.reviews.service import (
@@ -56,7 +68,7 @@ FLAG_NEW_VULNERABILITY = "new_vulnerability"
 
 
 @dataclass(frozen=True)
-class PolicyInForce:
+class ActivePolicy:
     """The license policy being applied, whether it auto-approves, and where it came from."""
 
     policy: LicensePolicy
@@ -66,18 +78,18 @@ class PolicyInForce:
     updated_by: str | None = None
     signals: SignalPolicy = field(default_factory=SignalPolicy)
 
-    def to_dict(self) -> dict[str, Any]:
-        """The API shape of ``GET /policy``."""
-        return {
-            "auto_approve": self.auto_approve,
-            **self.policy.to_dict(),
-            "signals": self.signals.to_dict(),
-            "source": self.source,
-            "updated_at": self.updated_at.strftime("%Y-%m-%dT%H:%M:%SZ")
-            if self.updated_at
-            else None,
-            "updated_by": self.updated_by,
-        }
+    def record(self) -> PolicyInForce:
+        """The record ``/policy`` answers."""
+        rules = self.policy.to_dict()
+        return PolicyInForce(
+            auto_approve=self.auto_approve,
+            categories=rules["categories"],
+            licenses=rules["licenses"],
+            signals=self.signals.to_dict(),
+            source=self.source,
+            updated_at=self.updated_at.strftime("%Y-%m-%dT%H:%M:%SZ") if self.updated_at else None,
+            updated_by=self.updated_by,
+        )
 
 
 def parse_document(data: Any, *, source: str) -> tuple[LicensePolicy, bool, SignalPolicy]:
@@ -119,19 +131,48 @@ def file_policy(path: Path) -> tuple[LicensePolicy, bool, SignalPolicy]:
     return _load_file(str(path), path.stat().st_mtime)
 
 
-def current_policy(conn: Connection) -> PolicyInForce:
+def current_policy(conn: Connection) -> ActivePolicy:
     """Return the policy in force (database document, else file, else default)."""
     row = conn.execute(
         select(policy_documents).order_by(policy_documents.c.id.desc()).limit(1)
     ).first()
     if row is not None and row.document is not None:
         policy, auto, signals = parse_document(row.document, source="the stored policy")
-        return PolicyInForce(policy, auto, "api", row.created_at, row.created_by, signals)
+        return ActivePolicy(policy, auto, "api", row.created_at, row.created_by, signals)
     path = get_settings().policy_file
     if path is not None:
         policy, auto, signals = file_policy(Path(path))
-        return PolicyInForce(policy, auto, f"file:{path}", signals=signals)
-    return PolicyInForce(default_policy(), False, "default")
+        return ActivePolicy(policy, auto, f"file:{path}", signals=signals)
+    return ActivePolicy(default_policy(), False, "default")
+
+
+def policy_record(conn: Connection) -> PolicyInForce:
+    """The policy in force as ``GET /policy`` answers it."""
+    return current_policy(conn).record()
+
+
+def license_page(
+    conn: Connection,
+    *,
+    category: Category | None = None,
+    status: Status | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> LicenseList:
+    """A page of the license catalog with each license's status under the policy in force."""
+    in_force = current_policy(conn).policy
+    return license_list(
+        list_licenses(category),
+        lambda license_id: license_status(in_force, license_id).value,
+        status=None if status is None else status.value,
+        limit=limit,
+        offset=offset,
+    )
+
+
+def license_info(conn: Connection, lic: License) -> LicenseInfo:
+    """One license's facts and its status under the policy in force."""
+    return license_record(lic, license_status(current_policy(conn).policy, lic.id).value)
 
 
 def set_policy(conn: Connection, document: dict[str, Any] | None, *, by: str) -> PolicyInForce:
@@ -144,7 +185,7 @@ def set_policy(conn: Connection, document: dict[str, Any] | None, *, by: str) ->
         policy_documents.insert().values(document=document, created_by=by, created_at=utcnow())
     )
     queue.enqueue(conn, REEVALUATE_JOB, {})
-    return current_policy(conn)
+    return policy_record(conn)
 
 
 def _scan_summary(row: Any, decisions: list[matching.Decision], threshold: str) -> ScanSummary:
@@ -198,7 +239,7 @@ def reevaluate_versions(conn: Connection, version_ids: list[int]) -> None:
 def apply_policy(
     conn: Connection,
     version_id: int,
-    in_force: PolicyInForce | None = None,
+    in_force: ActivePolicy | None = None,
     *,
     rule_id: int | None = None,
 ) -> bool:
@@ -243,7 +284,7 @@ _PEOPLE = (
 def apply_policy_many(
     conn: Connection,
     version_ids: Sequence[int],
-    in_force: PolicyInForce | None = None,
+    in_force: ActivePolicy | None = None,
     *,
     rule_id: int | None = None,
 ) -> list[int]:
@@ -269,7 +310,7 @@ def apply_policy_many(
 
 
 def _apply_chunk(
-    conn: Connection, ids: list[int], in_force: PolicyInForce, rule_id: int | None
+    conn: Connection, ids: list[int], in_force: ActivePolicy, rule_id: int | None
 ) -> list[int]:
     versions = {row.id: row for row in conn.execute(_VERSIONS, {"ids": ids})}
     newest = {row.version_id: row for row in conn.execute(_NEWEST_SCANS, {"ids": ids})}

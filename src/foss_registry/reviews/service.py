@@ -21,6 +21,7 @@ from foss_registry.packages.models import package_versions as pv
 from foss_registry.packages.records import PackageRecord, ReviewEntry
 from foss_registry.packages.search import validate_status
 from foss_registry.reviews.models import reviews
+from foss_registry.reviews.records import QueueEntry, ReviewList, ReviewListItem, ReviewResult
 from foss_registry.security import service as security
 from foss_registry.vulns.open_findings import open_findings
 from foss_registry.webhooks import events
@@ -47,6 +48,20 @@ def approval_warnings(entry: ReviewEntry) -> list[str]:
         "Findings of a later scan flag the version new_vulnerability, and foss check fails "
         "on those at high or above."
     ]
+
+
+def decision_result(record: PackageRecord) -> ReviewResult:
+    """The answer to a decision: its history entry (the record's newest) and the record."""
+    last = record.reviews[-1]
+    return ReviewResult(
+        decision=last.decision,
+        by=last.by,
+        comment=last.comment,
+        package=record,
+        scan_status=last.scan_status,
+        acknowledged=last.acknowledged,
+        warnings=approval_warnings(last),
+    )
 
 
 def _check_findings(
@@ -259,7 +274,7 @@ def list_reviews(
     ecosystem: str | None = None,
     limit: int = 100,
     offset: int = 0,
-) -> dict[str, Any]:
+) -> ReviewList:
     """List the review queue and history, newest decision first.
 
     Versions with no decision yet appear as queue entries (``decision`` null);
@@ -305,36 +320,36 @@ def list_reviews(
         .limit(limit)
         .offset(offset)
     ).all()
-    return {
-        "reviews": [
-            {
-                "name": r.name,
-                "version": r.version,
-                "ecosystem": r.ecosystem,
-                "status": r.status,
-                "license": r.license,
-                "submitted_by": r.submitted_by,
-                "submitted_at": packages.iso(r.submitted_at),
-                "flags": list(r.flags or []),
-                "decision": r.decision,
-                "by": r.by,
-                "at": packages.iso(r.at),
-                "comment": r.comment,
-                "reasons": list(r.reasons or []),
-                "scan_status": r.scan_status,
-                "acknowledged": list(r.acknowledged or []),
-            }
+    return ReviewList(
+        reviews=[
+            ReviewListItem(
+                name=r.name,
+                version=r.version,
+                ecosystem=r.ecosystem,
+                status=r.status,
+                license=r.license,
+                submitted_by=r.submitted_by,
+                submitted_at=packages.iso(r.submitted_at) or "",  # never null
+                flags=list(r.flags or []),
+                decision=r.decision,
+                by=r.by,
+                at=packages.iso(r.at),
+                comment=r.comment,
+                reasons=list(r.reasons or []),
+                scan_status=r.scan_status,
+                acknowledged=list(r.acknowledged or []),
+            )
             for r in rows
         ],
-        "total": total,
-        "limit": limit,
-        "offset": offset,
-    }
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
 
 
 def pending_queue(
     conn: Connection, *, ecosystem: str | None = None, limit: int = 50, offset: int = 0
-) -> list[dict[str, Any]]:
+) -> list[QueueEntry]:
     """Pending versions, oldest submission first (read through the queue's indexes).
 
     Returns up to ``limit`` entries; ask for one more than a page to know
@@ -361,14 +376,14 @@ def pending_queue(
         query.order_by(pv.c.submitted_at, pv.c.id).limit(limit).offset(offset)
     ).all()
     return [
-        {
-            "name": r.name,
-            "version": r.version,
-            "ecosystem": r.ecosystem,
-            "license": r.license,
-            "submitted_by": r.submitted_by,
-            "submitted_at": packages.iso(r.submitted_at),
-            "flags": list(r.flags or []),
-        }
+        QueueEntry(
+            name=r.name,
+            version=r.version,
+            ecosystem=r.ecosystem,
+            license=r.license,
+            submitted_by=r.submitted_by,
+            submitted_at=packages.iso(r.submitted_at) or "",  # never null
+            flags=list(r.flags or []),
+        )
         for r in rows
     ]

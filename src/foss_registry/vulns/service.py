@@ -35,6 +35,7 @@ from foss_registry.vulns.osv import (
     encode_record,
     iter_records,
 )
+from foss_registry.vulns.records import EcosystemData, SourceCount, VulnDbStatus
 
 __all__ = [
     "BATCH_SIZE",
@@ -531,7 +532,7 @@ def candidate_records(
     )
 
 
-def status(conn: Connection, *, stale_days: float | None = None) -> dict[str, Any]:
+def status(conn: Connection, *, stale_days: float | None = None) -> VulnDbStatus:
     """The database's contents: records per ecosystem and source, freshness, withdrawn count."""
     now = utcnow()
     total, withdrawn, newest = conn.execute(
@@ -572,30 +573,30 @@ def status(conn: Connection, *, stale_days: float | None = None) -> dict[str, An
         state = states.get(ecosystem)
         age = (now - state.newest_modified).total_seconds() / 86400 if state else None
         ecosystems_out.append(
-            {
-                "ecosystem": ecosystem,
-                "records": int(per_ecosystem_records.get(ecosystem, 0)),
-                "sources": {
-                    row[1]: {"records": int(row[2]), "withdrawn": int(row[3])}
+            EcosystemData(
+                ecosystem=ecosystem,
+                records=int(per_ecosystem_records.get(ecosystem, 0)),
+                sources={
+                    row[1]: SourceCount(records=int(row[2]), withdrawn=int(row[3]))
                     for row in per_source
                     if row[0] == ecosystem
                 },
-                "newest_modified": _iso(state.newest_modified) if state else None,
-                "last_imported_at": _iso(state.last_imported_at) if state else None,
-                "age_days": None if age is None else round(age, 1),
-                "stale": None if age is None or stale_days is None else age > stale_days,
-            }
+                newest_modified=_iso(state.newest_modified) if state else None,
+                last_imported_at=_iso(state.last_imported_at) if state else None,
+                age_days=None if age is None else round(age, 1),
+                stale=None if age is None or stale_days is None else age > stale_days,
+            )
         )
     age_all = (now - newest).total_seconds() / 86400 if newest is not None else None
-    return {
-        "records": int(total),
-        "withdrawn": int(withdrawn),
-        "newest_modified": _iso(newest),
-        "age_days": None if age_all is None else round(age_all, 1),
-        "stale": None if age_all is None or stale_days is None else age_all > stale_days,
-        "last_imported_at": _iso(max((s.last_imported_at for s in states.values()), default=None)),
-        "ecosystems": ecosystems_out,
-    }
+    return VulnDbStatus(
+        records=int(total),
+        withdrawn=int(withdrawn),
+        newest_modified=_iso(newest),
+        age_days=None if age_all is None else round(age_all, 1),
+        stale=None if age_all is None or stale_days is None else age_all > stale_days,
+        last_imported_at=_iso(max((s.last_imported_at for s in states.values()), default=None)),
+        ecosystems=ecosystems_out,
+    )
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -33,6 +33,7 @@ from foss_registry.packages import service as packages
 from foss_registry.packages.models import STATUSES
 from foss_registry.packages.records import PackageList, PackageRecord
 from foss_registry.reviews import service as reviews
+from foss_registry.reviews.records import QueueEntry
 from foss_registry.web.chart import decisions_chart
 from foss_registry.web.figures import cache_of
 from foss_registry.web.render import STATIC, catalogue_rows, package_url, render
@@ -344,14 +345,14 @@ async def queue(request: Req) -> Response[Any]:
     page = _int(request.query_params.get("page"), 1)
     engine = context(request).engine
 
-    def work() -> list[dict[str, Any]]:
+    def work() -> list[QueueEntry]:
         with read_connection(engine) as conn:
             return reviews.pending_queue(
                 conn, ecosystem=ecosystem, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE
             )
 
     errors: dict[str, str] = {}
-    entries: list[dict[str, Any]] = []
+    entries: list[QueueEntry] = []
     try:
         entries = await run_db(request, work)
     except InvalidInputError as exc:

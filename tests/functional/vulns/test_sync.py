@@ -87,7 +87,7 @@ def test_sync_downloads_each_ecosystem_and_imports_it(
         "/osv/npm/all.zip",
     ]
     with read_connection(engine) as conn:
-        assert service.status(conn)["records"] == 9
+        assert service.status(conn).records == 9
     # Syncing again changes nothing.
     again = sync(engine, settings_for(export_server.url), rescans=IMPORT_RESCANS, backoff=0)
     assert sum(r.report.unchanged for r in again) == 9
@@ -111,7 +111,7 @@ def test_sync_gives_up_after_the_retries_and_imports_nothing(
         sync(engine, settings_for(export_server.url, osv_retries=1), rescans=IMPORT_RESCANS, backoff=0)
     assert "after 2 attempts" in caught.value.detail and "HTTP 500" in caught.value.detail
     with read_connection(engine) as conn:
-        assert service.status(conn)["records"] == 0
+        assert service.status(conn).records == 0
 
 
 def test_sync_offline_and_wrong_paths_are_clear_errors(

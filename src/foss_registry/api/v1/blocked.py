@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
 from litestar import Request, get
 
 from foss_registry.api.deps import context, run_db
@@ -12,30 +11,7 @@ from foss_registry.api.params import Limit, Offset
 from foss_registry.api.roles import requires
 from foss_registry.db import read_connection
 from foss_registry.index import gate
-
-
-class BlockedRequest(msgspec.Struct):
-    """One index request for a file of a version that is not approved."""
-
-    ecosystem: str
-    name: str
-    version: str
-    file: str
-    #: The version's status then: pending, rejected or ``not submitted``.
-    status: str
-    #: ``enforce`` (refused) or ``audit`` (served and recorded).
-    mode: str
-    at: str
-    client: str
-
-
-class BlockedList(msgspec.Struct):
-    """A page of blocked index requests, newest first."""
-
-    blocked: list[BlockedRequest]
-    total: int
-    limit: int
-    offset: int
+from foss_registry.index.records import BlockedList
 
 
 @get(
@@ -57,8 +33,8 @@ async def blocked(
     """The recorded requests."""
     ctx = context(request)
 
-    def work() -> dict[str, Any]:
+    def work() -> BlockedList:
         with read_connection(ctx.engine) as conn:
             return gate.list_blocked(conn, limit=limit, offset=offset)
 
-    return msgspec.convert(await run_db(request, work), BlockedList)
+    return await run_db(request, work)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
 from litestar import Request, post
 from msgspec import Struct
 
 from foss_registry.api.deps import context, decode_body, run_db
 from foss_registry.checks import service as checks
+from foss_registry.checks.records import CheckResponse
 from foss_registry.db import read_connection
 from foss_registry.errors import FieldError, InvalidInputError
 from foss_registry.gate import MAX_CHECK_BODY_BYTES, MAX_CHECK_DEPENDENCIES
@@ -39,74 +39,6 @@ class CheckRequest(Struct, forbid_unknown_fields=True):
 
     dependencies: list[CheckDependency]
     vex: list[VexStatementIn] = []
-
-
-class SeverityCounts(Struct):
-    """Findings of the latest scan per severity level."""
-
-    critical: int = 0
-    high: int = 0
-    medium: int = 0
-    low: int = 0
-    unknown: int = 0
-
-
-class CheckFinding(Struct):
-    """One finding of the version's latest scan, as the gate sees it."""
-
-    id: str
-    aliases: list[str]
-    severity: str | None
-    #: The version's approval acknowledged it (``acknowledge_findings``).
-    acknowledged: bool
-    #: A live triage decision covers it.
-    triaged: bool
-
-
-class CheckResult(Struct):
-    """The registry's view of one dependency (``status`` is the registry status).
-
-    ``verdict`` is the default gate's (``foss check`` without options): an
-    approved version with a finding at high or above that was neither
-    acknowledged nor triaged, or flagged ``new_vulnerability`` or ``malicious``,
-    is ``vulnerable``; a null version is ``unpinned``.
-    """
-
-    name: str
-    version: str | None
-    ecosystem: str
-    status: str
-    nearest_approved: str | None
-    scan_status: str | None
-    worst_severity: str | None
-    license: str | None
-    license_status: str | None
-    severity: SeverityCounts | None
-    note: str | None
-    flags: list[str]
-    findings: list[CheckFinding]
-    verdict: str
-
-
-class CheckSummary(Struct):
-    """How many dependencies have each registry status, and the default gate's result."""
-
-    total: int
-    approved: int
-    pending: int
-    rejected: int
-    unknown: int
-    #: Dependencies whose verdict fails the default gate.
-    failing: int
-    #: ``failed`` when one does, else ``passed``.
-    result: str
-
-
-class CheckResponse(Struct):
-    """Answer of ``POST /check``: one result per dependency, in the request's order."""
-
-    dependencies: list[CheckResult]
-    summary: CheckSummary
 
 
 @post(
@@ -162,8 +94,8 @@ async def check(request: Request[Any, Any, Any]) -> CheckResponse:
     ]
     engine = context(request).engine
 
-    def work() -> dict[str, Any]:
+    def work() -> CheckResponse:
         with read_connection(engine) as conn:
             return checks.check(conn, items, checks.policy_in_force(conn), vex)
 
-    return msgspec.convert(await run_db(request, work), CheckResponse)
+    return await run_db(request, work)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
 from litestar import Request, Response, post
 from litestar.di import NamedDependency
 from sqlalchemy import Connection
 
 from foss_registry.api.deps import run_write
 from foss_registry.api.roles import requires
-from foss_registry.api.v1.schemas import EnrichRequest, EnrichResult
+from foss_registry.api.v1.schemas import EnrichRequest
 from foss_registry.enrichment import service as enrichment
+from foss_registry.enrichment.records import EnrichResult
 
 
 @post(
@@ -33,15 +33,7 @@ async def enrich(
     """Queue enrichments; 202 with the versions queued."""
     body = payload
 
-    def work(conn: Connection) -> dict[str, Any]:
-        versions = enrichment.select_versions(conn, body.ecosystem, body.name, body.version)
-        for version_id, _ in versions:
-            enrichment.request_enrichment(conn, version_id)
-        return {
-            "ecosystem": body.ecosystem.strip().lower(),
-            "name": body.name,
-            "queued": [version for _, version in versions],
-        }
+    def work(conn: Connection) -> EnrichResult:
+        return enrichment.enrich_again(conn, body.ecosystem, body.name, body.version)
 
-    result = await run_write(request, work)
-    return Response(msgspec.convert(result, EnrichResult), status_code=202)
+    return Response(await run_write(request, work), status_code=202)

@@ -18,25 +18,21 @@ from litestar.params import FromPath, Parameter
 from foss_registry.api.deps import context, run_db
 from foss_registry.api.params import Limit, Offset
 from foss_registry.api.roles import Actor, requires
-from foss_registry.api.v1.schemas import (
-    CompatibilityAnswer,
-    LicenseInfo,
-    LicenseList,
-    PolicyDocument,
-    PolicyInForce,
-)
+from foss_registry.api.v1.schemas import PolicyDocument
 from foss_registry.db import read_connection, write_transaction
 from foss_registry.errors import FieldError, InvalidInputError
 from foss_registry.licenses import (
     MATRIX_ATTRIBUTION,
-    check_compatibility,
+    CompatibilityAnswer,
+    LicenseInfo,
+    LicenseList,
+    compatibility_answer,
     get_license,
-    license_record,
-    list_licenses,
     parse_category,
 )
 from foss_registry.policy import service as policy
-from foss_registry.policy.rules import Status, license_status
+from foss_registry.policy.records import PolicyInForce
+from foss_registry.policy.rules import Status
 
 _ATTRIBUTION = (
     " Categories: ScanCode LicenseDB (CC-BY-4.0, nexB Inc. and others). " + MATRIX_ATTRIBUTION
@@ -70,34 +66,13 @@ async def list_all(
                 errors=[FieldError("status", "must be approved, restricted or rejected")],
             ) from None
 
-    def work() -> dict[str, Any]:
+    def work() -> LicenseList:
         with read_connection(engine) as conn:
-            in_force = policy.current_policy(conn)
-        items = []
-        for lic in list_licenses(wanted_category):
-            lic_status = license_status(in_force.policy, lic.id)
-            if wanted_status is not None and lic_status is not wanted_status:
-                continue
-            items.append(
-                {
-                    "name": lic.id,
-                    "full_name": lic.full_name,
-                    "category": lic.category.value,
-                    "status": lic_status.value,
-                    "osi_approved": lic.osi_approved,
-                    "deprecated": lic.deprecated,
-                    "kind": lic.kind,
-                    "url": lic.url,
-                }
+            return policy.license_page(
+                conn, category=wanted_category, status=wanted_status, limit=limit, offset=offset
             )
-        return {
-            "licenses": items[offset : offset + limit],
-            "total": len(items),
-            "limit": limit,
-            "offset": offset,
-        }
 
-    return msgspec.convert(await run_db(request, work), LicenseList)
+    return await run_db(request, work)
 
 
 @get(
@@ -113,7 +88,7 @@ async def compatibility(
     expression: Annotated[str, Parameter(min_length=1, max_length=1024)],
 ) -> CompatibilityAnswer:
     """Check one outbound license against a package's license expression."""
-    return msgspec.convert(check_compatibility(outbound, expression).to_dict(), CompatibilityAnswer)
+    return compatibility_answer(outbound, expression)
 
 
 @get(
@@ -130,12 +105,11 @@ async def show(request: Request[Any, Any, Any], license_id: FromPath[str]) -> Li
     engine = context(request).engine
     lic = get_license(license_id)
 
-    def work() -> dict[str, Any]:
+    def work() -> LicenseInfo:
         with read_connection(engine) as conn:
-            in_force = policy.current_policy(conn)
-        return license_record(lic, license_status(in_force.policy, lic.id).value)
+            return policy.license_info(conn, lic)
 
-    return msgspec.convert(await run_db(request, work), LicenseInfo)
+    return await run_db(request, work)
 
 
 @get("/policy", summary="The license policy in force", tags=["policy"])
@@ -143,11 +117,11 @@ async def show_policy(request: Request[Any, Any, Any]) -> PolicyInForce:
     """Statuses per category and license, auto-approval, and where the policy comes from."""
     engine = context(request).engine
 
-    def work() -> dict[str, Any]:
+    def work() -> PolicyInForce:
         with read_connection(engine) as conn:
-            return policy.current_policy(conn).to_dict()
+            return policy.policy_record(conn)
 
-    return msgspec.convert(await run_db(request, work), PolicyInForce)
+    return await run_db(request, work)
 
 
 @put(
@@ -164,12 +138,12 @@ async def replace_policy(
     """Store a new policy and queue the re-evaluation it causes."""
     ctx = context(request)
 
-    def work() -> dict[str, Any]:
+    def work() -> PolicyInForce:
         with write_transaction(ctx.engine) as conn:
             document = msgspec.to_builtins(payload)
-            return policy.set_policy(conn, document, by=actor.name).to_dict()
+            return policy.set_policy(conn, document, by=actor.name)
 
-    return msgspec.convert(await run_db(request, work), PolicyInForce)
+    return await run_db(request, work)
 
 
 @delete(
@@ -183,8 +157,8 @@ async def reset_policy(request: Request[Any, Any, Any], actor: Actor) -> PolicyI
     """Drop the API-set policy; ``FOSS_POLICY_FILE`` or the default applies again."""
     ctx = context(request)
 
-    def work() -> dict[str, Any]:
+    def work() -> PolicyInForce:
         with write_transaction(ctx.engine) as conn:
-            return policy.set_policy(conn, None, by=actor.name).to_dict()
+            return policy.set_policy(conn, None, by=actor.name)
 
-    return msgspec.convert(await run_db(request, work), PolicyInForce)
+    return await run_db(request, work)

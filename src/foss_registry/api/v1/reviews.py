@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import msgspec
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import Parameter
@@ -12,9 +11,10 @@ from litestar.params import Parameter
 from foss_registry.api.deps import context, run_db
 from foss_registry.api.params import Limit, Offset
 from foss_registry.api.roles import Actor, requires
-from foss_registry.api.v1.schemas import ReviewDecision, ReviewList, ReviewResult
+from foss_registry.api.v1.schemas import ReviewDecision
 from foss_registry.db import read_connection, write_transaction
 from foss_registry.reviews import service as reviews
+from foss_registry.reviews.records import ReviewList, ReviewResult
 
 
 @post(
@@ -37,25 +37,17 @@ async def decide(
 
     def work() -> ReviewResult:
         with write_transaction(ctx.engine) as conn:
-            record = reviews.decide(
-                conn,
-                ecosystem=body.ecosystem,
-                name=body.name,
-                version=body.version,
-                decision=body.decision,
-                by=actor.name,
-                comment=body.comment,
-                acknowledge_findings=body.acknowledge_findings,
-            )
-            last = record.reviews[-1]
-            return ReviewResult(
-                decision=last.decision,
-                by=last.by,
-                comment=last.comment,
-                package=record,
-                scan_status=last.scan_status,
-                acknowledged=last.acknowledged,
-                warnings=reviews.approval_warnings(last),
+            return reviews.decision_result(
+                reviews.decide(
+                    conn,
+                    ecosystem=body.ecosystem,
+                    name=body.name,
+                    version=body.version,
+                    decision=body.decision,
+                    by=actor.name,
+                    comment=body.comment,
+                    acknowledge_findings=body.acknowledge_findings,
+                )
             )
 
     return Response(await run_db(request, work), status_code=201)
@@ -72,10 +64,10 @@ async def list_reviews(
     """Versions awaiting a decision and past decisions, newest first."""
     engine = context(request).engine
 
-    def work() -> dict[str, Any]:
+    def work() -> ReviewList:
         with read_connection(engine) as conn:
             return reviews.list_reviews(
                 conn, status=status, ecosystem=ecosystem, limit=limit, offset=offset
             )
 
-    return msgspec.convert(await run_db(request, work), ReviewList)
+    return await run_db(request, work)

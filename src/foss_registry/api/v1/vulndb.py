@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
 from litestar import Request, get
 
 from foss_registry.api.deps import context, run_db
 from foss_registry.api.params import Limit, Offset
 from foss_registry.api.roles import requires
-from foss_registry.api.v1.schemas import FailedJobList, VulnDbStatus
 from foss_registry.db import read_connection
 from foss_registry.jobs import queue
-from foss_registry.packages.service import iso
+from foss_registry.jobs.records import FailedJobList
 from foss_registry.vulns import service as vulndb
+from foss_registry.vulns.records import VulnDbStatus
 
 
 @get(
@@ -32,11 +31,11 @@ async def vulndb_status(request: Request[Any, Any, Any]) -> VulnDbStatus:
     """What the vulnerability database holds and how fresh it is."""
     ctx = context(request)
 
-    def work() -> dict[str, Any]:
+    def work() -> VulnDbStatus:
         with read_connection(ctx.engine) as conn:
             return vulndb.status(conn, stale_days=ctx.settings.vulndb_stale_days)
 
-    return msgspec.convert(await run_db(request, work), VulnDbStatus)
+    return await run_db(request, work)
 
 
 @get(
@@ -54,13 +53,8 @@ async def failed_jobs(
     """Parked jobs with their last error."""
     ctx = context(request)
 
-    def work() -> dict[str, Any]:
+    def work() -> FailedJobList:
         with read_connection(ctx.engine) as conn:
-            rows = queue.failed_jobs(conn, limit=limit, offset=offset)
-        jobs = [
-            row | {"created_at": iso(row["created_at"]), "finished_at": iso(row["finished_at"])}
-            for row in rows
-        ]
-        return {"jobs": jobs, "limit": limit, "offset": offset}
+            return queue.failed_jobs(conn, limit=limit, offset=offset)
 
-    return msgspec.convert(await run_db(request, work), FailedJobList)
+    return await run_db(request, work)
