@@ -40,7 +40,7 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from foss_registry.api.record_cache import EncodedRecords
-from foss_registry.packages import records, search, search_postgres
+from foss_registry.packages import postgres_word_sets, records, search, search_postgres
 
 T = TypeVar("T")
 
@@ -166,10 +166,10 @@ class _LoopResources:
         self.keeping: dict[str, asyncio.Task[None]] = {}
 
     async def keep(self, query: records.Query) -> None:
-        """Run a :data:`~search_postgres.KEEP` once for every search asking for the same set.
+        """Keep the word set of a :data:`~search_postgres.KEEP` step, once for every search asking.
 
-        On a connection of its own: the pool's serve other reads meanwhile (a set
-        takes seconds to count at a million versions).
+        On connections of its own (:mod:`~foss_registry.packages.postgres_word_sets`):
+        the pool's serve other reads meanwhile.
         """
         set_key = query[1]["set_key"]
         task = self.keeping.get(set_key)
@@ -180,11 +180,8 @@ class _LoopResources:
         await asyncio.shield(task)
 
     async def _keep(self, query: records.Query) -> None:
-        conn = await psycopg.AsyncConnection.connect(self.conninfo, **_connect_options())
-        try:
-            await _fetch(conn, query)
-        finally:
-            await conn.close()
+        # Seconds of a synchronous count on connections of its own, once per set.
+        await asyncio.to_thread(postgres_word_sets.keep, self.conninfo, query[1])
 
     async def aclose(self) -> None:
         for task in self.keeping.values():

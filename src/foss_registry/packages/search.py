@@ -30,7 +30,7 @@ import contextlib
 import heapq
 import itertools
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from functools import lru_cache
 from typing import Any
@@ -47,7 +47,6 @@ from foss_registry.packages.records import (
     Reader,
     Steps,
     field_error,
-    run,
 )
 
 #: Shortest term matched inside names (the shortest suffix indexed; trigrams need three).
@@ -164,18 +163,20 @@ def list_packages(
     limit: int = 100,
     offset: int = 0,
     wait: float | None = KEEP_WAIT,
+    keep: Callable[[dict[str, Any]], None] | None = None,
 ) -> PackageList:
     """List or search package versions; ``total`` counts every match.
 
     A SQLite search whose word set is being kept waits up to ``wait`` seconds
     for that count, then counts the long way; with ``wait`` None it raises
     :class:`CountPending` at once instead, for a caller that can wait without
-    holding its thread.
+    holding its thread. On PostgreSQL ``keep`` keeps a word set (see
+    :func:`.search_postgres.page`).
     """
-    if dialect != "sqlite":
-        return run(read, postgres_steps(search, ecosystem, status, limit, offset))
     params = _filter_params(ecosystem, status, limit, offset)
     term = _term(search)
+    if dialect != "sqlite":
+        return search_postgres.page(read, params, term, keep)
     shape: str | None = None
     if term:
         params["term"] = term

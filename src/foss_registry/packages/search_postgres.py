@@ -11,13 +11,13 @@ set). Nothing grows with the matches but what the page shows.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
 from foss_registry import search_index
-from foss_registry.packages import records, word_sets
-from foss_registry.packages.records import PackageList, PackageSummary, Reader, Steps
+from foss_registry.packages import word_sets
+from foss_registry.packages.records import PackageList, PackageSummary, Reader, Rows, Steps
 
 _COLUMNS = ", ".join(PackageSummary.__struct_fields__)
 
@@ -188,18 +188,41 @@ _POSTGRES_DESCRIBED = (
     f"SELECT count(*) FROM package_versions WHERE {_POSTGRES_WORDS} @@ {_POSTGRES_QUERY} "
     f"AND {{contains}}{_POSTGRES_CONTAINS}{{filters}}"
 )
-#: Adds a kept word set (:set_key) and counts it: it writes, seconds at a million versions.
-KEEP = "SELECT foss_keep_word_set(:set_key, :word_list, :rarest, :most)"
-# A kept set's counts: (ecosystem, status, versions) rows; none for a set not kept.
+#: The step that keeps a word set, not a statement: the driver runs
+#: :func:`.postgres_word_sets.keep` with its arguments (seconds at a million versions).
+KEEP = "keep a word set"
+# A kept set's counts: (ecosystem, status, versions) rows; none for a set not kept,
+# or still being counted.
 _POSTGRES_KEPT = (
     "SELECT t.ecosystem, t.status, t.versions FROM package_word_sets s "
-    "LEFT JOIN package_word_set_totals t ON t.words = s.words WHERE s.words = :set_key"
+    "LEFT JOIN package_word_set_totals t ON t.words = s.words "
+    "WHERE s.words = :set_key AND s.counting IS NULL"
 )
 
 
-def page(read: Reader, params: dict[str, Any], term: str) -> PackageList:
-    """A list or search on a synchronous reader (see :func:`page_steps`)."""
-    return records.run(read, page_steps(params, term))
+def page(
+    read: Reader,
+    params: dict[str, Any],
+    term: str,
+    keep: Callable[[dict[str, Any]], None] | None = None,
+) -> PackageList:
+    """A list or search on a synchronous reader (see :func:`page_steps`).
+
+    ``keep`` keeps a word set (:func:`.postgres_word_sets.keep` on the reader's
+    database); without it, a set not kept is counted the long way.
+    """
+    steps = page_steps(params, term)
+    try:
+        query = next(steps)
+        while True:
+            rows: Rows = []
+            if query[0] != KEEP:
+                rows = read(*query)
+            elif keep is not None:
+                keep(query[1])
+            query = steps.send(rows)
+    except StopIteration as done:
+        return done.value
 
 
 def page_steps(params: dict[str, Any], term: str) -> Steps[PackageList]:
@@ -208,8 +231,9 @@ def page_steps(params: dict[str, Any], term: str) -> Steps[PackageList]:
     ``params`` holds the page and the filters, validated. The statements are
     yielded one by one (:data:`~foss_registry.packages.records.Steps`): the API
     runs them on an asynchronous connection, prepared; other callers on a
-    SQLAlchemy connection. :data:`KEEP` adds a word set (it writes, and takes
-    seconds at a million versions).
+    SQLAlchemy connection. A :data:`KEEP` step is no statement: the driver keeps
+    the word set of its arguments (it writes, and takes seconds at a million
+    versions), or leaves it to be counted the long way.
     """
     shape = has_ecosystem, has_status = "ecosystem" in params, "status" in params
     filters = _postgres_filters(*shape)

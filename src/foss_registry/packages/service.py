@@ -6,6 +6,7 @@ they raise domain errors (``foss_registry.errors``) for the edge to translate.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Iterable
@@ -20,6 +21,7 @@ from foss_registry import ecosystems
 from foss_registry.db import plain_sql, sql_timestamp, utcnow
 from foss_registry.ecosystems import Ecosystem
 from foss_registry.errors import ConflictError, FieldError, InvalidInputError
+from foss_registry.packages import postgres_word_sets
 from foss_registry.packages import records as reads
 from foss_registry.packages import search as package_search
 from foss_registry.packages.models import package_versions
@@ -307,6 +309,10 @@ def list_packages(
     offset: int = 0,
 ) -> reads.PackageList:
     """List or search package versions; ``total`` counts every match (see ``packages.search``)."""
+    keep = None
+    if conn.dialect.name == "postgresql":
+        database = postgres_word_sets.conninfo(conn.engine.url)
+        keep = functools.partial(postgres_word_sets.keep, database)
     return package_search.list_packages(
         reads.sqlalchemy_reader(conn),
         conn.dialect.name,
@@ -315,6 +321,7 @@ def list_packages(
         status=status,
         limit=limit,
         offset=offset,
+        keep=keep,
     )
 
 

@@ -22,8 +22,8 @@ from sqlalchemy import Engine, create_engine, text
 
 from foss_registry import search_index, storage
 from foss_registry.db import make_engine
+from foss_registry.packages import postgres_word_sets, search, service
 from foss_registry.packages import records as reads
-from foss_registry.packages import search
 from foss_registry.storage import _alembic_config
 from tests.conftest import POSTGRES_URL, empty_database
 
@@ -177,3 +177,108 @@ def test_versions_stored_before_the_migration_are_counted() -> None:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+SET = {"set_key": "for library", "word_list": ["for", "library"], "rarest": "for", "most": 1000}
+
+
+def _set_totals(engine: Engine) -> tuple[dict[Any, int], Counter[Any]]:
+    """The kept totals of SET (without the emptied ones), and the versions' own."""
+    with engine.connect() as conn:
+        stored = {
+            (e, s): versions
+            for w, e, s, versions in conn.execute(text("SELECT * FROM package_word_set_totals"))
+            if versions and w == SET["set_key"]
+        }
+        rows = conn.execute(
+            text("SELECT description, ecosystem, status FROM package_versions")
+        ).all()
+    real = Counter(
+        (ecosystem, status)
+        for description, ecosystem, status in rows
+        if search_index.has_words(description, SET["word_list"])
+    )
+    return stored, real
+
+
+def _write_without_waiting(engine: Engine, *statements: str) -> None:
+    """Run writes that fail, rather than wait, if the versions are locked against them."""
+    with engine.begin() as conn:
+        conn.execute(text("SET LOCAL lock_timeout = '5s'"))
+        for sql in statements:
+            conn.execute(
+                text(sql), {"e": "pypi", "n": "late", "v": "1.0", "d": "A library for later"}
+            )
+
+
+def test_writes_go_on_while_a_set_is_counted_and_its_totals_are_exact(engine: Engine) -> None:
+    for n in range(6):
+        _insert(
+            engine, "pypi", f"lib{n}", "1.0", "The library for everything" if n % 3 else "For it"
+        )
+    _execute(
+        engine, "UPDATE package_versions SET status = 'approved' WHERE normalized_name = 'lib1'"
+    )
+    database = postgres_word_sets.conninfo(engine.url)
+    count = postgres_word_sets.SetCount.start(database, SET)
+    assert count is not None
+    try:
+        # The set is added, its count not made yet: writes are not held off, and
+        # searches count it the long way.
+        _write_without_waiting(
+            engine,
+            ROW,
+            "UPDATE package_versions SET status = 'rejected' WHERE normalized_name = 'lib2'",
+            "DELETE FROM package_versions WHERE normalized_name = 'lib4'",
+        )
+        assert _search(engine, "library for")[0] == 4
+        count.count()
+        _write_without_waiting(engine, "UPDATE package_versions SET description = 'Gone'")
+        _insert(engine, "npm", "late-lib", "2.0", "library, for now")
+        assert count.finish()
+    finally:
+        count.close()
+    stored, real = _set_totals(engine)
+    assert stored == dict(real) == {("npm", "pending"): 1}
+    assert _search(engine, "library for") == (1, [("late-lib", "2.0")])
+
+
+def test_a_second_count_of_a_set_takes_the_first_over(engine: Engine) -> None:
+    _insert(engine, "pypi", "lib", "1.0", "The library for everything")
+    database = postgres_word_sets.conninfo(engine.url)
+    first = postgres_word_sets.SetCount.start(database, SET)
+    assert first is not None
+    try:
+        _insert(engine, "pypi", "lib", "2.0", "Another library for everything")
+        second = postgres_word_sets.SetCount.start(database, SET)
+        assert second is not None
+        try:
+            first.count()
+            assert not first.finish()
+            _insert(engine, "pypi", "lib", "3.0", "A third library for all")
+            second.count()
+            assert second.finish()
+        finally:
+            second.close()
+    finally:
+        first.close()
+    stored, real = _set_totals(engine)
+    assert stored == dict(real) == {("pypi", "pending"): 3}
+    # Kept already: nothing more to do.
+    assert postgres_word_sets.SetCount.start(database, SET) is None
+
+
+def test_a_search_of_common_words_keeps_their_set(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search_index, "KEPT_SETS_FROM", 1)
+    for n in range(3):
+        _insert(engine, "pypi", f"lib{n}", "1.0", "The library for everything")
+    with engine.connect() as conn:
+        page = service.list_packages(conn, search="library for")
+    assert page.total == 3
+    with engine.connect() as conn:
+        kept = conn.execute(text("SELECT words, counting FROM package_word_sets")).all()
+    assert [tuple(row) for row in kept] == [("for library", None)]
+    stored, real = _set_totals(engine)
+    assert stored == dict(real) == {("pypi", "pending"): 3}

@@ -1,0 +1,54 @@
+"""PostgreSQL adds a kept word set without holding writes off while it is counted.
+
+``foss_keep_word_set`` (migration 0019) added a set and counted its versions
+under a ``SHARE`` lock on ``package_versions``: every submission waited for
+the count, 4-11 s at a million versions. The set is now added by
+:mod:`foss_registry.packages.postgres_word_sets` under the lock only while
+its row is written, and counted in a snapshot taken before that commit, as
+SQLite's sets are (migration 0017): ``package_word_sets.counting`` holds the
+token of the count under way, and searches use a set's totals only once it is
+NULL.
+
+Revision ID: 0022
+Revises: 0021
+"""
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+from alembic import op
+
+revision = "0022"
+down_revision = "0021"
+branch_labels = None
+depends_on = None
+
+
+def _migration_0019() -> Any:
+    path = Path(__file__).with_name("0019_postgres_search_counts.py")
+    spec = importlib.util.spec_from_file_location("foss_migration_0019", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def upgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        return
+    op.execute("ALTER TABLE package_word_sets ADD COLUMN counting text")
+    op.execute("DROP FUNCTION foss_keep_word_set(text, text[], text, integer)")
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        return
+    # A set still being counted has no exact totals: it goes, to be kept again.
+    op.execute(
+        "DELETE FROM package_word_set_totals WHERE words IN "
+        "(SELECT words FROM package_word_sets WHERE counting IS NOT NULL)"
+    )
+    op.execute("DELETE FROM package_word_sets WHERE counting IS NOT NULL")
+    op.execute("ALTER TABLE package_word_sets DROP COLUMN counting")
+    op.execute(_migration_0019()._KEEP_WORD_SET)
