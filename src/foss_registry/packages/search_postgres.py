@@ -106,16 +106,27 @@ def _postgres_term_page(ecosystem: bool, status: bool, described: str | None) ->
     filters = _postgres_filters(ecosystem, status)
     in_range = _POSTGRES_RANGE + (" AND s.ecosystem = :ecosystem" if ecosystem else "")
     in_status = f" AND {_POSTGRES_SUFFIX_VERSIONS[True].format(s='s.')} > 0" if status else ""
+    versions = _POSTGRES_SUFFIX_VERSIONS[status].format(s="s.")
+
+    def reaching(where: str, order: str) -> str:
+        # The names in order up to the one whose versions (in the status) reach
+        # the page's end: a quarter of :reach names, with four versions each.
+        return (
+            f"SELECT e, n FROM (SELECT s.ecosystem AS e, s.normalized_name AS n, "
+            f"sum({versions}) OVER (ORDER BY {order} ROWS UNBOUNDED PRECEDING) - ({versions}) "
+            f"AS before {in_range} AND {where}{in_status} ORDER BY {order} LIMIT :reach) AS r "
+            "WHERE before < :reach"
+        )
+
     starting_names = (
-        f"(SELECT s.ecosystem, s.normalized_name {in_range} AND s.suffix = s.normalized_name"
-        f"{in_status} ORDER BY s.suffix, s.ecosystem LIMIT :reach) UNION ALL "
+        f"({reaching('s.suffix = s.normalized_name', 's.suffix, s.ecosystem')}) UNION ALL "
         f"(SELECT s.ecosystem, s.normalized_name {in_range} "
         f"AND s.suffix = lower(s.normalized_name) AND s.suffix <> s.normalized_name{in_status})"
     )
-    containing_names = (
-        f"SELECT s.ecosystem, s.normalized_name {in_range} AND {_POSTGRES_FIRST.format(s='s.')} "
-        f"AND NOT lower(s.normalized_name) LIKE :starts ESCAPE '\\'{in_status} "
-        "ORDER BY s.normalized_name, s.ecosystem LIMIT :reach"
+    containing_names = reaching(
+        f"{_POSTGRES_FIRST.format(s='s.')} AND NOT lower(s.normalized_name) LIKE :starts "
+        "ESCAPE '\\'",
+        "s.normalized_name, s.ecosystem",
     )
     branches = [
         _POSTGRES_BRANCH.format(
