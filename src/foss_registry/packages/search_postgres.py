@@ -110,23 +110,24 @@ def _postgres_term_page(ecosystem: bool, status: bool, described: str | None) ->
 
     def reaching(where: str, order: str) -> str:
         # The names in order up to the one whose versions (in the status) reach
-        # the page's end: a quarter of :reach names, with four versions each.
+        # the page's end: a quarter of :reach names, with four versions each. The
+        # first :reach names are found first (a partial sort), then summed.
         return (
-            f"SELECT e, n FROM (SELECT s.ecosystem AS e, s.normalized_name AS n, "
-            f"sum({versions}) OVER (ORDER BY {order} ROWS UNBOUNDED PRECEDING) - ({versions}) "
-            f"AS before {in_range} AND {where}{in_status} ORDER BY {order} LIMIT :reach) AS r "
-            "WHERE before < :reach"
+            "SELECT e, n FROM (SELECT e, n, sum(v) OVER (ORDER BY o, e ROWS UNBOUNDED PRECEDING) "
+            f"- v AS before FROM (SELECT s.ecosystem AS e, s.normalized_name AS n, {order} AS o, "
+            f"{versions} AS v {in_range} AND {where}{in_status} ORDER BY {order}, s.ecosystem "
+            "LIMIT :reach) AS first) AS r WHERE before < :reach"
         )
 
     starting_names = (
-        f"({reaching('s.suffix = s.normalized_name', 's.suffix, s.ecosystem')}) UNION ALL "
+        f"({reaching('s.suffix = s.normalized_name', 's.suffix')}) UNION ALL "
         f"(SELECT s.ecosystem, s.normalized_name {in_range} "
         f"AND s.suffix = lower(s.normalized_name) AND s.suffix <> s.normalized_name{in_status})"
     )
     containing_names = reaching(
         f"{_POSTGRES_FIRST.format(s='s.')} AND NOT lower(s.normalized_name) LIKE :starts "
         "ESCAPE '\\'",
-        "s.normalized_name, s.ecosystem",
+        "s.normalized_name",
     )
     branches = [
         _POSTGRES_BRANCH.format(
