@@ -11,6 +11,7 @@ set). Nothing grows with the matches but what the page shows.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
@@ -186,11 +187,12 @@ _POSTGRES_NAMES_TOTAL = (
     "SELECT coalesce(sum({versions}), 0) FROM package_name_suffixes "
     f"WHERE suffix >= :term AND suffix < :term_end AND {_POSTGRES_FIRST.format(s='')}{{filters}}"
 )
-# The term's words as the description index holds them, and in how many descriptions each is.
+# The term's words as the description index holds them (distinct, sorted), and in
+# how many descriptions each is.
+_POSTGRES_TERM_WORDS = "to_tsvector('simple', foss_search_text(:words))"
 _POSTGRES_WORD_COUNTS = (
     "SELECT w, (SELECT coalesce(sum(versions), 0) FROM package_word_status_totals t "
-    "WHERE t.word = w) AS c FROM unnest(tsvector_to_array("
-    "to_tsvector('simple', foss_search_text(:words)))) AS w"
+    f"WHERE t.word = w) AS c FROM unnest(tsvector_to_array({_POSTGRES_TERM_WORDS})) AS w"
 )
 _POSTGRES_WORD_TOTAL = (
     "SELECT coalesce(sum(versions), 0) FROM package_word_status_totals "
@@ -209,6 +211,14 @@ _POSTGRES_KEPT = (
     "SELECT t.ecosystem, t.status, t.versions FROM package_word_sets s "
     "LEFT JOIN package_word_set_totals t ON t.words = s.words "
     "WHERE s.words = :set_key AND s.counting IS NULL"
+)
+# The same, of the term's own word set (its key: the sorted words joined by a
+# space), as one JSON array (NULL for a set not kept).
+_POSTGRES_KEPT_NOW = (
+    "SELECT json_agg(json_build_array(t.ecosystem, t.status, t.versions)) "
+    "FROM package_word_sets s LEFT JOIN package_word_set_totals t ON t.words = s.words "
+    f"WHERE s.words = array_to_string(tsvector_to_array({_POSTGRES_TERM_WORDS}), ' ') "
+    "AND s.counting IS NULL"
 )
 
 
@@ -265,8 +275,8 @@ def page_steps(params: dict[str, Any], term: str) -> Steps[PackageList]:
         params |= {"term": term, "term_end": term + "\uffff", "words": term}
         params |= {"pattern": f"%{escaped}%", "starts": f"{escaped}%"}
         counted = yield _postgres_counts(*shape), params
-        named, word_total = counted[0][0], counted[0][1]
-        counts = [(w, c) for _n, _t, w, c in counted if w is not None]
+        named, word_total, kept, containing = (counted[0][i] for i in (0, 1, 4, 5))
+        counts = [(row[2], row[3]) for row in counted if row[2] is not None]
         # A word no description has (a package name's number, say): names alone match.
         fewest = min((c for _w, c in counts), default=0)
         described = None
@@ -280,7 +290,9 @@ def page_steps(params: dict[str, Any], term: str) -> Steps[PackageList]:
         if [w for w, _c in counts] == [term]:
             described_total = word_total
         else:
-            described_total = yield from _postgres_described(params, counts, filters)
+            described_total = yield from _postgres_described(
+                params, counts, filters, _kept(kept), containing
+            )
         return _result((yield sql, params), named + described_total, params)
     # The total rides along with each row of the page (one statement), and is read
     # on its own only for a page past the end.
@@ -300,18 +312,23 @@ def _postgres_counts(ecosystem: bool, status: bool) -> str:
     """The counts a term's search starts from, in one statement.
 
     Each row: the versions of the names containing the term, those whose
-    description has the term as its one word (and not in their name), and one of
-    the term's words with the versions whose description has it (a row of NULLs
-    for a term without words).
+    description has the term as its one word (and not in their name), one of
+    the term's words with the versions whose description has it (NULLs for a
+    term without words), and for a term of several words the kept counts of
+    their set (:data:`_POSTGRES_KEPT_NOW`) and the versions described by them
+    whose name contains the term.
     """
     named = _POSTGRES_NAMES_TOTAL.format(
         versions=_POSTGRES_SUFFIX_VERSIONS[status].format(s=""),
         filters=" AND ecosystem = :ecosystem" if ecosystem else "",
     )
-    word_total = _POSTGRES_WORD_TOTAL.format(filters=_postgres_filters(ecosystem, status))
+    filters = _postgres_filters(ecosystem, status)
+    word_total = _POSTGRES_WORD_TOTAL.format(filters=filters)
+    containing = _POSTGRES_DESCRIBED.format(contains="", filters=filters)
     return (
-        f"SELECT ({named}), ({word_total}), w.w, w.c FROM (SELECT 1) AS one "
-        f"LEFT JOIN LATERAL ({_POSTGRES_WORD_COUNTS}) AS w ON true"
+        f"SELECT ({named}), ({word_total}), w.w, w.c, ({_POSTGRES_KEPT_NOW}), "
+        f"CASE WHEN length({_POSTGRES_TERM_WORDS}) > 1 THEN ({containing}) END "
+        f"FROM (SELECT 1) AS one LEFT JOIN LATERAL ({_POSTGRES_WORD_COUNTS}) AS w ON true"
     )
 
 
@@ -324,22 +341,33 @@ def _result(rows: Sequence[Sequence[Any]], total: int, params: dict[str, Any]) -
     )
 
 
+def _kept(found: Any) -> list[Any]:
+    """The rows of a kept set's counts read as JSON (none for a set not kept)."""
+    if found is None:
+        return []
+    return list(json.loads(found) if isinstance(found, str | bytes) else found)
+
+
 def _postgres_described(
-    params: dict[str, Any], counts: list[tuple[str, int]], filters: str
+    params: dict[str, Any],
+    counts: list[tuple[str, int]],
+    filters: str,
+    kept: Sequence[Sequence[Any]],
+    containing: int | None,
 ) -> Steps[int]:
     """How many versions have every word in their description and not the term in their name.
 
-    Several words (or one that is not the term): the kept count of
-    their set, less the versions of names containing the term; a set whose
-    rarest word is common is kept at its first search. Otherwise, and for sets
-    of rare words, counted through the description index.
+    Several words (or one that is not the term): the kept count of their set
+    (``kept``, read with the term's counts), less those of names containing the
+    term (``containing``); a set whose rarest word is common is kept at its
+    first search. Otherwise, and for sets of rare words, counted through the
+    description index.
     """
     if not counts or min(c for _w, c in counts) == 0:
         return 0
     words = sorted(w for w, _c in counts)
     rarest, fewest = min(counts, key=lambda wc: (wc[1], wc[0]))
     key = {"set_key": " ".join(words)}
-    kept = yield _POSTGRES_KEPT, key
     if not kept and fewest >= search_index.KEPT_SETS_FROM and len(words) <= word_sets.MAX_WORDS:
         arguments = key | {"word_list": words, "rarest": rarest, "most": word_sets.MAX_SETS}
         yield KEEP, arguments
@@ -354,5 +382,7 @@ def _postgres_described(
         and params.get("ecosystem", eco) == eco
         and params.get("status", status) == status
     )
-    containing = (yield _POSTGRES_DESCRIBED.format(contains="", filters=filters), params)[0][0]
+    if containing is None:
+        described = _POSTGRES_DESCRIBED.format(contains="", filters=filters)
+        containing = (yield described, params)[0][0]
     return int(total - containing)
