@@ -62,27 +62,13 @@ _RANK = (
     "ELSE 2 END"
 )
 # SQLite: a name matches when one of its suffixes starts with the term (the
-# suffix index of migration 0003). One IN over a UNION lets SQLite look rows up
-# by id; an OR of two INs would scan the table.
+# suffix index of migration 0003). Only a term without words (such as "---") is
+# searched this way: terms with words are answered by _words_page.
 _NAME_IDS = (
     "SELECT v.id FROM package_name_suffixes s JOIN package_versions v "
     "ON v.ecosystem = s.ecosystem AND v.normalized_name = s.normalized_name "
     "WHERE s.suffix >= :term AND s.suffix < :term_end"
 )
-# A description has the words when the rarest of them is indexed for its name
-# (package_description_words, migration 0004) and its own text has them all.
-_SQLITE_DESCRIPTION_IDS = (
-    "SELECT v.id FROM package_description_words d JOIN package_versions v "
-    "ON v.ecosystem = d.ecosystem AND v.normalized_name = d.normalized_name "
-    "WHERE d.word = :rarest AND (:second IS NULL OR EXISTS (SELECT 1 FROM "
-    "package_description_words d2 WHERE d2.word = :second AND d2.in_name IN (0, 1) "
-    "AND d2.normalized_name = d.normalized_name AND d2.ecosystem = d.ecosystem)) "
-    f"AND {search_index.HAS_WORDS_FUNCTION}(v.description, :words)"
-)
-_SQLITE_MATCH = {
-    False: f"id IN ({_NAME_IDS})",
-    True: f"id IN ({_NAME_IDS} UNION {_SQLITE_DESCRIPTION_IDS})",
-}
 
 
 #: How long a search waits for its word set to be kept, by default, before counting the
@@ -121,7 +107,7 @@ def _condition(ecosystem: bool, status: bool, term: str | None) -> str:
     if status:
         where.append("status = :status")
     if term is not None:
-        where.append(_SQLITE_MATCH[term == "words"])
+        where.append(f"id IN ({_NAME_IDS})")
     return f" WHERE {' AND '.join(where)}" if where else ""
 
 
@@ -129,7 +115,7 @@ def _condition(ecosystem: bool, status: bool, term: str | None) -> str:
 def _statement(
     dialect: str, ecosystem: bool, status: bool, term: str | None, count_window: bool
 ) -> str:
-    """The SQL of one shape of request; ``term`` is "name" or "words" (or None)."""
+    """The SQL of one shape of request; ``term`` is "name" (or None)."""
     condition = _condition(ecosystem, status, term)
     order = f"{_RANK}, {_ORDER}" if term is not None else _ORDER
     columns = f"{_COLUMNS}, count(*) OVER () AS total" if count_window else _COLUMNS
