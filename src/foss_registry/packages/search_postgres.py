@@ -93,21 +93,28 @@ _POSTGRES_FIRST = (
 def _postgres_term_page(ecosystem: bool, status: bool, described: str | None) -> str:
     """The names starting with a term, then the others containing it or described by it, merged.
 
-    Each of the three parts is its own ordered read, limited to the page's end.
-    Every name has a version (in the status asked for), so the first :reach
-    names of each name part suffice: those starting with the term in the
-    order of their suffixes (a name's whole suffix is the name, unless it has
-    capitals: those are read all, few in any catalogue), the others containing
-    it sorted by name. The descriptions (``described``) are either "gathered"
-    from the word index and sorted, when their matches are few, or "walked":
+    The suffix rows of the names containing the term are read once (``r``):
+    their versions are summed for the total (a column of each row), and each
+    name part takes its names from them, as far as their versions reach the
+    page's end: those starting with the term in the order of their suffixes (a
+    name's whole suffix is the name, unless it has capitals: those are taken
+    all, few in any catalogue), the others containing it sorted by name. The
+    descriptions (``described``) are either "gathered" from the word index and
+    sorted, when their matches are few, or "walked":
     the names whose descriptions have the rarest word (``package_name_words``,
     migration 0021) read in name order, and each one's versions tested, as far
     as the page reaches.
     """
     filters = _postgres_filters(ecosystem, status)
-    in_range = _POSTGRES_RANGE + (" AND s.ecosystem = :ecosystem" if ecosystem else "")
-    in_status = f" AND {_POSTGRES_SUFFIX_VERSIONS[True].format(s='s.')} > 0" if status else ""
-    versions = _POSTGRES_SUFFIX_VERSIONS[status].format(s="s.")
+    eco = " AND s.ecosystem = :ecosystem" if ecosystem else ""
+    # The suffix rows of the names containing the term, read once: for the
+    # count of their versions and for each name part.
+    suffixes = (
+        f"SELECT s.suffix AS x, s.ecosystem AS e, s.normalized_name AS n, "
+        f"{_POSTGRES_SUFFIX_VERSIONS[status].format(s='s.')} AS v, "
+        f"{_POSTGRES_FIRST.format(s='s.')} AS f {_POSTGRES_RANGE}{eco}"
+    )
+    in_status = " AND v > 0" if status else ""
 
     def reaching(where: str, order: str) -> str:
         # The names in order up to the one whose versions (in the status) reach
@@ -115,21 +122,15 @@ def _postgres_term_page(ecosystem: bool, status: bool, described: str | None) ->
         # first :reach names are found first (a partial sort), then summed.
         return (
             "SELECT e, n FROM (SELECT e, n, sum(v) OVER (ORDER BY o, e ROWS UNBOUNDED PRECEDING) "
-            f"- v AS before FROM (SELECT s.ecosystem AS e, s.normalized_name AS n, {order} AS o, "
-            f"{versions} AS v {in_range} AND {where}{in_status} ORDER BY {order}, s.ecosystem "
-            "LIMIT :reach) AS first) AS r WHERE before < :reach"
+            f"- v AS before FROM (SELECT e, n, {order} AS o, v FROM r WHERE {where}{in_status} "
+            f"ORDER BY {order}, e LIMIT :reach) AS first) AS r WHERE before < :reach"
         )
 
     starting_names = (
-        f"({reaching('s.suffix = s.normalized_name', 's.suffix')}) UNION ALL "
-        f"(SELECT s.ecosystem, s.normalized_name {in_range} "
-        f"AND s.suffix = lower(s.normalized_name) AND s.suffix <> s.normalized_name{in_status})"
+        f"({reaching('x = n', 'x')}) UNION ALL "
+        f"(SELECT e, n FROM r WHERE x = lower(n) AND x <> n{in_status})"
     )
-    containing_names = reaching(
-        f"{_POSTGRES_FIRST.format(s='s.')} AND NOT lower(s.normalized_name) LIKE :starts "
-        "ESCAPE '\\'",
-        "s.normalized_name",
-    )
+    containing_names = reaching("f AND NOT lower(n) LIKE :starts ESCAPE '\\'", "n")
     branches = [
         _POSTGRES_BRANCH.format(
             columns=_COLUMNS,
@@ -173,7 +174,12 @@ def _postgres_term_page(ecosystem: bool, status: bool, described: str | None) ->
                 "ORDER BY w.wn, w.we, s DESC, i DESC LIMIT :reach)"
             )
         branches.append(branch)
-    return _POSTGRES_PAGE.format(branches=" UNION ALL ".join(branches))
+    page = _POSTGRES_PAGE.format(branches=" UNION ALL ".join(branches))
+    # The versions of the names containing the term ride along each row.
+    return (
+        f"WITH r AS MATERIALIZED ({suffixes}) SELECT *, "
+        f"(SELECT coalesce(sum(v), 0) FROM r WHERE f) AS named FROM ({page}) AS page"
+    )
 
 
 # Counts kept by migration 0019's trigger.
@@ -275,8 +281,8 @@ def page_steps(params: dict[str, Any], term: str) -> Steps[PackageList]:
         params |= {"term": term, "term_end": term + "\uffff", "words": term}
         params |= {"pattern": f"%{escaped}%", "starts": f"{escaped}%"}
         counted = yield _postgres_counts(*shape), params
-        named, word_total, kept, containing = (counted[0][i] for i in (0, 1, 4, 5))
-        counts = [(row[2], row[3]) for row in counted if row[2] is not None]
+        word_total, kept, containing = (counted[0][i] for i in (0, 3, 4))
+        counts = [(row[1], row[2]) for row in counted if row[1] is not None]
         # A word no description has (a package name's number, say): names alone match.
         fewest = min((c for _w, c in counts), default=0)
         described = None
@@ -293,7 +299,16 @@ def page_steps(params: dict[str, Any], term: str) -> Steps[PackageList]:
             described_total = yield from _postgres_described(
                 params, counts, filters, _kept(kept), containing
             )
-        return _result((yield sql, params), named + described_total, params)
+        rows = yield sql, params
+        if rows:
+            return _result([row[:-1] for row in rows], rows[0][-1] + described_total, params)
+        # A page past the end: the names' versions counted on their own.
+        named_sql = _POSTGRES_NAMES_TOTAL.format(
+            versions=_POSTGRES_SUFFIX_VERSIONS[has_status].format(s=""),
+            filters=" AND ecosystem = :ecosystem" if has_ecosystem else "",
+        )
+        named = (yield named_sql, params)[0][0]
+        return _result(rows, named + described_total, params)
     # The total rides along with each row of the page (one statement), and is read
     # on its own only for a page past the end.
     rows = yield _with_total(sql, total_sql), params
@@ -311,17 +326,13 @@ def _with_total(sql: str, total_sql: str) -> str:
 def _postgres_counts(ecosystem: bool, status: bool) -> str:
     """The counts a term's search starts from, in one statement.
 
-    Each row: the versions of the names containing the term, those whose
-    description has the term as its one word (and not in their name), one of
+    Each row: the versions whose description has the term as its one word (and
+    not in their name), one of
     the term's words with the versions whose description has it (NULLs for a
     term without words), and for a term of several words the kept counts of
     their set (:data:`_POSTGRES_KEPT_NOW`) and the versions described by them
     whose name contains the term.
     """
-    named = _POSTGRES_NAMES_TOTAL.format(
-        versions=_POSTGRES_SUFFIX_VERSIONS[status].format(s=""),
-        filters=" AND ecosystem = :ecosystem" if ecosystem else "",
-    )
     filters = _postgres_filters(ecosystem, status)
     word_total = _POSTGRES_WORD_TOTAL.format(filters=filters)
     containing = _POSTGRES_DESCRIBED.format(contains="", filters=filters)
@@ -329,7 +340,7 @@ def _postgres_counts(ecosystem: bool, status: bool) -> str:
     # (a package name's words are rare: none kept, and the count would go through
     # the trigram index, tens of milliseconds for a name made of common syllables).
     return (
-        f"SELECT ({named}), ({word_total}), w.w, w.c, k.kept, CASE WHEN k.kept IS NOT NULL "
+        f"SELECT ({word_total}), w.w, w.c, k.kept, CASE WHEN k.kept IS NOT NULL "
         f"AND length({_POSTGRES_TERM_WORDS}) > 1 THEN ({containing}) END "
         f"FROM (SELECT ({_POSTGRES_KEPT_NOW}) AS kept) AS k "
         f"LEFT JOIN LATERAL ({_POSTGRES_WORD_COUNTS}) AS w ON true"
