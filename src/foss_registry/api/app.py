@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from anyio import CapacityLimiter
+from anyio import CapacityLimiter, to_thread
 from litestar import Litestar, MediaType, Request, Router, get
 from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
@@ -99,6 +99,9 @@ async def _close_record_reads(app: Litestar) -> None:
     reads = app.state.ctx.postgres_records
     if reads is not None:
         await reads.aclose()
+    fast_reads = getattr(app.state, "fast_reads", None)
+    if fast_reads is not None:
+        await to_thread.run_sync(fast_reads.close)
 
 
 def build_app(

@@ -192,6 +192,13 @@ class FastReads:
         # With CORS on, cross-origin requests need the framework's CORS headers.
         self.cors = cors
 
+    def close(self) -> None:
+        """Stop the list threads (after any list in flight) and close their connections."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+        if self.thread_readers is not None:
+            self.thread_readers.close()
+
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """Answer a successful plain read, or hand the request on unchanged."""
         body = None

@@ -399,6 +399,7 @@ class ServedApp:
                 ctx.limiter,
                 cors=litestar.cors_config is not None,
             )
+            litestar.state.fast_reads = handler
         elif ctx.postgres_records is not None:
             handler = FastReads(
                 handler,

@@ -12,6 +12,7 @@ import asyncio
 import json
 import shutil
 import sqlite3
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -402,3 +403,19 @@ def test_a_search_waiting_for_its_word_set_to_be_kept_holds_no_thread(
     finally:
         kept.close()
     assert rows == [("for framework", None)]
+
+
+# The thread pool serves SQLite's lists; PostgreSQL's are read on asynchronous connections.
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_list_threads_and_their_connections_end_with_the_server(
+    settings: Settings, engine: Engine
+) -> None:
+    """A server that stops leaves no search thread or read connection behind (SQLite)."""
+    with make_client(settings, engine) as client:
+        assert client.get("/api/v1/packages?search=flask").status_code == 200
+        fast = client.registry.state.fast_reads
+        assert any(t.name.startswith("foss-lists") for t in threading.enumerate())
+    assert not any(t.name.startswith("foss-lists") for t in threading.enumerate())
+    with pytest.raises(RuntimeError):  # the pool takes no more work
+        fast._pool.submit(print)
+    assert fast.thread_readers._all == []
