@@ -27,7 +27,10 @@ from foss_registry.packages import records as reads
 from foss_registry.storage import _alembic_config
 from tests.conftest import POSTGRES_URL, empty_database
 
-pytestmark = pytest.mark.skipif(not POSTGRES_URL, reason="PostgreSQL's own counts")
+pytestmark = pytest.mark.skipif(
+    not POSTGRES_URL,
+    reason="PostgreSQL's own search counts: set FOSS_TEST_POSTGRES_URL (.ci/run does) to run them",
+)
 
 ROW = (
     "INSERT INTO package_versions (ecosystem, name, normalized_name, version, "
