@@ -33,11 +33,9 @@ Revision ID: 0021
 Revises: 0020
 """
 
-import importlib.util
-from pathlib import Path
-from typing import Any
-
 from alembic import op
+
+from foss_registry.migrations.revisions import load_revision
 
 revision = "0021"
 down_revision = "0020"
@@ -171,15 +169,6 @@ END $$
 """
 
 
-def _migration_0019() -> Any:
-    path = Path(__file__).with_name("0019_postgres_search_counts.py")
-    spec = importlib.util.spec_from_file_location("foss_migration_0019", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def upgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
         return
@@ -201,7 +190,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
         return
-    before = _migration_0019()
+    before = load_revision("0019_postgres_search_counts.py")
     for statement in (
         "DROP TABLE package_name_words",
         "DROP FUNCTION foss_count_name_words(text, text, text[], integer)",

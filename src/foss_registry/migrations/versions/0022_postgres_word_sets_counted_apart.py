@@ -13,25 +13,14 @@ Revision ID: 0022
 Revises: 0021
 """
 
-import importlib.util
-from pathlib import Path
-from typing import Any
-
 from alembic import op
+
+from foss_registry.migrations.revisions import load_revision
 
 revision = "0022"
 down_revision = "0021"
 branch_labels = None
 depends_on = None
-
-
-def _migration_0019() -> Any:
-    path = Path(__file__).with_name("0019_postgres_search_counts.py")
-    spec = importlib.util.spec_from_file_location("foss_migration_0019", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def upgrade() -> None:
@@ -51,4 +40,4 @@ def downgrade() -> None:
     )
     op.execute("DELETE FROM package_word_sets WHERE counting IS NOT NULL")
     op.execute("ALTER TABLE package_word_sets DROP COLUMN counting")
-    op.execute(_migration_0019()._KEEP_WORD_SET)
+    op.execute(load_revision("0019_postgres_search_counts.py")._KEEP_WORD_SET)
