@@ -45,6 +45,42 @@ class LicenseTermView:
     compatibility_known: bool
     compatible_with: tuple[str, ...]
     incompatible_with: tuple[str, ...]
+    compatibility_unknown: tuple[str, ...]
+
+    @property
+    def compatibility(self) -> str:
+        """Where code under the term may go, in words: how many of the matrix's licenses a
+        work including it may carry, may not, and which the matrix does not answer."""
+        if not self.compatibility_known:
+            return "not covered by the matrix"
+        return compatibility_in_words(
+            len(self.compatible_with), len(self.incompatible_with), len(self.compatibility_unknown)
+        )
+
+
+def _licenses(count: int) -> str:
+    return f"{count} license" if count == 1 else f"{count} licenses"
+
+
+def compatibility_in_words(compatible: int, incompatible: int, unknown: int) -> str:
+    """A term's compatibility counts as a phrase; a count of 0 is left unsaid, one that is
+    all of the matrix's licenses says so."""
+    total = compatible + incompatible + unknown
+    if compatible == total:
+        return f"may go into works under any of the {total} licenses of the matrix"
+    if incompatible == total:
+        return f"may go into works under none of the {total} licenses of the matrix"
+    if unknown == total:
+        return f"unknown for all {total} licenses of the matrix"
+    if compatible:
+        said = f"may go into works under {_licenses(compatible)}"
+        if incompatible:
+            said += f", not into {incompatible}"
+    else:
+        said = f"may not go into works under {_licenses(incompatible)}"
+    if unknown:
+        said += f"; unknown for the other {unknown}"
+    return said
 
 
 @dataclass(frozen=True)
@@ -98,6 +134,7 @@ def _license_terms(
                 compatibility_known=compat.compatibility_known,
                 compatible_with=compat.compatible_with,
                 incompatible_with=compat.incompatible_with,
+                compatibility_unknown=compat.compatibility_unknown,
             )
         )
     return evaluation.status.value, list(evaluation.reasons), terms

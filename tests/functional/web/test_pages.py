@@ -23,6 +23,7 @@ from foss_registry.auth.models import web_sessions
 from foss_registry.db import read_connection, utcnow, write_transaction
 from foss_registry.scans.service import IMPORT_RESCANS
 from foss_registry.vulns import service as vulndb
+from foss_registry.web.views import compatibility_in_words
 from tests.functional.server.conftest import ServerProcess, start_server
 
 LOG4J = "org.apache.logging.log4j:log4j-core"
@@ -340,3 +341,41 @@ def test_approving_past_open_findings_needs_the_box_naming_them(pages: Any, toke
     expect(changes).to_contain_text("No new findings")
     expect(page.get_by_label(re.compile("I have read these"))).to_have_count(0)
     reviewer.check("package-changes")
+
+
+def test_license_compatibility_reads_as_a_sentence_in_each_case(pages: Any, tokens: dict[str, str], server: ServerProcess) -> None:
+    # By the bundled OSADL matrix: MIT goes anywhere; AFL-2.0 nowhere forbidden, but
+    # 31 licenses are unknown; GPL-3.0-only into its own license alone; MS-PL into its
+    # own and unknown for the rest; LicenseRef-acme-1 is not in the matrix at all.
+    expression = "MIT AND AFL-2.0 AND GPL-3.0-only AND MS-PL AND LicenseRef-acme-1"
+    submit_api(server, tokens["submitter"], "pypi", "combined", "1.0", expression, "Code under five licenses.")
+    viewer = pages()
+    viewer.goto("/packages/pypi/combined")
+    page = viewer.page
+    table = page.locator("section", has=page.get_by_role("heading", name="License")).locator("table")
+
+    def compatibility(term: str) -> Any:
+        row = table.locator("tbody tr").filter(has=page.locator("td.mono", has_text=re.compile(f"^{re.escape(term)}$")))
+        return row.locator("td").nth(3)
+
+    expect(compatibility("MIT")).to_contain_text("may go into works under any of the 109 licenses of the matrix")
+    expect(compatibility("AFL-2.0")).to_contain_text("may go into works under 78 licenses; unknown for the other 31")
+    expect(compatibility("GPL-3.0-only")).to_contain_text("may go into works under 1 license, not into 106; unknown for the other 2")
+    expect(compatibility("MS-PL")).to_contain_text("may go into works under 1 license; unknown for the other 108")
+    expect(compatibility("LicenseRef-acme-1")).to_have_text("not covered by the matrix")
+    expect(table).not_to_contain_text("not into 0")
+    # The licenses behind the counts, the unknown ones too.
+    compatibility("MS-PL").get_by_text("Show the licenses").click()
+    expect(compatibility("MS-PL").locator("details")).to_contain_text("Compatible: MS-PL")
+    expect(compatibility("MS-PL").locator("details")).to_contain_text("Incompatible: none")
+    expect(compatibility("MS-PL").locator("details")).to_contain_text("Unknown: 0BSD, AFL-2.0")
+    viewer.check("package-license-compatibility")
+
+
+def test_license_compatibility_words_where_no_license_of_the_matrix_takes_the_code() -> None:
+    # The matrix lets every license it covers into a work under itself, so these are
+    # not on any page of the bundled data; the words must still read.
+    assert compatibility_in_words(0, 100, 9) == "may not go into works under 100 licenses; unknown for the other 9"
+    assert compatibility_in_words(0, 1, 108) == "may not go into works under 1 license; unknown for the other 108"
+    assert compatibility_in_words(0, 109, 0) == "may go into works under none of the 109 licenses of the matrix"
+    assert compatibility_in_words(0, 0, 109) == "unknown for all 109 licenses of the matrix"
