@@ -113,7 +113,15 @@ class SQLiteThreadReaders:
         ``wait``: see :func:`search.list_packages`.
         """
         raw = self._connection()
-        raw.execute("BEGIN")
+        began = False
+
+        def snapshot() -> None:
+            # A search of one statement runs none of its own: each costs the
+            # thread a round of the GIL (see search._rows).
+            nonlocal began
+            raw.execute("BEGIN")
+            began = True
+
         try:
             return search.list_packages(
                 reads.sqlite_reader(raw),
@@ -124,9 +132,11 @@ class SQLiteThreadReaders:
                 limit=limit,
                 offset=offset,
                 wait=wait,
+                snapshot=snapshot,
             )
         finally:
-            raw.execute("COMMIT")
+            if began:
+                raw.execute("COMMIT")
 
     def list_json(
         self, params: dict[str, str], limit: int, offset: int, wait: float | None

@@ -149,8 +149,14 @@ def list_packages(
     offset: int = 0,
     wait: float | None = KEEP_WAIT,
     keep: Callable[[dict[str, Any]], None] | None = None,
+    snapshot: Callable[[], None] | None = None,
 ) -> PackageList:
     """List or search package versions; ``total`` counts every match.
+
+    ``snapshot``, on SQLite: called before the first statement of a list or
+    search that runs several, for a caller whose reads are not in a
+    transaction already (several statements must read one snapshot); a
+    search of one statement reads its own.
 
     A SQLite search whose word set is being kept waits up to ``wait`` seconds
     for that count, then counts the long way; with ``wait`` None it raises
@@ -162,12 +168,16 @@ def list_packages(
     term = _term(search)
     if dialect != "sqlite":
         return search_postgres.page(read, params, term, keep)
-    shape: str | None = None
     if term:
         params["term"] = term
         params["term_end"] = term + "\uffff"
         if len(term) < MIN_SUBSTRING:
             return _short_page(read, params)
+    # Every other shape runs several statements.
+    if snapshot is not None:
+        snapshot()
+    shape: str | None = None
+    if term:
         wanted = search_index.words(term)
         if wanted:
             return _words_page(read, params, wanted, wait)
