@@ -10,7 +10,7 @@ answers, not the number of matches, at a million versions:
   (migrations 0003 to 0005), only as far as the page reaches; ``total`` from
   per-name and per-word version counts (per status: migrations 0016 and 0018), and for
   several common words, or one with a status filter, from the kept word sets
-  (:mod:`.word_sets`, migrations 0016 and 0017).
+  (:mod:`.word_sets`, migrations 0016, 0017 and 0023).
 - SQLite, a term of one or two characters (:func:`_short_page`): the names that
   start with it, read in order from the name index as far as the page reaches;
   ``total`` from the per-prefix counts of migration 0016, by ecosystem and status.
@@ -366,10 +366,10 @@ _WORD_VERSIONS = (
     "SELECT json_group_array(json_array(j.value, (SELECT coalesce(sum(t.versions), 0) "
     "FROM package_word_totals t WHERE t.word = j.value))) FROM json_each(:word_list) AS j"
 )
-# The kept counts of the word set :set_key (none unless kept), as [words, ecosystem,
-# status, versions] rows.
+# The kept counts of the word set :set_key (none unless kept), as [words, in_name,
+# ecosystem, status, versions] rows.
 _KEPT_TOTALS = (
-    "SELECT json_group_array(json_array(words, ecosystem, status, versions)) "
+    "SELECT json_group_array(json_array(words, in_name, ecosystem, status, versions)) "
     f"FROM ({word_sets.KEPT_TOTALS})"
 )
 # The SQLite search for a term of words, answered from the two name-ordered
@@ -809,7 +809,9 @@ def _described_total(
     """How many versions have every word in their description and not the term in their name.
 
     From the kept counts of the word set when it is kept (less the versions of
-    names containing the term, which the name side counts); otherwise by
+    names containing the term, which the name side counts: for a term of one
+    word, the kept counts of the versions whose name contains it are left
+    out, no name is read); otherwise by
     walking every name that has the rarest word, and a set whose rarest word
     is common is then kept for the next search. ``opened``: the kept counts
     and the names containing the term with the words, as the opening
@@ -830,13 +832,18 @@ def _described_total(
                 adding.result(timeout=wait)
             kept = read(word_sets.KEPT_TOTALS, {"set_key": word_sets.key(ordered)})
     if kept:
+        # The set's one word is the term: in_name tells the names containing it.
+        one_word = ordered == [params["term"]]
         total = sum(
             versions
-            for _words, eco, status, versions in kept
+            for _words, in_name, eco, status, versions in kept
             if versions
+            and not (one_word and in_name)
             and params.get("ecosystem", eco) == eco
             and params["status"] in (None, status)
         )
+        if one_word:
+            return total
         return total - sum(g[2] for g in _resolved(read, params["status"], containing, ordered))
     return sum(g[2] for g in _described_by_all(read, params, ordered))
 
@@ -848,27 +855,10 @@ def _containing_statement(params: dict[str, Any], wanted: list[str], length: int
     """
     ecosystem, status = "ecosystem" in params, params["status"]
     if wanted == [params["term"]]:
-        # A word's rows with in_name 1 are the names containing it (few): no
-        # need to look the word up for every name containing the term.
-        return _word_in_names_statement(ecosystem, status is not None)
+        # Not needed: the kept counts of a set of one word leave out the
+        # versions whose name contains it (and a walk passes over them).
+        return "SELECT json_array()"
     return _containing_words_statement(len(wanted), ecosystem, status, length)
-
-
-@lru_cache(maxsize=4)
-def _word_in_names_statement(ecosystem: bool, status: bool) -> str:
-    """The names containing the word :w0 whose descriptions have it (``in_name`` 1).
-
-    Each comes as :func:`_all_words_statement` gives its names.
-    """
-    eco = " AND d0.ecosystem = :ecosystem" if ecosystem else ""
-    in_status = _WORDS_IN_STATUS if status else "NULL"
-    return (
-        f"SELECT json_group_array(json_array(d0.normalized_name, d0.ecosystem, {in_status}, "
-        "d0.versions, s.versions)) FROM package_description_words d0 "
-        "LEFT JOIN package_name_suffixes s ON s.suffix = lower(d0.normalized_name) "
-        "AND s.ecosystem = d0.ecosystem AND s.normalized_name = d0.normalized_name "
-        f"WHERE d0.word = :w0 AND d0.in_name = 1{eco}"
-    )
 
 
 def _database_file(read: Reader) -> str | None:

@@ -5,7 +5,10 @@ catalogue, and counting those matches per request reads every name that has
 the rarest word. Once such a set has been asked for, it is *kept*: a row in
 ``package_word_sets`` and its counts per ecosystem and status in
 ``package_word_set_totals`` (migrations 0016 and 0017), which triggers keep in
-step with every later change. A kept set's count is then a few reads.
+step with every later change. A kept set's count is then a few reads. The
+totals count apart the versions whose name contains the set's rarest word
+(``in_name``, migration 0023): for a set of one word, the versions described
+by it whose name does not contain it are one read.
 
 Keeping a set writes, and searches run on read-only connections, so a search
 hands the set to :func:`keep`, which adds it on a thread of its own
@@ -68,9 +71,10 @@ _TAKE_OVER = (
 )
 _DONE = "UPDATE package_word_sets SET counting = NULL WHERE words = :words AND counting = :token"
 _ADD_COUNT = (
-    "INSERT INTO package_word_set_totals(words, ecosystem, status, versions) "
-    "VALUES (:words, :ecosystem, :status, :versions) "
-    "ON CONFLICT(words, ecosystem, status) DO UPDATE SET versions = versions + excluded.versions"
+    "INSERT INTO package_word_set_totals(words, in_name, ecosystem, status, versions) "
+    "VALUES (:words, :in_name, :ecosystem, :status, :versions) "
+    "ON CONFLICT(words, in_name, ecosystem, status) "
+    "DO UPDATE SET versions = versions + excluded.versions"
 )
 _DROP = (
     "DELETE FROM package_word_set_totals WHERE words = :words AND EXISTS (SELECT 1 FROM "
@@ -104,22 +108,26 @@ _NAME_SUFFIX = (
     "LEFT JOIN package_name_suffixes s ON s.suffix = lower(r.normalized_name) "
     "AND s.ecosystem = r.ecosystem AND s.normalized_name = r.normalized_name "
 )
-# The versions of one chunk's names that have every word, per ecosystem and status.
+# The versions of one chunk's names that have every word, per ecosystem and status, and
+# whether their name contains the rarest word (the in_name of its row).
 _COUNT_CHUNK = (
-    "SELECT ecosystem, status, sum(versions) FROM ("
-    f"SELECT t.ecosystem, t.status, t.versions FROM package_description_words r {_NAME_SUFFIX}"
+    "SELECT in_name, ecosystem, status, sum(versions) FROM ("
+    "SELECT r.in_name, t.ecosystem, t.status, t.versions "
+    f"FROM package_description_words r {_NAME_SUFFIX}"
     "JOIN package_name_statuses t ON t.ecosystem = r.ecosystem "
     f"AND t.normalized_name = r.normalized_name WHERE {_IN_CHUNK} AND {_COVERED} "
-    f"UNION ALL SELECT v.ecosystem, v.status, 1 FROM package_description_words r {_NAME_SUFFIX}"
+    "UNION ALL SELECT r.in_name, v.ecosystem, v.status, 1 "
+    f"FROM package_description_words r {_NAME_SUFFIX}"
     "JOIN package_versions v ON v.ecosystem = r.ecosystem "
     "AND v.normalized_name = r.normalized_name "
     f"WHERE {_IN_CHUNK} AND NOT ({_COVERED}) AND foss_has_words(v.description, :words)"
-    ") GROUP BY ecosystem, status"
+    ") GROUP BY in_name, ecosystem, status"
 )
-#: The kept counts of a set: (words, ecosystem, status, versions) rows; none for a
-#: set not kept or still being counted.
+#: The kept counts of a set: (words, in_name, ecosystem, status, versions) rows (``in_name``
+#: 1 for the versions whose name contains the set's rarest word); none for a set not
+#: kept or still being counted.
 KEPT_TOTALS = (
-    "SELECT s.words, t.ecosystem, t.status, t.versions FROM package_word_sets s "
+    "SELECT s.words, t.in_name, t.ecosystem, t.status, t.versions FROM package_word_sets s "
     "LEFT JOIN package_word_set_totals t ON t.words = s.words "
     "WHERE s.words = :set_key AND s.counting IS NULL"
 )
@@ -169,7 +177,7 @@ class SetCount:
     def __init__(self, database: str, words: Key, rarest: str, chunk: int = CHUNK) -> None:
         self.words = words
         self.token = secrets.token_hex(8)
-        self.counted: Counter[tuple[str, str]] = Counter()
+        self.counted: Counter[tuple[int, str, str]] = Counter()
         self._chunk = chunk
         self._after: tuple[int, str, str] | None = (-1, "", "")
         self._params = {
@@ -241,8 +249,8 @@ class SetCount:
         end = self._reader.execute(_CHUNK_END, params | {"last": self._chunk - 1}).fetchone()
         bound = end or (2, "", "")
         params |= dict(zip(("end_in_name", "end_name", "end_ecosystem"), bound, strict=True))
-        for ecosystem, status, versions in self._reader.execute(_COUNT_CHUNK, params):
-            self.counted[ecosystem, status] += versions
+        for in_name, ecosystem, status, versions in self._reader.execute(_COUNT_CHUNK, params):
+            self.counted[in_name, ecosystem, status] += versions
         self._after = (end[0], end[1], end[2]) if end else None
         return self._after is not None
 
@@ -257,8 +265,14 @@ class SetCount:
                 writer.executemany(
                     _ADD_COUNT,
                     [
-                        {"words": self.words, "ecosystem": e, "status": s, "versions": n}
-                        for (e, s), n in self.counted.items()
+                        {
+                            "words": self.words,
+                            "in_name": i,
+                            "ecosystem": e,
+                            "status": s,
+                            "versions": n,
+                        }
+                        for (i, e, s), n in self.counted.items()
                     ],
                 )
             writer.execute("COMMIT")

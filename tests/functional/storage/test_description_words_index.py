@@ -131,22 +131,26 @@ def _prefix_totals(engine: Engine) -> tuple[dict[Any, int], Counter[Any]]:
 
 
 def _set_totals(engine: Engine) -> tuple[dict[Any, int], Counter[Any]]:
-    """The kept word sets' counts (without the emptied ones), and the versions' own."""
+    """The kept word sets' counts (without the emptied ones), and the versions' own.
+
+    Each by whether the version's name contains the set's rarest word.
+    """
     with engine.connect() as conn:
         stored = {
-            (w, e, s): versions
-            for w, e, s, versions in conn.execute(text("SELECT * FROM package_word_set_totals"))
+            (w, i, e, s): versions
+            for w, i, e, s, versions in conn.execute(text("SELECT * FROM package_word_set_totals"))
             if versions
         }
-        kept = [w for (w,) in conn.execute(text("SELECT words FROM package_word_sets"))]
+        kept = conn.execute(text("SELECT words, rarest FROM package_word_sets")).all()
         rows = conn.execute(
-            text("SELECT description, ecosystem, status FROM package_versions")
+            text("SELECT description, normalized_name, ecosystem, status FROM package_versions")
         ).all()
     real: Counter[Any] = Counter()
-    for words in kept:
-        for description, ecosystem, status in rows:
+    for words, rarest in kept:
+        for description, name, ecosystem, status in rows:
             if search_index.has_words(description, words.split(" ")):
-                real[words, ecosystem, status] += 1
+                in_name = int(rarest in search_index.ascii_lower(name))
+                real[words, in_name, ecosystem, status] += 1
     return stored, real
 
 
@@ -433,6 +437,54 @@ def test_kept_word_sets_stay_exact_through_every_change(
     assert _search(engine, "library for", limit=2, offset=1) == (
         4,
         [("alpha", "1.0"), ("beta", "1.0.0")],
+    )
+
+
+def test_a_kept_word_with_a_status_counts_the_names_containing_it_once(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A search of one word with a status: its kept set counts apart the names containing it."""
+    monkeypatch.setattr(search_index, "KEPT_SETS_FROM", 1)
+    _insert(engine, "pypi", "alpha", "1.0", "A library for HTTP")
+    _insert(engine, "pypi", "mylibrary", "1.0", "the library")  # the name has the word too
+    _insert(engine, "pypi", "mylibrary", "2.0", "nothing")  # found by its name alone
+    _insert(engine, "npm", "beta", "1.0.0", "Library of HTTP")
+    # Counted the long way, and the set of one word kept for the next search.
+    assert _search(engine, "library", status="pending") == (
+        4,
+        [("alpha", "1.0"), ("beta", "1.0.0"), ("mylibrary", "2.0"), ("mylibrary", "1.0")],
+    )
+    word_sets.wait()
+    with engine.connect() as conn:
+        kept = conn.execute(text("SELECT words, rarest FROM package_word_sets")).all()
+    assert [tuple(row) for row in kept] == [("library", "library")]
+    _assert_in_step(engine)
+
+    # Writes after the set is kept: names with the word and without, a status
+    # changed on either side, a delete on either side.
+    _insert(engine, "pypi", "library-x", "1", "library x")
+    _insert(engine, "pypi", "xlibrary", "1", "library x")
+    _insert(engine, "pypi", "gamma", "0.1", "a library")
+    _insert(engine, "pypi", "delta", "0.1", "a LIBRARY")
+    _execute(engine, "UPDATE package_versions SET status = 'approved' WHERE name = 'beta'")
+    _execute(
+        engine,
+        "UPDATE package_versions SET status = 'rejected' WHERE name = 'mylibrary' "
+        "AND version = '1.0'",
+    )
+    _execute(engine, "DELETE FROM package_versions WHERE name IN ('delta', 'xlibrary')")
+    _assert_in_step(engine)
+    # From the kept counts now: each version once, the name starting with the term first.
+    assert _search(engine, "library", status="pending") == (
+        4,
+        [("library-x", "1"), ("alpha", "1.0"), ("gamma", "0.1"), ("mylibrary", "2.0")],
+    )
+    assert _search(engine, "library", status="approved") == (1, [("beta", "1.0.0")])
+    assert _search(engine, "library", status="rejected") == (1, [("mylibrary", "1.0")])
+    assert _search(engine, "library", status="pending", ecosystem="npm") == (0, [])
+    assert _search(engine, "library", status="pending", limit=2, offset=2) == (
+        4,
+        [("gamma", "0.1"), ("mylibrary", "2.0")],
     )
 
 
