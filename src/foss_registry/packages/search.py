@@ -447,6 +447,8 @@ def _word_statements(ecosystem: bool, status: str | None, length: int) -> dict[s
         f"{names_with_term} AND {_STARTS} AND suffix <> normalized_name",
         "other, normalized_name, ecosystem",
     )
+    containing = first(f"{names_with_term} AND NOT {_STARTS}", "normalized_name, ecosystem")
+    described = first(names_with_word, "normalized_name, ecosystem")
     return {
         # The counts and the first :names names starting with the term, in one
         # statement: each statement costs a round of Python's GIL between threads.
@@ -458,8 +460,17 @@ def _word_statements(ecosystem: bool, status: str | None, length: int) -> dict[s
         ),
         "starting": first(*starting, starting=True),
         "starting_folded": first(*folded, starting=True),
-        "described": first(names_with_word, "normalized_name, ecosystem"),
-        "containing": first(f"{names_with_term} AND NOT {_STARTS}", "normalized_name, ecosystem"),
+        "described": described,
+        "containing": containing,
+        # For one word without a status filter, the opening also reads what
+        # follows the names starting with the term (_following_statement),
+        # unless the first of those reach :groups versions already.
+        "following": (
+            f"CASE WHEN (SELECT coalesce(sum(versions), 0) FROM (SELECT versions "
+            f"{starting[0]} LIMIT :names)) + (SELECT coalesce(sum(versions), 0) FROM "
+            f"(SELECT versions {folded[0]} LIMIT :names)) < :groups THEN "
+            f"json((SELECT json_array(json(({containing})), json(({described}))))) END"
+        ),
     }
 
 
@@ -568,11 +579,11 @@ def _words_page(
     if several:
         side |= {"word_list": _json_text(wanted), "set_key": word_sets.key(wanted)}
         side |= {f"w{i}": w for i, w in enumerate(wanted)}
-    opening = msgspec.json.decode(
-        read(_opening_statement(statements["opening"], containing), side)[0][0]
-    )
+    opening_sql = statements["opening"] + ("" if several else f", {statements['following']}")
+    opening = msgspec.json.decode(read(_opening_statement(opening_sql, containing), side)[0][0])
     by_name, by_description, *first_starting = opening[:4]
     ordered = wanted
+    followed = None if several else opening[4]
     if several:
         counted, kept, found = opening[4:]
         ordered, counts = _by_rarity(counted)
@@ -586,12 +597,15 @@ def _words_page(
     skip = offset if offset < starting else offset - starting
     if end > starting:
         # After the names starting with the term, ranked by name alone: names
-        # containing it and names described by it, read first in one statement.
-        shape = len(ordered) if several else 0, "ecosystem" in params, "status" in params
-        words = {f"w{i}": w for i, w in enumerate(ordered)}
-        sql = _following_statement(statements["containing"], statements["described"], *shape)
-        following = side | words | {"chunk": FIRST_CHUNK}
-        containing, *first_described = msgspec.json.decode(read(sql, following)[0][0])
+        # containing it and names described by it, read first in one statement
+        # (for one word, by the opening).
+        if followed is None:
+            shape = len(ordered) if several else 0, "ecosystem" in params, "status" in params
+            words = {f"w{i}": w for i, w in enumerate(ordered)}
+            sql = _following_statement(statements["containing"], statements["described"], *shape)
+            following = side | words | {"chunk": FIRST_CHUNK}
+            followed = msgspec.json.decode(read(sql, following)[0][0])
+        containing, *first_described = followed
         described: Iterator[Group] = (
             _described_by_all(read, side, ordered, first_described)
             if several
