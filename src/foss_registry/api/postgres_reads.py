@@ -54,12 +54,14 @@ def _connect_options() -> dict[str, Any]:
     # Planned once, generically: a search's page took 1-1.5 ms to plan for 1-8 ms
     # to run at a million versions, and PostgreSQL's own choice kept planning it
     # anew; the generic plans of the search shapes ran as fast or faster (one word
-    # and a status: 18 ms instead of 104). UTC, as every connection of the
+    # and a status: 18 ms instead of 104). No JIT: a generic plan's estimates can
+    # pass its threshold for a read of a few hundred rows, and compiling it took
+    # 130 ms (a rarer word's page, run in 2 ms). UTC, as every connection of the
     # registry (timestamps are formatted as read).
     return {
         "autocommit": True,
         "prepare_threshold": 0,
-        "options": "-c TimeZone=UTC -c plan_cache_mode=force_generic_plan",
+        "options": "-c TimeZone=UTC -c plan_cache_mode=force_generic_plan -c jit=off",
     }
 
 
@@ -162,20 +164,21 @@ class _LoopResources:
             name="foss-record-reads",
         )
         self.opened: asyncio.Task[None] = asyncio.ensure_future(self.pool.open())
-        # The word sets being kept, by key: one keeping each, however many searches ask.
+        # The word sets and name terms being kept, by key: one keeping each, however
+        # many searches ask.
         self.keeping: dict[str, asyncio.Task[None]] = {}
 
     async def keep(self, query: records.Query) -> None:
-        """Keep the word set of a :data:`~search_postgres.KEEP` step, once for every search asking.
+        """Keep the word set or term of a :data:`~search_postgres.KEEP` step, once for all asking.
 
         On connections of its own (:mod:`~foss_registry.packages.postgres_word_sets`):
         the pool's serve other reads meanwhile.
         """
-        set_key = query[1]["set_key"]
-        task = self.keeping.get(set_key)
+        key = postgres_word_sets.keeping(query[1])
+        task = self.keeping.get(key)
         if task is None:
-            task = self.keeping[set_key] = asyncio.ensure_future(self._keep(query))
-            task.add_done_callback(lambda _done: self.keeping.pop(set_key, None))
+            task = self.keeping[key] = asyncio.ensure_future(self._keep(query))
+            task.add_done_callback(lambda _done: self.keeping.pop(key, None))
         # Shielded: a search given up must not cancel the keeping others wait for.
         await asyncio.shield(task)
 

@@ -25,14 +25,22 @@ held only while the set row is added, and the count is made in a snapshot:
 
 What is kept is bounded: at most ``most`` sets (the search passes
 :data:`foss_registry.packages.word_sets.MAX_SETS`).
+
+A name term asked for often is kept the same way (:class:`TermCount`,
+migration 0024): the names containing it, in the page's order, with their
+versions per status, and their totals per ecosystem and status, counted from
+the term's range of ``package_name_suffixes`` in the snapshot, while the
+trigger adds every change from the commit that added the term on.
 """
 
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from typing import Any, Self
 
 import psycopg
+
+from foss_registry.packages.models import STATUSES
 
 _LOCK = "LOCK TABLE package_versions IN SHARE MODE"
 _COUNTING = "SELECT counting FROM package_word_sets WHERE words = %(words)s"
@@ -66,18 +74,16 @@ class SetCount:
     and one that reads the snapshot the set is counted in.
     """
 
+    _COUNTING = _COUNTING
+    _ADD = _ADD_SET
+    _TAKE_OVER: tuple[str, ...] = _TAKE_OVER
+    _COUNT = _COUNT
+    _DONE = _DONE
+
     def __init__(self, conninfo: str, arguments: dict[str, Any]) -> None:
-        self.words: str = arguments["set_key"]
         self.token = secrets.token_hex(8)
-        self.counted: list[tuple[str, str, int]] = []
-        self._params = {
-            "words": self.words,
-            "word_list": list(arguments["word_list"]),
-            "rarest": arguments["rarest"],
-            "most": arguments["most"],
-            "token": self.token,
-            "text": " ".join(arguments["word_list"]),
-        }
+        self.counted: list[tuple[Any, ...]] = []
+        self._params = self._parameters(arguments) | {"token": self.token}
         options = "-c TimeZone=UTC"
         self._writer = psycopg.connect(conninfo, options=options)
         try:
@@ -86,8 +92,18 @@ class SetCount:
             self._writer.close()
             raise
 
+    @staticmethod
+    def _parameters(arguments: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "words": arguments["set_key"],
+            "word_list": list(arguments["word_list"]),
+            "rarest": arguments["rarest"],
+            "most": arguments["most"],
+            "text": " ".join(arguments["word_list"]),
+        }
+
     @classmethod
-    def start(cls, conninfo: str, arguments: dict[str, Any]) -> SetCount | None:
+    def start(cls, conninfo: str, arguments: dict[str, Any]) -> Self | None:
         """Add the set as being counted, with the snapshot to count it in.
 
         ``arguments``: those of a search's keep step (``set_key``, ``word_list``,
@@ -108,13 +124,13 @@ class SetCount:
         writer, reader, params = self._writer, self._reader, self._params
         with writer.transaction():
             writer.execute(_LOCK)
-            row = writer.execute(_COUNTING, params).fetchone()
+            row = writer.execute(self._COUNTING, params).fetchone()
             if row is None:
-                started = writer.execute(_ADD_SET, params).rowcount == 1
+                started = writer.execute(self._ADD, params).rowcount == 1
             else:
                 started = row[0] is not None
                 if started:
-                    for sql in _TAKE_OVER:
+                    for sql in self._TAKE_OVER:
                         writer.execute(sql, params)
             if started:
                 # Nothing writes the versions while the lock is held: the snapshot
@@ -124,28 +140,31 @@ class SetCount:
         return started
 
     def count(self) -> None:
-        """Count the set's versions in the snapshot (writers carry on meanwhile)."""
+        """Count the versions in the snapshot (writers carry on meanwhile)."""
         reader = self._reader
         try:
             reader.execute("SET LOCAL work_mem = '64MB'")
-            self.counted = [tuple(row) for row in reader.execute(_COUNT, self._params)]
+            self.counted = [tuple(row) for row in reader.execute(self._COUNT, self._params)]
         finally:
             reader.execute("ROLLBACK")
 
     def finish(self) -> bool:
         """Add the snapshot's count to the changes made since; False when taken over meanwhile."""
-        writer, params = self._writer, self._params
+        writer = self._writer
         with writer.transaction():
-            kept = writer.execute(_DONE, params).rowcount == 1
+            kept = writer.execute(self._DONE, self._params).rowcount == 1
             if kept:
-                writer.cursor().executemany(
-                    _ADD_COUNT,
-                    [
-                        params | {"ecosystem": e, "status": s, "versions": n}
-                        for e, s, n in self.counted
-                    ],
-                )
+                self._add_counted(writer)
         return kept
+
+    def _add_counted(self, writer: psycopg.Connection[Any]) -> None:
+        writer.cursor().executemany(
+            _ADD_COUNT,
+            [
+                self._params | {"ecosystem": e, "status": s, "versions": n}
+                for e, s, n in self.counted
+            ],
+        )
 
     def close(self) -> None:
         """Close both connections (an unfinished count stays, for another to take over)."""
@@ -153,9 +172,103 @@ class SetCount:
         self._writer.close()
 
 
+# A kept name term (migration 0024): its rows as the trigger writes them.
+_TERM_FIRST = (
+    "strpos(lower(s.normalized_name), %(term)s) "
+    "= length(lower(s.normalized_name)) - length(s.suffix) + 1"
+)
+_TERM_NAMES = (
+    "INSERT INTO package_name_term_names AS t (term, place, normalized_name, ecosystem, "
+    "pending, approved, rejected) SELECT %(term)s, u.* FROM unnest(%(places)s::smallint[], "
+    "%(names)s::text[], %(ecosystems)s::text[], %(pending)s::integer[], "
+    "%(approved)s::integer[], %(rejected)s::integer[]) AS u ORDER BY 2, 3, 4 "
+    "ON CONFLICT (term, place, normalized_name, ecosystem) DO UPDATE SET "
+    "pending = t.pending + excluded.pending, approved = t.approved + excluded.approved, "
+    "rejected = t.rejected + excluded.rejected"
+)
+_TERM_TOTALS = (
+    "INSERT INTO package_name_term_totals AS t (term, ecosystem, status, versions) "
+    "SELECT %(term)s, u.* FROM unnest(%(ecosystems)s::text[], %(statuses)s::text[], "
+    "%(versions)s::integer[]) AS u ORDER BY 2, 3 "
+    "ON CONFLICT (term, ecosystem, status) DO UPDATE SET versions = t.versions + excluded.versions"
+)
+
+
+class TermCount(SetCount):
+    """The keeping of one name term, as a word set is kept (:class:`SetCount`).
+
+    ``arguments``: those of a search's keep step (``term``, ``most``). The
+    count reads the suffix row of the term's first place in each name
+    containing it (``package_name_suffixes``, with the name's versions per
+    status); a name's place is 0 when it is the term, 1 when it starts with it.
+    """
+
+    _COUNTING = "SELECT counting FROM package_name_terms WHERE term = %(term)s"
+    _ADD = (
+        "INSERT INTO package_name_terms (term, counting) SELECT %(term)s, %(token)s "
+        "WHERE (SELECT count(*) FROM package_name_terms) < %(most)s ON CONFLICT (term) DO NOTHING"
+    )
+    _TAKE_OVER = (
+        "UPDATE package_name_terms SET counting = %(token)s WHERE term = %(term)s",
+        "DELETE FROM package_name_term_names WHERE term = %(term)s",
+        "DELETE FROM package_name_term_totals WHERE term = %(term)s",
+    )
+    _COUNT = (
+        "SELECT CASE WHEN length(s.suffix) < length(lower(s.normalized_name)) THEN 2 "
+        "WHEN s.suffix = %(term)s THEN 0 ELSE 1 END, s.normalized_name, s.ecosystem, "
+        "s.pending, s.approved, s.rejected FROM package_name_suffixes s "
+        f"WHERE s.suffix >= %(term)s AND s.suffix < %(term_end)s AND {_TERM_FIRST}"
+    )
+    _DONE = (
+        "UPDATE package_name_terms SET counting = NULL WHERE term = %(term)s "
+        "AND counting = %(token)s"
+    )
+
+    @staticmethod
+    def _parameters(arguments: dict[str, Any]) -> dict[str, Any]:
+        term = arguments["term"]
+        return {"term": term, "term_end": term + "\uffff", "most": arguments["most"]}
+
+    def _add_counted(self, writer: psycopg.Connection[Any]) -> None:
+        places, names, ecosystems, *by_status = (list(c) for c in zip(*self.counted, strict=True))
+        if not places:
+            return
+        writer.execute(
+            _TERM_NAMES,
+            self._params
+            | {"places": places, "names": names, "ecosystems": ecosystems}
+            | dict(zip(STATUSES, by_status, strict=True)),
+        )
+        totals: dict[tuple[str, str], int] = {}
+        for _place, _name, ecosystem, *versions in self.counted:
+            for status, n in zip(STATUSES, versions, strict=True):
+                totals[ecosystem, status] = totals.get((ecosystem, status), 0) + n
+        writer.execute(
+            _TERM_TOTALS,
+            self._params
+            | {
+                "ecosystems": [e for e, _s in totals],
+                "statuses": [s for _e, s in totals],
+                "versions": list(totals.values()),
+            },
+        )
+        # A name whose versions all went while the term was counted.
+        writer.execute(
+            "DELETE FROM package_name_term_names WHERE term = %(term)s "
+            "AND pending = 0 AND approved = 0 AND rejected = 0",
+            self._params,
+        )
+
+
+def keeping(arguments: dict[str, Any]) -> str:
+    """What a keep step keeps, as one key: a word set's, or a name term's (never alike)."""
+    return str(arguments["set_key"]) if "set_key" in arguments else f"term:{arguments['term']}"
+
+
 def keep(conninfo: str, arguments: dict[str, Any]) -> None:
-    """Add a word set and count it (see the module); nothing when it is kept already."""
-    count = SetCount.start(conninfo, arguments)
+    """Add a word set or a name term and count it (see the module); nothing when kept already."""
+    kind = SetCount if "set_key" in arguments else TermCount
+    count = kind.start(conninfo, arguments)
     if count is None:
         return
     try:

@@ -1,12 +1,17 @@
 """Listing and searching package versions on PostgreSQL (SQLite: :mod:`.search`).
 
 A page is a few ordered reads, each limited to the page's end, merged in one
-statement: names from their suffixes, descriptions from the names that have
-their rarest word (migration 0021) or, when few, from the GIN index of their
-stored words (migration 0019), versions in name order from the name index;
-``total`` from the counts the trigger of migrations 0019 and 0021 keeps (per
-name and status on each name suffix, per name prefix, per word, per kept word
-set). Nothing grows with the matches but what the page shows.
+statement, names first and only the page's names' versions after: names from
+their suffixes, or for a term inside many names from the rows kept for it in
+the page's order (migration 0024, kept at its first search); names described
+by a word in name order with their versions (migration 0021); descriptions of
+several words or with a status from the names that have their rarest word or,
+when few, from the GIN index of their stored words (migration 0019).
+``total`` from the counts the triggers of migrations 0019, 0021 and 0024 keep
+(per name and status on each name suffix, per name prefix, per word, per kept
+word set, per kept name term). Nothing grows with the matches but what the
+page shows, except the suffixes of a term inside fewer than
+:data:`KEPT_TERMS_FROM` names (or once :data:`MAX_TERMS` are kept).
 """
 
 from __future__ import annotations
@@ -90,64 +95,82 @@ _POSTGRES_FIRST = (
 
 
 @lru_cache(maxsize=64)
-def _postgres_term_page(ecosystem: bool, status: bool, described: str | None) -> str:
+def _postgres_term_page(
+    ecosystem: bool, status: bool, described: str | None, kept: bool
+) -> str:
     """The names starting with a term, then the others containing it or described by it, merged.
 
-    The suffix rows of the names containing the term are read once (``r``):
-    their versions are summed for the total (a column of each row), and each
-    name part takes its names from them, as far as their versions reach the
-    page's end: those starting with the term in the order of their suffixes (a
-    name's whole suffix is the name, unless it has capitals: those are taken
-    all, few in any catalogue), the others containing it sorted by name. The
+    The names come first, their versions after. A ``kept`` term's names are
+    read in the page's order from its rows (``package_name_term_names``,
+    migration 0024) as far as the page reaches. Otherwise, from the term's
+    range of name suffixes: the names starting with the term in the order of
+    their whole-name suffix rows (a name with capitals read apart, few in any
+    catalogue), the others containing it sorted by name from the row of the
+    term's first place in each name (``c``); their versions (a column of each
+    suffix row, per status) are summed over the range for the total, a column
+    of each row of the page. The names are kept in order as far as their
+    versions reach the page's end; only those names' versions are read. The
     descriptions (``described``) are either "gathered" from the word index and
-    sorted, when their matches are few, or "walked":
-    the names whose descriptions have the rarest word (``package_name_words``,
-    migration 0021) read in name order, and each one's versions tested, as far
-    as the page reaches.
+    sorted, when their matches are few, or "walked": the names whose
+    descriptions have the rarest word (``package_name_words``, migration 0021)
+    read in name order, and each one's versions tested, as far as the page
+    reaches.
     """
     filters = _postgres_filters(ecosystem, status)
-    eco = " AND s.ecosystem = :ecosystem" if ecosystem else ""
-    # The suffix rows of the names containing the term, read once: for the
-    # count of their versions and for each name part.
-    suffixes = (
-        f"SELECT s.suffix AS x, s.ecosystem AS e, s.normalized_name AS n, "
-        f"{_POSTGRES_SUFFIX_VERSIONS[status].format(s='s.')} AS v, "
-        f"{_POSTGRES_FIRST.format(s='s.')} AS f {_POSTGRES_RANGE}{eco}"
-    )
-    in_status = " AND v > 0" if status else ""
-
-    def reaching(where: str, order: str) -> str:
-        # The names in order up to the one whose versions (in the status) reach
-        # the page's end: a quarter of :reach names, with four versions each. The
-        # first :reach names are found first (a partial sort), then summed.
-        return (
-            "SELECT e, n FROM (SELECT e, n, sum(v) OVER (ORDER BY o, e ROWS UNBOUNDED PRECEDING) "
-            f"- v AS before FROM (SELECT e, n, {order} AS o, v FROM r WHERE {where}{in_status} "
-            f"ORDER BY {order}, e LIMIT :reach) AS first) AS r WHERE before < :reach"
+    if kept:
+        versions = _POSTGRES_SUFFIX_VERSIONS[status].format(s="t.")
+        eco = " AND t.ecosystem = :ecosystem" if ecosystem else ""
+        in_status = f" AND {versions} > 0" if status else ""
+        names = (
+            f"(SELECT t.place AS rank, t.normalized_name AS n, t.ecosystem AS e, {versions} AS v, "
+            f"false AS d FROM package_name_term_names t WHERE t.term = :term{eco}{in_status} "
+            "ORDER BY t.place, t.normalized_name, t.ecosystem LIMIT :reach)"
         )
-
-    starting_names = (
-        f"({reaching('x = n', 'x')}) UNION ALL "
-        f"(SELECT e, n FROM r WHERE x = lower(n) AND x <> n{in_status})"
+    else:
+        versions = _POSTGRES_SUFFIX_VERSIONS[status].format(s="s.")
+        eco = " AND s.ecosystem = :ecosystem" if ecosystem else ""
+        in_status = f" AND {versions} > 0" if status else ""
+        exact = "CASE WHEN s.suffix = :term THEN 0 ELSE 1 END"
+        # Names starting with the term and those with capitals last, then by name:
+        # the first :reach names containing it further on (with versions in the status).
+        later = "whole OR v = 0" if status else "whole"
+        names = (
+            f"(SELECT {exact} AS rank, s.normalized_name AS n, s.ecosystem AS e, {versions} AS v, "
+            f"false AS d {_POSTGRES_RANGE} AND s.suffix = s.normalized_name{eco}{in_status} "
+            "ORDER BY s.suffix, s.ecosystem LIMIT :reach) UNION ALL "
+            # A whole-name row other than the name: a name with capitals, lower-cased.
+            f"(SELECT {exact}, s.normalized_name, s.ecosystem, {versions}, false "
+            f"{_POSTGRES_RANGE} AND s.suffix <> s.normalized_name "
+            f"AND length(s.suffix) = length(s.normalized_name){eco}{in_status}) UNION ALL "
+            f"(SELECT 2, n, e, v, false FROM c WHERE NOT ({later}))"
+        )
+    if described == "named":
+        # A term of one word, no status: the names described by it (and not
+        # containing it) in name order, with their versions having the word.
+        word_eco = " AND w.ecosystem = :ecosystem" if ecosystem else ""
+        names += (
+            " UNION ALL (SELECT 2, w.normalized_name, w.ecosystem, w.versions, true "
+            f"FROM package_name_words w WHERE w.word = :term{word_eco} "
+            "AND NOT lower(w.normalized_name) LIKE :pattern ESCAPE '\\' "
+            "ORDER BY w.normalized_name, w.ecosystem LIMIT :reach)"
+        )
+    # A described name's versions: those having the word.
+    described_by = (
+        f" AND (NOT f.d OR {_POSTGRES_WORDS} @@ {_POSTGRES_QUERY})" if described == "named" else ""
     )
-    containing_names = reaching("f AND NOT lower(n) LIKE :starts ESCAPE '\\'", "n")
+    # The names in order up to the one whose versions reach the page's end.
+    first = (
+        "SELECT rank, e AS fe, n AS fn, d FROM (SELECT rank, e, n, d, "
+        "sum(v) OVER (ORDER BY rank, n, e ROWS UNBOUNDED PRECEDING) - v AS before "
+        f"FROM ({names}) AS names) AS ordered WHERE before < :reach"
+    )
     branches = [
-        _POSTGRES_BRANCH.format(
-            columns=_COLUMNS,
-            rank=_POSTGRES_EXACT,
-            where=f"(ecosystem, normalized_name) IN ({starting_names})",
-            filters=filters,
-            order="rank, ",
-        ),
-        _POSTGRES_BRANCH.format(
-            columns=_COLUMNS,
-            rank="2",
-            where=f"(ecosystem, normalized_name) IN ({containing_names})",
-            filters=filters,
-            order="",
-        ),
+        f"(SELECT {_COLUMNS}, n, s, i, rank FROM ({first}) AS f CROSS JOIN LATERAL (SELECT "
+        f"{_COLUMNS}, normalized_name AS n, sort_token AS s, id AS i FROM package_versions "
+        f"WHERE ecosystem = f.fe AND normalized_name = f.fn{filters}{described_by}) AS v "
+        "ORDER BY rank, n, ecosystem, s DESC, i DESC LIMIT :reach)"
     ]
-    if described is not None:
+    if described in ("gathered", "walked"):
         words = f"{_POSTGRES_WORDS} @@ {_POSTGRES_QUERY} AND NOT {_POSTGRES_CONTAINS}"
         if described == "gathered":
             branch = _POSTGRES_BRANCH.format(
@@ -160,13 +183,13 @@ def _postgres_term_page(ecosystem: bool, status: bool, described: str | None) ->
                 "ORDER BY n, ecosystem, s DESC, i DESC LIMIT :reach)"
             )
         else:
-            eco = " AND w.ecosystem = :ecosystem" if ecosystem else ""
+            word_eco = " AND w.ecosystem = :ecosystem" if ecosystem else ""
             # In name order (the key's), each name's versions sorted after it: the
             # page stops reading names once it has :reach versions.
             branch = (
                 f"(SELECT {_COLUMNS}, n, s, i, 2 AS rank FROM (SELECT w.normalized_name AS wn, "
                 "w.ecosystem AS we FROM package_name_words w WHERE w.word = :rarest"
-                f"{eco} AND NOT lower(w.normalized_name) LIKE :pattern ESCAPE '\\' "
+                f"{word_eco} AND NOT lower(w.normalized_name) LIKE :pattern ESCAPE '\\' "
                 "ORDER BY w.normalized_name, w.ecosystem) AS w CROSS JOIN LATERAL (SELECT "
                 f"{_COLUMNS}, normalized_name AS n, sort_token AS s, id AS i "
                 "FROM package_versions WHERE ecosystem = w.we AND normalized_name = w.wn "
@@ -175,10 +198,20 @@ def _postgres_term_page(ecosystem: bool, status: bool, described: str | None) ->
             )
         branches.append(branch)
     page = _POSTGRES_PAGE.format(branches=" UNION ALL ".join(branches))
+    if kept:
+        return page
+    # The suffix rows of the term's first place in each name: the whole-name row of
+    # a name starting with it, another row of a name containing it further on.
+    first_places = f"{_POSTGRES_RANGE} AND {_POSTGRES_FIRST.format(s='s.')}{eco}"
+    containing = (
+        f"SELECT s.normalized_name AS n, s.ecosystem AS e, {versions} AS v, "
+        f"length(s.suffix) = length(s.normalized_name) AS whole {first_places}"
+    )
     # The versions of the names containing the term ride along each row.
     return (
-        f"WITH r AS MATERIALIZED ({suffixes}) SELECT *, "
-        f"(SELECT coalesce(sum(v), 0) FROM r WHERE f) AS named FROM ({page}) AS page"
+        f"WITH c AS MATERIALIZED (SELECT * FROM ({containing}) AS c ORDER BY {later}, n, e "
+        f"LIMIT :reach) SELECT *, (SELECT coalesce(sum({versions}), 0) {first_places}) "
+        f"AS named FROM ({page}) AS page"
     )
 
 
@@ -208,7 +241,7 @@ _POSTGRES_DESCRIBED = (
     f"SELECT count(*) FROM package_versions WHERE {_POSTGRES_WORDS} @@ {_POSTGRES_QUERY} "
     f"AND {{contains}}{_POSTGRES_CONTAINS}{{filters}}"
 )
-#: The step that keeps a word set, not a statement: the driver runs
+#: The step that keeps a word set or a name term, not a statement: the driver runs
 #: :func:`.postgres_word_sets.keep` with its arguments (seconds at a million versions).
 KEEP = "keep a word set"
 # A kept set's counts: (ecosystem, status, versions) rows; none for a set not kept,
@@ -228,6 +261,24 @@ _POSTGRES_KEPT_NOW = (
 )
 
 
+#: A term inside this many names or more (their suffix rows) keeps its names
+#: (migration 0024: :class:`.postgres_word_sets.TermCount`); reading them from the
+#: suffixes cost about 2.5 microseconds each at a million versions, twice a search.
+KEPT_TERMS_FROM = 500
+#: At most this many terms are kept: the trigger writes a row for each kept term
+#: inside the name of a version added, removed or decided.
+MAX_TERMS = 1000
+# A kept term's counts, as one JSON array of (ecosystem, status, versions) rows;
+# NULL for a term not kept, or still being counted.
+_POSTGRES_TERM_KEPT = (
+    "SELECT json_agg(json_build_array(t.ecosystem, t.status, t.versions)) "
+    "FROM package_name_terms k LEFT JOIN package_name_term_totals t ON t.term = k.term "
+    "WHERE k.term = :term AND k.counting IS NULL"
+)
+# How many suffix rows the term's range has, up to :many.
+_POSTGRES_MANY = f"SELECT count(*) FROM (SELECT 1 {_POSTGRES_RANGE} LIMIT :many) AS m"
+
+
 def page(
     read: Reader,
     params: dict[str, Any],
@@ -236,8 +287,9 @@ def page(
 ) -> PackageList:
     """A list or search on a synchronous reader (see :func:`page_steps`).
 
-    ``keep`` keeps a word set (:func:`.postgres_word_sets.keep` on the reader's
-    database); without it, a set not kept is counted the long way.
+    ``keep`` keeps a word set or a name term (:func:`.postgres_word_sets.keep` on
+    the reader's database); without it, a set not kept is counted the long way,
+    a term not kept read from its suffixes.
     """
     steps = page_steps(params, term)
     try:
@@ -260,8 +312,8 @@ def page_steps(params: dict[str, Any], term: str) -> Steps[PackageList]:
     yielded one by one (:data:`~foss_registry.packages.records.Steps`): the API
     runs them on an asynchronous connection, prepared; other callers on a
     SQLAlchemy connection. A :data:`KEEP` step is no statement: the driver keeps
-    the word set of its arguments (it writes, and takes seconds at a million
-    versions), or leaves it to be counted the long way.
+    the word set or name term of its arguments (it writes, and takes up to
+    seconds at a million versions), or leaves it to be counted the long way.
     """
     shape = has_ecosystem, has_status = "ecosystem" in params, "status" in params
     filters = _postgres_filters(*shape)
@@ -280,26 +332,38 @@ def page_steps(params: dict[str, Any], term: str) -> Steps[PackageList]:
         escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         params |= {"term": term, "term_end": term + "\uffff", "words": term}
         params |= {"pattern": f"%{escaped}%", "starts": f"{escaped}%"}
+        params["many"] = KEPT_TERMS_FROM
         counted = yield _postgres_counts(*shape), params
-        word_total, kept, containing = (counted[0][i] for i in (0, 3, 4))
+        word_total, kept, containing, kept_term, many = (counted[0][i] for i in (0, 3, 4, 5, 6))
         counts = [(row[1], row[2]) for row in counted if row[1] is not None]
         # A word no description has (a package name's number, say): names alone match.
         fewest = min((c for _w, c in counts), default=0)
         described = None
-        if fewest:
+        one_word = [w for w, _c in counts] == [term]
+        if fewest and one_word and not has_status:
+            # The described names' versions are counted per name: merged by name.
+            described = "named"
+        elif fewest:
             # Gathering reads every match; walking the names reads about the page's
             # versions (each name read has one at least), times the share of a
             # name's versions that match.
             described = "gathered" if fewest <= 4 * params["reach"] else "walked"
             params["rarest"] = min(counts, key=lambda wc: (wc[1], wc[0]))[0]
-        sql = _postgres_term_page(has_ecosystem, has_status, described)
-        if [w for w, _c in counts] == [term]:
+        if one_word:
             described_total = word_total
         else:
             described_total = yield from _postgres_described(
                 params, counts, filters, _kept(kept), containing
             )
+        if kept_term is None and many >= KEPT_TERMS_FROM:
+            # Names containing the term are many: keep them (once; the next search
+            # reads them kept, whatever this one finds).
+            yield KEEP, {"term": term, "most": MAX_TERMS}
+            kept_term = (yield _POSTGRES_TERM_KEPT, {"term": term})[0][0]
+        sql = _postgres_term_page(has_ecosystem, has_status, described, kept_term is not None)
         rows = yield sql, params
+        if kept_term is not None:
+            return _result(rows, _kept_total(_kept(kept_term), params) + described_total, params)
         if rows:
             return _result([row[:-1] for row in rows], rows[0][-1] + described_total, params)
         # A page past the end: the names' versions counted on their own.
@@ -331,7 +395,9 @@ def _postgres_counts(ecosystem: bool, status: bool) -> str:
     the term's words with the versions whose description has it (NULLs for a
     term without words), and for a term of several words the kept counts of
     their set (:data:`_POSTGRES_KEPT_NOW`) and the versions described by them
-    whose name contains the term.
+    whose name contains the term; the kept counts of the term's names
+    (:data:`_POSTGRES_TERM_KEPT`), or for a term not kept, whether its names are
+    many (:data:`_POSTGRES_MANY`).
     """
     filters = _postgres_filters(ecosystem, status)
     word_total = _POSTGRES_WORD_TOTAL.format(filters=filters)
@@ -341,8 +407,9 @@ def _postgres_counts(ecosystem: bool, status: bool) -> str:
     # the trigram index, tens of milliseconds for a name made of common syllables).
     return (
         f"SELECT ({word_total}), w.w, w.c, k.kept, CASE WHEN k.kept IS NOT NULL "
-        f"AND length({_POSTGRES_TERM_WORDS}) > 1 THEN ({containing}) END "
-        f"FROM (SELECT ({_POSTGRES_KEPT_NOW}) AS kept) AS k "
+        f"AND length({_POSTGRES_TERM_WORDS}) > 1 THEN ({containing}) END, "
+        f"k.kept_term, CASE WHEN k.kept_term IS NULL THEN ({_POSTGRES_MANY}) END "
+        f"FROM (SELECT ({_POSTGRES_KEPT_NOW}) AS kept, ({_POSTGRES_TERM_KEPT}) AS kept_term) AS k "
         f"LEFT JOIN LATERAL ({_POSTGRES_WORD_COUNTS}) AS w ON true"
     )
 
@@ -361,6 +428,17 @@ def _kept(found: Any) -> list[Any]:
     if found is None:
         return []
     return list(json.loads(found) if isinstance(found, str | bytes) else found)
+
+
+def _kept_total(kept: Sequence[Sequence[Any]], params: dict[str, Any]) -> int:
+    """The versions of kept (ecosystem, status, versions) rows that the filters keep."""
+    return sum(
+        versions
+        for eco, status, versions in kept
+        if versions
+        and params.get("ecosystem", eco) == eco
+        and params.get("status", status) == status
+    )
 
 
 def _postgres_described(
@@ -390,13 +468,7 @@ def _postgres_described(
     if not kept:
         described = _POSTGRES_DESCRIBED.format(contains="NOT ", filters=filters)
         return int((yield described, params)[0][0])
-    total = sum(
-        versions
-        for eco, status, versions in kept
-        if versions
-        and params.get("ecosystem", eco) == eco
-        and params.get("status", status) == status
-    )
+    total = _kept_total(kept, params)
     if containing is None:
         described = _POSTGRES_DESCRIBED.format(contains="", filters=filters)
         containing = (yield described, params)[0][0]

@@ -1,4 +1,4 @@
-"""PostgreSQL's per-name search counts stay in step with the versions (migration 0021).
+"""PostgreSQL's per-name search counts stay in step with the versions (migrations 0021 and 0024).
 
 A search on PostgreSQL reads the names described by a word from
 ``package_name_words`` and sums the versions of the names containing a term
@@ -6,7 +6,9 @@ from the per-status counts of their ``package_name_suffixes`` rows, without
 reading the versions themselves: a count that drifted would show as a missing
 result or a wrong ``total``. These tests rebuild both from the stored versions
 after every kind of change, and after the migration's own count of versions
-stored before it, and compare.
+stored before it, and compare; likewise the rows of a kept name term
+(migration 0024), from the count that adds it, made while writes go on, and
+after every kind of change since.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from sqlalchemy import Engine, create_engine, text
 
 from foss_registry import search_index, storage
 from foss_registry.db import make_engine
-from foss_registry.packages import postgres_word_sets, search, service
+from foss_registry.packages import postgres_word_sets, search, search_postgres, service
 from foss_registry.packages import records as reads
 from foss_registry.storage import _alembic_config
 from tests.conftest import POSTGRES_URL, empty_database
@@ -285,3 +287,131 @@ def test_a_search_of_common_words_keeps_their_set(
     assert [tuple(row) for row in kept] == [("for library", None)]
     stored, real = _set_totals(engine)
     assert stored == dict(real) == {("pypi", "pending"): 3}
+
+
+TERM = {"term": "interface", "most": 1000}
+
+
+def _term_rows(engine: Engine) -> tuple[dict[Any, Any], dict[Any, Any]]:
+    """The kept rows of TERM (names and non-zero totals), and those the versions make."""
+    term = TERM["term"]
+    with engine.connect() as conn:
+        names = {
+            (place, name, eco): tuple(counts)
+            for _t, place, name, eco, *counts in conn.execute(
+                text("SELECT * FROM package_name_term_names WHERE term = :t"), {"t": term}
+            )
+        }
+        totals = {
+            (eco, status): versions
+            for _t, eco, status, versions in conn.execute(
+                text("SELECT * FROM package_name_term_totals WHERE term = :t"), {"t": term}
+            )
+            if versions
+        }
+        rows = conn.execute(
+            text("SELECT ecosystem, normalized_name, status FROM package_versions")
+        ).all()
+    by_status = Counter((eco, name, status) for eco, name, status in rows if term in name.lower())
+    real_names = {
+        (0 if name.lower() == term else 1 if name.lower().startswith(term) else 2, name, eco): tuple(
+            by_status[(eco, name, status)] for status in STATUSES
+        )
+        for eco, name, _status in by_status
+    }
+    real_totals: Counter[Any] = Counter()
+    for (eco, _name, status), n in by_status.items():
+        real_totals[eco, status] += n
+    return {"names": names, "totals": totals}, {"names": real_names, "totals": dict(real_totals)}
+
+
+def _assert_term_in_step(engine: Engine) -> None:
+    stored, real = _term_rows(engine)
+    assert stored == real
+
+
+def test_a_kept_term_stays_in_step_while_counted_and_after(engine: Engine) -> None:
+    _insert(engine, "pypi", "zope-interface", "5.0", "Interfaces for Python")
+    _insert(engine, "pypi", "interface", "1.0", "The name itself")
+    # Twice in one name, and capitals (npm keeps them): one row, by the lower-cased name.
+    _insert(engine, "npm", "interface-of-interface", "1.0", "Nothing alike")
+    _insert(engine, "npm", "MyInterfaces", "2.0", "Capitals")
+    _insert(engine, "pypi", "unrelated", "1.0", "An interface, described")
+    database = postgres_word_sets.conninfo(engine.url)
+    count = postgres_word_sets.TermCount.start(database, TERM)
+    assert count is not None
+    try:
+        # Added, not counted yet: writes go on, searches read the suffixes.
+        _write_without_waiting(
+            engine,
+            "UPDATE package_versions SET status = 'approved' WHERE normalized_name = 'interface'",
+            "DELETE FROM package_versions WHERE normalized_name = 'interface-of-interface'",
+        )
+        _insert(engine, "pypi", "zope-interface", "6.0", "Interfaces, typed")
+        assert _search(engine, "interface")[0] == 5
+        count.count()
+        _insert(engine, "maven", "org.zope:interface", "1.0", "Zope interfaces for the JVM")
+        _execute(engine, "DELETE FROM package_versions WHERE normalized_name = 'MyInterfaces'")
+        assert count.finish()
+    finally:
+        count.close()
+    _assert_term_in_step(engine)
+    with engine.connect() as conn:
+        kept = conn.execute(text("SELECT term, counting FROM package_name_terms")).all()
+    assert [tuple(row) for row in kept] == [("interface", None)]
+    assert _search(engine, "interface") == (
+        5,
+        [
+            ("interface", "1.0"),
+            ("org.zope:interface", "1.0"),
+            ("unrelated", "1.0"),
+            ("zope-interface", "6.0"),
+            ("zope-interface", "5.0"),
+        ],
+    )
+
+    # Kept: every kind of change keeps its rows in step, and searches read them.
+    _execute(engine, "UPDATE package_versions SET status = 'rejected' WHERE version = '5.0'")
+    _insert(engine, "npm", "MyInterfaces", "3.0", "Back, with capitals")
+    _execute(
+        engine,
+        "UPDATE package_versions SET name = 'interfaces', normalized_name = 'interfaces' "
+        "WHERE normalized_name = 'interface'",
+    )
+    _execute(engine, "DELETE FROM package_versions WHERE ecosystem = 'maven'")
+    _assert_term_in_step(engine)
+    assert _search(engine, "interface") == (
+        5,
+        [
+            ("interfaces", "1.0"),
+            ("MyInterfaces", "3.0"),
+            ("unrelated", "1.0"),
+            ("zope-interface", "6.0"),
+            ("zope-interface", "5.0"),
+        ],
+    )
+    assert _search(engine, "interface", status="rejected") == (1, [("zope-interface", "5.0")])
+    assert _search(engine, "interface", ecosystem="npm") == (1, [("MyInterfaces", "3.0")])
+    _execute(engine, "DELETE FROM package_versions")
+    _assert_term_in_step(engine)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM package_name_term_names")).scalar_one() == 0
+
+
+def test_a_search_of_a_term_inside_many_names_keeps_it(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search_postgres, "KEPT_TERMS_FROM", 2)
+    for name in ("interface", "zope-interface", "typed-interfaces"):
+        _insert(engine, "pypi", name, "1.0", "Interfaces")
+    # A term inside one name is read from its suffixes, not kept.
+    assert _search(engine, "typed")[0] == 1
+    with engine.connect() as conn:
+        page = service.list_packages(conn, search="interface")
+    assert page.total == 3
+    with engine.connect() as conn:
+        kept = conn.execute(text("SELECT term, counting FROM package_name_terms")).all()
+    assert [tuple(row) for row in kept] == [("interface", None)]
+    _assert_term_in_step(engine)
+    # A second count of a kept term is not started.
+    assert postgres_word_sets.TermCount.start(postgres_word_sets.conninfo(engine.url), TERM) is None
