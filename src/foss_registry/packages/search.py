@@ -449,27 +449,32 @@ def _word_statements(ecosystem: bool, status: str | None, length: int) -> dict[s
     )
     containing = first(f"{names_with_term} AND NOT {_STARTS}", "normalized_name, ecosystem")
     described = first(names_with_word, "normalized_name, ecosystem")
+    # The first :names names starting with the term, without and with capitals, read
+    # once for the opening's lists of them and for its sum of their versions.
+    first_names = ", ".join(
+        f"{name} AS MATERIALIZED (SELECT suffix <> :term AS other, {groups} {source} "
+        f"ORDER BY {order} LIMIT :names)"
+        for name, (source, order) in (("first_plain", starting), ("first_folded", folded))
+    )
+    listed = "SELECT json_group_array(json_array(other, normalized_name, ecosystem, versions))"
     return {
+        "with": f"WITH {first_names} ",
         # The counts and the first :names names starting with the term, in one
         # statement: each statement costs a round of Python's GIL between threads.
         "opening": (
             f"(SELECT coalesce(sum({versions}), 0) {all_with_term}), "
             f"(SELECT coalesce(sum(versions), 0) {versions_with_word}), "
-            f"json(({first(*starting, starting=True, limit=':names')})), "
-            f"json(({first(*folded, starting=True, limit=':names')}))"
+            f"json(({listed} FROM first_plain)), json(({listed} FROM first_folded))"
         ),
         "starting": first(*starting, starting=True),
         "starting_folded": first(*folded, starting=True),
         "described": described,
         "containing": containing,
-        # For one word without a status filter, the opening also reads what
-        # follows the names starting with the term (_following_statement),
-        # unless the first of those reach :groups versions already.
-        "following": (
-            f"CASE WHEN (SELECT coalesce(sum(versions), 0) FROM (SELECT versions "
-            f"{starting[0]} LIMIT :names)) + (SELECT coalesce(sum(versions), 0) FROM "
-            f"(SELECT versions {folded[0]} LIMIT :names)) < :groups THEN "
-            f"json((SELECT json_array(json(({containing})), json(({described}))))) END"
+        # Whether the first names starting with the term fall short of :groups
+        # versions (then what follows them is read too: see _words_page).
+        "short": (
+            "(SELECT coalesce(sum(versions), 0) FROM first_plain) "
+            "+ (SELECT coalesce(sum(versions), 0) FROM first_folded) < :groups"
         ),
     }
 
@@ -478,7 +483,7 @@ _GROUPS = "normalized_name, ecosystem, versions"
 
 
 @lru_cache(maxsize=64)
-def _opening_statement(opening: str, containing: str | None) -> str:
+def _opening_statement(with_: str, opening: str, containing: str | None) -> str:
     """The first statement of a search for words: the values ``opening`` lists, as one JSON array.
 
     With ``containing`` (:func:`_containing_statement`), also
@@ -487,11 +492,12 @@ def _opening_statement(opening: str, containing: str | None) -> str:
     (``_WORD_VERSIONS``), the kept counts of their set (``_KEPT_TOTALS``), and
     the names containing the term whose descriptions have every word. One
     statement, not one per word and part: each costs a round of Python's GIL
-    between the threads of a busy server.
+    between the threads of a busy server. ``with_`` names the first names
+    starting with the term, which ``opening`` reads.
     """
     if containing is not None:
         opening += f", json(({_WORD_VERSIONS})), json(({_KEPT_TOTALS})), json(({containing}))"
-    return f"SELECT json_array({opening})"
+    return f"{with_}SELECT json_array({opening})"
 
 
 # Every version of the given names (a JSON array of [ecosystem, name, whether only
@@ -559,6 +565,21 @@ Group = tuple[str, str, int, bool]
 FIRST_NAMES = 32
 
 
+#: The words of each set of several searched for lately, rarest first (as the opening
+#: statement counted them): the next search of the set reads its first names in the
+#: opening, walking the word found rarest then. Only a guess: any word of a set finds
+#: the names that have them all (at most MAX_GUESSES sets; then it starts over).
+_RAREST_FIRST: dict[str, list[str]] = {}
+MAX_GUESSES = 4096
+
+
+def _remember_rarest(key: str, ordered: list[str]) -> None:
+    if _RAREST_FIRST.get(key) != ordered:
+        if len(_RAREST_FIRST) >= MAX_GUESSES:
+            _RAREST_FIRST.clear()
+        _RAREST_FIRST[key] = ordered
+
+
 def _words_page(
     read: Reader, params: dict[str, Any], wanted: list[str], wait: float | None
 ) -> PackageList:
@@ -576,17 +597,30 @@ def _words_page(
     # A name's versions with one word counted by status need a kept set (or a walk).
     several = wanted != [term] or side["status"] is not None
     containing = _containing_statement(side, wanted, len(term)) if several else None
+    # The words rarest first, as the last search of them found (see _RAREST_FIRST).
+    guess = _RAREST_FIRST.get(word_sets.key(wanted)) if several else None
+    walk = guess or wanted
     if several:
         side |= {"word_list": _json_text(wanted), "set_key": word_sets.key(wanted)}
-        side |= {f"w{i}": w for i, w in enumerate(wanted)}
-    opening_sql = statements["opening"] + ("" if several else f", {statements['following']}")
-    opening = msgspec.json.decode(read(_opening_statement(opening_sql, containing), side)[0][0])
+        side |= {f"w{i}": w for i, w in enumerate(walk)} | {"chunk": FIRST_CHUNK}
+    # What follows the names starting with the term is read by the opening too,
+    # unless those reach the page's end: for several words, as the walk of the
+    # rarest word guessed, which must be the word the page then walks.
+    follows = not several or guess is not None
+    opening_sql = statements["opening"]
+    if follows:
+        shape = len(walk) if several else 0, "ecosystem" in params, "status" in params
+        sql = _following_statement(statements["containing"], statements["described"], *shape)
+        opening_sql += f", CASE WHEN {statements['short']} THEN json(({sql})) END"
+    opening_sql = _opening_statement(statements["with"], opening_sql, containing)
+    opening = msgspec.json.decode(read(opening_sql, side)[0][0])
     by_name, by_description, *first_starting = opening[:4]
+    followed = opening[4] if follows else None
     ordered = wanted
-    followed = None if several else opening[4]
     if several:
-        counted, kept, found = opening[4:]
+        counted, kept, found = opening[5:] if follows else opening[4:]
         ordered, counts = _by_rarity(counted)
+        _remember_rarest(word_sets.key(wanted), ordered)
         by_description = _described_total(read, side, ordered, counts, (kept, found), wait)
     first_names = _starting(read, statements, side, first_starting)
     # The versions of names starting with the term; when only the first names
@@ -598,16 +632,17 @@ def _words_page(
     if end > starting:
         # After the names starting with the term, ranked by name alone: names
         # containing it and names described by it, read first in one statement
-        # (for one word, by the opening).
+        # (by the opening, for one word or for several whose rarest was guessed).
         if followed is None:
-            shape = len(ordered) if several else 0, "ecosystem" in params, "status" in params
-            words = {f"w{i}": w for i, w in enumerate(ordered)}
+            walk = ordered
+            shape = len(walk) if several else 0, "ecosystem" in params, "status" in params
+            words = {f"w{i}": w for i, w in enumerate(walk)}
             sql = _following_statement(statements["containing"], statements["described"], *shape)
             following = side | words | {"chunk": FIRST_CHUNK}
             followed = msgspec.json.decode(read(sql, following)[0][0])
         containing, *first_described = followed
         described: Iterator[Group] = (
-            _described_by_all(read, side, ordered, first_described)
+            _described_by_all(read, side, walk, first_described)
             if several
             else iter([(n, e, count, True) for n, e, count in first_described[0]])
         )

@@ -357,6 +357,47 @@ def test_words_missing_from_different_versions_are_counted_version_by_version(
     assert _search(engine, "yaml toml", status="pending") == _search(engine, "yaml toml")
 
 
+def test_the_word_a_search_of_several_walks_first_does_not_change_its_pages(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A search of several words walks the word its last search found rarest: any order answers."""
+    monkeypatch.setattr(search, "FIRST_NAMES", 2)
+    monkeypatch.setattr(search, "FIRST_CHUNK", 2)
+    for i in range(12):
+        described = ("fast json parser", "json parser", "fast parser", "fast json")[i % 4]
+        # Some names have a word of the term in them (the other range of its rows).
+        name = f"json{i:02d}" if i % 3 == 0 else f"n{i:02d}"
+        _insert(engine, ("pypi", "npm")[i % 2], name, "1.0", described)
+        _insert(engine, "pypi", name, "2.0", "fast json parser")
+    _insert(engine, "pypi", "json-parser", "1.0", "none of the words")  # not "json parser"
+    _execute(engine, "UPDATE package_versions SET status = 'approved' WHERE version = '2.0'")
+    pages = [
+        ("json parser", {}),
+        ("fast json parser", {}),
+        ("json parser", {"status": "approved"}),
+        ("json parser", {"ecosystem": "npm"}),
+    ]
+
+    def answers() -> list[Any]:
+        return [
+            _search(engine, term, limit=limit, offset=offset, **filters)
+            for term, filters in pages
+            for limit, offset in ((1000, 0), (3, 0), (3, 4), (5, 9))
+        ]
+
+    # No search of these sets yet: each page walks the rarest word.
+    monkeypatch.setattr(search, "_RAREST_FIRST", {})
+    expected = answers()
+    assert expected[0][0] == 12 + 6  # every 2.0, half the 1.0s
+    # Each page walks the word given here first, whichever is rarest.
+    monkeypatch.setattr(search, "_remember_rarest", lambda key, ordered: None)
+    for order in (["json", "parser"], ["parser", "json"]):
+        three = [*order, "fast"]
+        guesses = {"json parser": order, "fast json parser": three}
+        monkeypatch.setattr(search, "_RAREST_FIRST", guesses)
+        assert answers() == expected, order
+
+
 def test_pages_reach_past_the_first_names_starting_with_the_term(engine: Engine) -> None:
     # More names start with "kit" than a search reads at first, most with one version.
     names = [f"kit-{i:02}" for i in range(45)]
