@@ -108,8 +108,12 @@ def _postgres_term_page(
     catalogue), the others containing it sorted by name from the row of the
     term's first place in each name (``c``); their versions (a column of each
     suffix row, per status) are summed over the range for the total, a column
-    of each row of the page. The names are kept in order as far as their
-    versions reach the page's end; only those names' versions are read. The
+    of each row of the page. The names that are the term or start with it come
+    first; the others (containing it further on, or for one word described by
+    it) are merged by name, only as many as the first names' versions leave
+    room for, so a page that names starting with the term fill reads no other.
+    The names are kept in order as far as their versions reach the page's end;
+    only those names' versions are read. The
     descriptions (``described``) are either "gathered" from the word index and
     sorted, when their matches are few, or "walked": the names whose
     descriptions have the rarest word (``package_name_words``, migration 0021)
@@ -121,11 +125,23 @@ def _postgres_term_page(
         versions = _POSTGRES_SUFFIX_VERSIONS[status].format(s="t.")
         eco = " AND t.ecosystem = :ecosystem" if ecosystem else ""
         in_status = f" AND {versions} > 0" if status else ""
-        names = (
-            f"(SELECT t.place AS rank, t.normalized_name AS n, t.ecosystem AS e, {versions} AS v, "
-            f"false AS d FROM package_name_term_names t WHERE t.term = :term{eco}{in_status} "
-            "ORDER BY t.place, t.normalized_name, t.ecosystem LIMIT :reach)"
+        kept_names = (
+            "SELECT {columns} FROM package_name_term_names t WHERE t.term = :term "
+            f"AND t.place {{place}}{eco}{in_status} ORDER BY {{order}}t.normalized_name, "
+            "t.ecosystem LIMIT :reach"
         )
+        early = kept_names.format(
+            columns=f"t.place AS rank, t.normalized_name AS n, t.ecosystem AS e, {versions} AS v",
+            place="< 2",
+            order="t.place, ",
+        )
+        later_parts = [
+            kept_names.format(
+                columns=f"t.normalized_name AS n, t.ecosystem AS e, {versions} AS v, false AS d",
+                place="= 2",
+                order="",
+            )
+        ]
     else:
         versions = _POSTGRES_SUFFIX_VERSIONS[status].format(s="s.")
         eco = " AND s.ecosystem = :ecosystem" if ecosystem else ""
@@ -134,26 +150,35 @@ def _postgres_term_page(
         # Names starting with the term and those with capitals last, then by name:
         # the first :reach names containing it further on (with versions in the status).
         later = "whole OR v = 0" if status else "whole"
-        names = (
-            f"(SELECT {exact} AS rank, s.normalized_name AS n, s.ecosystem AS e, {versions} AS v, "
-            f"false AS d {_POSTGRES_RANGE} AND s.suffix = s.normalized_name{eco}{in_status} "
+        early = (
+            f"(SELECT {exact} AS rank, s.normalized_name AS n, s.ecosystem AS e, {versions} AS v "
+            f"{_POSTGRES_RANGE} AND s.suffix = s.normalized_name{eco}{in_status} "
             "ORDER BY s.suffix, s.ecosystem LIMIT :reach) UNION ALL "
             # A whole-name row other than the name: a name with capitals, lower-cased.
-            f"(SELECT {exact}, s.normalized_name, s.ecosystem, {versions}, false "
+            f"(SELECT {exact}, s.normalized_name, s.ecosystem, {versions} "
             f"{_POSTGRES_RANGE} AND s.suffix <> s.normalized_name "
-            f"AND length(s.suffix) = length(s.normalized_name){eco}{in_status}) UNION ALL "
-            f"(SELECT 2, n, e, v, false FROM c WHERE NOT ({later}))"
+            f"AND length(s.suffix) = length(s.normalized_name){eco}{in_status})"
         )
+        later_parts = [f"SELECT n, e, v, false AS d FROM c WHERE NOT ({later}) ORDER BY n, e"]
     if described == "named":
         # A term of one word, no status: the names described by it (and not
         # containing it) in name order, with their versions having the word.
         word_eco = " AND w.ecosystem = :ecosystem" if ecosystem else ""
-        names += (
-            " UNION ALL (SELECT 2, w.normalized_name, w.ecosystem, w.versions, true "
+        later_parts.append(
+            "SELECT w.normalized_name, w.ecosystem, w.versions, true "
             f"FROM package_name_words w WHERE w.word = :term{word_eco} "
             "AND NOT lower(w.normalized_name) LIKE :pattern ESCAPE '\\' "
-            "ORDER BY w.normalized_name, w.ecosystem LIMIT :reach)"
+            "ORDER BY w.normalized_name, w.ecosystem LIMIT :reach"
         )
+    # The names ranked 0 and 1 (the term, starting with it) first; those ranked 2
+    # merged by name, only as many as the versions of the first leave room for
+    # (each name has a version).
+    later_names = " UNION ALL ".join(f"({part})" for part in later_parts)
+    names = (
+        f"WITH early AS MATERIALIZED ({early}) SELECT rank, n, e, v, false AS d FROM early "
+        f"UNION ALL (SELECT 2, n, e, v, d FROM ({later_names}) AS later ORDER BY n, e "
+        "LIMIT greatest(0, :reach - (SELECT coalesce(sum(v), 0) FROM early)))"
+    )
     # A described name's versions: those having the word.
     described_by = (
         f" AND (NOT f.d OR {_POSTGRES_WORDS} @@ {_POSTGRES_QUERY})" if described == "named" else ""
