@@ -156,7 +156,8 @@ def list_packages(
     ``snapshot``, on SQLite: called before the first statement of a list or
     search that runs several, for a caller whose reads are not in a
     transaction already (several statements must read one snapshot); a
-    search of one statement reads its own.
+    listing, or a search of one or two characters, is one statement and
+    reads its own.
 
     A SQLite search whose word set is being kept waits up to ``wait`` seconds
     for that count, then counts the long way; with ``wait`` None it raises
@@ -168,21 +169,19 @@ def list_packages(
     term = _term(search)
     if dialect != "sqlite":
         return search_postgres.page(read, params, term, keep)
-    if term:
-        params["term"] = term
-        params["term_end"] = term + "\uffff"
-        if len(term) < MIN_SUBSTRING:
-            return _short_page(read, params)
+    if not term:
+        return _listing(read, params)
+    params["term"] = term
+    params["term_end"] = term + "\uffff"
+    if len(term) < MIN_SUBSTRING:
+        return _short_page(read, params)
     # Every other shape runs several statements.
     if snapshot is not None:
         snapshot()
-    shape: str | None = None
-    if term:
-        wanted = search_index.words(term)
-        if wanted:
-            return _words_page(read, params, wanted, wait)
-        shape = "name"
-    return _page_of(read, dialect, params, shape)
+    wanted = search_index.words(term)
+    if wanted:
+        return _words_page(read, params, wanted, wait)
+    return _page_of(read, dialect, params, "name")
 
 
 def postgres_steps(
@@ -218,23 +217,38 @@ def _filter_params(
     return params
 
 
-def _page_of(read: Reader, dialect: str, params: dict[str, Any], shape: str | None) -> PackageList:
-    """Read one page of the matches of a statement ``shape`` (None: no search) and the total."""
+def _page_of(read: Reader, dialect: str, params: dict[str, Any], shape: str) -> PackageList:
+    """Read one page of the matches of a statement ``shape`` and the total.
+
+    The statement evaluates its index lookups once: the count rides along as a
+    window over the same matches (counted apart only for a page past the end).
+    """
     has_ecosystem, has_status = "ecosystem" in params, "status" in params
-    # A search evaluates its index lookups once: the count rides along as a
-    # window over the same matches. Without a search the ordered index serves
-    # the page and stops early; a window count would read every row first.
-    count_window = shape is not None
-    sql = _statement(dialect, has_ecosystem, has_status, shape, count_window)
-    rows, total = _rows(read, dialect, sql, params, count_window)
+    sql = _statement(dialect, has_ecosystem, has_status, shape, True)
+    rows, total = _rows(read, dialect, sql, params, True)
     if total is None:
         count_params = {k: v for k, v in params.items() if k not in ("limit", "offset")}
-        if dialect == "sqlite" and shape is None:
-            count_sql = _FILTERED_TOTAL[has_ecosystem, has_status]
-        else:
-            count_sql = _count_statement(has_ecosystem, has_status, shape)
-        total = read(count_sql, count_params)[0][0]
+        total = read(_count_statement(has_ecosystem, has_status, shape), count_params)[0][0]
     return _result(rows, int(total), params["limit"], params["offset"])
+
+
+def _listing(read: Reader, params: dict[str, Any]) -> PackageList:
+    """A SQLite listing (filters alone), its page and its total in one statement.
+
+    The name index (or the status one) serves the page in order and stops
+    early; the total is summed from the per-prefix counts.
+    """
+    has_ecosystem, has_status = "ecosystem" in params, "status" in params
+    sql = _listing_statement(has_ecosystem, has_status)
+    total, rows = msgspec.json.decode(read(sql, params)[0][0])
+    listed = [PackageSummary(*row) for row in rows]
+    return _result(listed, total, params["limit"], params["offset"])
+
+
+@lru_cache(maxsize=4)
+def _listing_statement(ecosystem: bool, status: bool) -> str:
+    rows = _as_json(_statement("sqlite", ecosystem, status, None, False), LISTED)
+    return f"SELECT json_array(({_FILTERED_TOTAL[ecosystem, status]}), json(({rows})))"
 
 
 # SQLite: the one-character name prefixes part every version once (migration 0016).
