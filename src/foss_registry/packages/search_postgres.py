@@ -182,6 +182,9 @@ def _postgres_term_page(
         f"UNION ALL (SELECT 2, n, e, v, d FROM ({later_names}) AS later ORDER BY n, e "
         "LIMIT greatest(0, :reach - (SELECT coalesce(sum(v), 0) FROM early)))"
     )
+    # How many versions of the others a page may show after those of the names
+    # that are the term or start with it.
+    room = f"greatest(0, :reach - (SELECT coalesce(sum(v), 0) FROM ({early}) AS early))"
     # A described name's versions: those having the word.
     described_by = (
         f" AND (NOT f.d OR {_POSTGRES_WORDS} @@ {_POSTGRES_ONCE})" if described == "named" else ""
@@ -213,7 +216,7 @@ def _postgres_term_page(
         else:
             word_eco = " AND w.ecosystem = :ecosystem" if ecosystem else ""
             # In name order (the key's), each name's versions sorted after it: the
-            # page stops reading names once it has :reach versions.
+            # page stops reading names once it has the versions it has room for.
             branch = (
                 f"(SELECT {_COLUMNS}, n, s, i, 2 AS rank FROM (SELECT w.normalized_name AS wn, "
                 "w.ecosystem AS we FROM package_name_words w WHERE w.word = :rarest"
@@ -222,7 +225,7 @@ def _postgres_term_page(
                 f"{_COLUMNS}, normalized_name AS n, sort_token AS s, id AS i "
                 "FROM package_versions WHERE ecosystem = w.we AND normalized_name = w.wn "
                 f"AND {_POSTGRES_WORDS} @@ {_POSTGRES_ONCE}{filters}) AS v "
-                "ORDER BY w.wn, w.we, s DESC, i DESC LIMIT :reach)"
+                f"ORDER BY w.wn, w.we, s DESC, i DESC LIMIT {room})"
             )
         branches.append(branch)
     page = _POSTGRES_PAGE.format(branches=" UNION ALL ".join(branches))
