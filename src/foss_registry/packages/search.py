@@ -616,15 +616,14 @@ def _words_page(
     walk = guess or wanted
     if several:
         side |= {"word_list": _json_text(wanted), "set_key": word_sets.key(wanted)}
-        side |= {f"w{i}": w for i, w in enumerate(walk)} | {"chunk": FIRST_CHUNK}
+        side |= _walk_params(walk)
     # What follows the names starting with the term is read by the opening too,
     # unless those reach the page's end: for several words, as the walk of the
     # rarest word guessed, which must be the word the page then walks.
     follows = not several or guess is not None
     opening_sql = statements["opening"]
     if follows:
-        shape = len(walk) if several else 0, "ecosystem" in params, "status" in params
-        sql = _following_statement(statements["containing"], statements["described"], *shape)
+        sql = _following_sql(statements, params, len(walk) if several else 0)
         opening_sql += f", CASE WHEN {statements['short']} THEN json(({sql})) END"
     opening_sql = _opening_statement(statements["with"], opening_sql, containing)
     opening = msgspec.json.decode(read(opening_sql, side)[0][0])
@@ -649,11 +648,8 @@ def _words_page(
         # (by the opening, for one word or for several whose rarest was guessed).
         if followed is None:
             walk = ordered
-            shape = len(walk) if several else 0, "ecosystem" in params, "status" in params
-            words = {f"w{i}": w for i, w in enumerate(walk)}
-            sql = _following_statement(statements["containing"], statements["described"], *shape)
-            following = side | words | {"chunk": FIRST_CHUNK}
-            followed = msgspec.json.decode(read(sql, following)[0][0])
+            sql = _following_sql(statements, params, len(walk) if several else 0)
+            followed = msgspec.json.decode(read(sql, side | _walk_params(walk))[0][0])
         containing, *first_described = followed
         described: Iterator[Group] = (
             _described_by_all(read, side, walk, first_described)
@@ -668,6 +664,22 @@ def _words_page(
         _group_rows(read, wanted, chosen, side["status"])[skip - first :][:limit] if chosen else []
     )
     return _result(rows, by_name + by_description, limit, offset)
+
+
+def _following_sql(statements: dict[str, str], params: dict[str, Any], words: int) -> str:
+    """The statement of what follows the names starting with the term, walking ``words`` words."""
+    return _following_statement(
+        statements["containing"],
+        statements["described"],
+        words,
+        "ecosystem" in params,
+        "status" in params,
+    )
+
+
+def _walk_params(walk: list[str]) -> dict[str, Any]:
+    """The parameters of a walk of ``walk``'s words, the first walked first, a chunk at a time."""
+    return {f"w{i}": w for i, w in enumerate(walk)} | {"chunk": FIRST_CHUNK}
 
 
 def _starting(
