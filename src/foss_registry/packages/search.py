@@ -38,7 +38,7 @@ import msgspec
 
 from foss_registry import ecosystems, search_index
 from foss_registry.errors import FieldError, InvalidInputError
-from foss_registry.packages import search_postgres, word_sets
+from foss_registry.packages import name_terms, search_postgres, word_sets
 from foss_registry.packages.models import STATUSES
 from foss_registry.packages.records import (
     PackageList,
@@ -471,12 +471,21 @@ def _word_statements(ecosystem: bool, status: str | None, length: int) -> dict[s
         for name, (source, order) in (("first_plain", starting), ("first_folded", folded))
     )
     listed = "SELECT json_group_array(json_array(other, normalized_name, ecosystem, versions))"
+    # The versions whose name contains the term: kept (migration 0026), else summed
+    # over its names, with whether it is kept.
+    kept = "EXISTS (SELECT 1 FROM package_name_terms WHERE term = :term)"
+    in_kept = " AND status = :status" if status else ""
+    by_name = (
+        f"json_array({kept}, CASE WHEN {kept} THEN (SELECT coalesce(sum(versions), 0) "
+        f"FROM package_name_term_totals WHERE term = :term{eco}{in_kept}) "
+        f"ELSE (SELECT coalesce(sum({versions}), 0) {all_with_term}) END)"
+    )
     return {
         "with": f"WITH {first_names} ",
         # The counts and the first :names names starting with the term, in one
         # statement: each statement costs a round of Python's GIL between threads.
         "opening": (
-            f"(SELECT coalesce(sum({versions}), 0) {all_with_term}), "
+            f"json({by_name}), "
             f"(SELECT coalesce(sum(versions), 0) {versions_with_word}), "
             f"json(({listed} FROM first_plain)), json(({listed} FROM first_folded))"
         ),
@@ -627,7 +636,9 @@ def _words_page(
         opening_sql += f", CASE WHEN {statements['short']} THEN json(({sql})) END"
     opening_sql = _opening_statement(statements["with"], opening_sql, containing)
     opening = msgspec.json.decode(read(opening_sql, side)[0][0])
-    by_name, by_description, *first_starting = opening[:4]
+    (kept_term, by_name), by_description, *first_starting = opening[:4]
+    if not kept_term and by_name >= name_terms.KEPT_TERMS_FROM:
+        _keep_term(read, term)
     followed = opening[4] if follows else None
     ordered = wanted
     if several:
@@ -664,6 +675,13 @@ def _words_page(
         _group_rows(read, wanted, chosen, side["status"])[skip - first :][:limit] if chosen else []
     )
     return _result(rows, by_name + by_description, limit, offset)
+
+
+def _keep_term(read: Reader, term: str) -> None:
+    """Keep the counts of a term inside many names, in the background (next searches read them)."""
+    database = _database_file(read)
+    if database:
+        name_terms.keep(database, term)
 
 
 def _following_sql(statements: dict[str, str], params: dict[str, Any], words: int) -> str:

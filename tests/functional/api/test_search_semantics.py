@@ -47,7 +47,7 @@ from sqlalchemy import Engine
 from foss_registry import search_index
 from foss_registry.config import Settings
 from foss_registry.db import make_engine
-from foss_registry.packages import search, search_postgres, word_sets
+from foss_registry.packages import name_terms, search, search_postgres, word_sets
 from tests.conftest import BACKENDS, empty_database, make_client
 from tests.functional.conftest import create_token, key, submit
 
@@ -409,13 +409,20 @@ def registry(request: pytest.FixtureRequest, tmp_path_factory: Any) -> Iterator[
     url = _database_url(request, tmp_path_factory)
     engine = make_engine(url)
     settings = Settings(database_url=url, auth_enabled=True, rate_limits_enabled=False)
-    kept_from = search_index.KEPT_SETS_FROM, search_postgres.KEPT_TERMS_FROM
+    kept_from = (
+        search_index.KEPT_SETS_FROM,
+        search_postgres.KEPT_TERMS_FROM,
+        name_terms.KEPT_TERMS_FROM,
+    )
     reads = search.FIRST_NAMES, search.FIRST_CHUNK
     # Every word set asked for is kept (SQLite), as the common ones are in a large catalogue.
     search_index.KEPT_SETS_FROM = 1
     # PostgreSQL keeps the names of a term inside four names or more ("json", "cli",
     # "kalok"), and reads the others from their suffixes ("jsonstream", "kalokalo-x").
     search_postgres.KEPT_TERMS_FROM = 4
+    # SQLite keeps the counts of a term inside the names of eight versions or more, and
+    # sums the names of the others.
+    name_terms.KEPT_TERMS_FROM = 8
     # SQLite reads the names of a page a few first, then more: here a few means two,
     # so that small pages read more as large ones do in a large catalogue.
     search.FIRST_NAMES = search.FIRST_CHUNK = 2
@@ -423,8 +430,13 @@ def registry(request: pytest.FixtureRequest, tmp_path_factory: Any) -> Iterator[
         with make_client(settings, engine) as client:
             yield Registry(client, _seed(client, engine))
             word_sets.wait()
+            name_terms.wait()
     finally:
-        search_index.KEPT_SETS_FROM, search_postgres.KEPT_TERMS_FROM = kept_from
+        (
+            search_index.KEPT_SETS_FROM,
+            search_postgres.KEPT_TERMS_FROM,
+            name_terms.KEPT_TERMS_FROM,
+        ) = kept_from
         search.FIRST_NAMES, search.FIRST_CHUNK = reads
         engine.dispose()
 

@@ -22,8 +22,8 @@ from sqlalchemy import Engine, text
 
 from foss_registry import search_index, storage
 from foss_registry.db import make_engine
+from foss_registry.packages import name_terms, search, word_sets
 from foss_registry.packages import records as reads
-from foss_registry.packages import search, word_sets
 
 ROW = (
     "INSERT INTO package_versions (ecosystem, name, normalized_name, version, "
@@ -527,6 +527,106 @@ def test_a_kept_word_with_a_status_counts_the_names_containing_it_once(
         4,
         [("gamma", "0.1"), ("mylibrary", "2.0")],
     )
+
+
+def _term_totals(engine: Engine, term: str) -> tuple[dict[Any, int], Counter[Any]]:
+    """A kept name term's totals, and the versions whose lower-cased name contains it."""
+    with engine.connect() as conn:
+        kept = conn.execute(
+            text(
+                "SELECT ecosystem, status, versions FROM package_name_term_totals "
+                "WHERE term = :t AND versions <> 0"
+            ),
+            {"t": term},
+        ).all()
+        real = conn.execute(
+            text("SELECT ecosystem, status, normalized_name FROM package_versions")
+        ).all()
+    expected = Counter((e, s) for e, s, name in real if term in search_index.ascii_lower(name))
+    return {(e, s): n for e, s, n in kept}, expected
+
+
+def test_kept_name_terms_stay_exact_through_every_change(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A term inside many names is kept at its first search; its counts follow every change."""
+    monkeypatch.setattr(name_terms, "KEPT_TERMS_FROM", 3)
+    _insert(engine, "pypi", "http", "1.0", None)
+    _insert(engine, "pypi", "httpx", "1.0", "An HTTP client")
+    _insert(engine, "pypi", "httpx", "2.0", None)
+    _insert(engine, "npm", "MyHTTPLib", "1.0.0", None)  # npm keeps capitals
+    _insert(engine, "pypi", "aiohttp-retry", "1", None)
+    _insert(engine, "pypi", "htt", "1", "an http server")  # described, not named
+    first = _search(engine, "http")
+    assert first == (
+        6,
+        [
+            ("http", "1.0"),
+            ("httpx", "2.0"),
+            ("httpx", "1.0"),
+            ("MyHTTPLib", "1.0.0"),  # names in code-point order: capitals first
+            ("aiohttp-retry", "1"),
+            ("htt", "1"),
+        ],
+    )
+    name_terms.wait()
+    with engine.connect() as conn:
+        kept = [t for (t,) in conn.execute(text("SELECT term FROM package_name_terms"))]
+    assert kept == ["http"]
+    # A term inside fewer names is not kept.
+    assert _search(engine, "aiohttp")[0] == 1
+    name_terms.wait()
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM package_name_terms")).scalar() == 1
+    totals, expected = _term_totals(engine, "http")
+    assert totals == expected == {("pypi", "pending"): 4, ("npm", "pending"): 1}
+    # The same answer from the kept counts.
+    assert _search(engine, "http") == first
+
+    _insert(engine, "pypi", "xhttp", "3", None)
+    _insert(engine, "pypi", "plain", "1", "nothing of it")
+    _execute(engine, "UPDATE package_versions SET status = 'approved' WHERE name = 'httpx'")
+    _execute(
+        engine,
+        "UPDATE package_versions SET status = 'rejected' WHERE ecosystem = 'npm'",
+    )
+    # A rename out of the term and one into it.
+    _execute(
+        engine,
+        "UPDATE package_versions SET normalized_name = 'retry', name = 'retry' "
+        "WHERE name = 'aiohttp-retry'",
+    )
+    _execute(
+        engine,
+        "UPDATE package_versions SET normalized_name = 'plainhttp', name = 'plainhttp' "
+        "WHERE name = 'plain'",
+    )
+    _execute(engine, "DELETE FROM package_versions WHERE name = 'http'")
+    totals, expected = _term_totals(engine, "http")
+    assert totals == expected
+    assert expected == {
+        ("pypi", "approved"): 2,
+        ("pypi", "pending"): 2,
+        ("npm", "rejected"): 1,
+    }
+    assert _search(engine, "http") == (
+        6,
+        [
+            ("httpx", "2.0"),
+            ("httpx", "1.0"),
+            ("MyHTTPLib", "1.0.0"),
+            ("htt", "1"),
+            ("plainhttp", "1"),
+            ("xhttp", "3"),
+        ],
+    )
+    assert _search(engine, "http", status="approved") == (2, [("httpx", "2.0"), ("httpx", "1.0")])
+    assert _search(engine, "http", ecosystem="npm") == (1, [("MyHTTPLib", "1.0.0")])
+    assert _search(engine, "http", ecosystem="pypi", status="pending") == (
+        3,
+        [("htt", "1"), ("plainhttp", "1"), ("xhttp", "3")],
+    )
+    assert _search(engine, "http", limit=2, offset=3) == (6, [("htt", "1"), ("plainhttp", "1")])
 
 
 def _database(engine: Engine) -> str:

@@ -1,0 +1,118 @@
+"""SQLite's kept name terms: exact counts of the versions whose name contains a term.
+
+A search's ``total`` counts every version whose lower-cased name contains the
+term. For a piece of many names (``http``, ``json``) summing them per search
+reads each name's suffix row: 11-15 ms at a million versions. Once such a term
+has been searched for it is *kept*: a row in ``package_name_terms`` and its
+counts per ecosystem and status in ``package_name_term_totals`` (migration
+0026), which triggers keep in step with every later change. Its count is then
+one short read.
+
+Keeping writes, and searches run on read-only connections, so a search hands
+the term to :func:`keep`, which adds it on a thread of its own, in one write
+transaction that also counts it from the suffix rows (tens of milliseconds at
+a million versions): nothing can commit between the count and the triggers
+taking over. Until then searches sum the names (exactly, as before).
+
+Anyone may search, so what is kept is bounded: at most :data:`MAX_TERMS`
+terms (each adds a little to every write of a version whose name holds it),
+and at most :data:`MAX_WAITING` waiting to be added.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+
+_log = logging.getLogger(__name__)
+
+#: A term inside the names of this many versions or more is kept at its search.
+KEPT_TERMS_FROM = 2000
+#: The most terms kept: the triggers compare each with the name of every version written.
+MAX_TERMS = 1000
+#: The most terms waiting to be added at once.
+MAX_WAITING = 8
+
+_ADD_TERM = (
+    "INSERT OR IGNORE INTO package_name_terms(term) "
+    f"SELECT :term WHERE (SELECT count(*) FROM package_name_terms) < {MAX_TERMS}"
+)
+# The versions per ecosystem and status of the names containing the term: the suffix
+# row of the term's first place in a name carries the name's counts (migration 0018).
+# The term's length is written, not bound (see search._NAMES_WITH_TERM).
+_COUNT = (
+    "INSERT INTO package_name_term_totals(term, ecosystem, status, versions) "
+    "SELECT :term, ecosystem, status, versions FROM ("
+    "SELECT ecosystem, 'pending' AS status, sum(pending) AS versions {names} "
+    "UNION ALL SELECT ecosystem, 'approved', sum(approved) {names} "
+    "UNION ALL SELECT ecosystem, 'rejected', sum(rejected) {names}"
+    ") WHERE versions > 0"
+)
+_NAMES = (
+    "FROM package_name_suffixes WHERE suffix >= :term AND suffix < :term_end "
+    "AND earlier < {length} GROUP BY ecosystem"
+)
+
+_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="foss-name-terms")
+_lock = threading.Lock()
+_asked: dict[tuple[str, str], Future[None]] = {}
+
+
+def keep(database: str, term: str) -> Future[None] | None:
+    """Keep the counts of a name term of a SQLite database file, once, in the background.
+
+    Returns the work adding it (None when the bound on waiting terms refuses it).
+    """
+    wanted = (database, term)
+    with _lock:
+        future = _asked.get(wanted)
+        if future is None:
+            if sum(not f.done() for f in _asked.values()) >= MAX_WAITING:
+                return None
+            future = _asked[wanted] = _executor.submit(_add, database, term)
+        return future
+
+
+def wait() -> None:
+    """Wait until every term asked for so far is kept (for tests and tools)."""
+    with _lock:
+        pending = list(_asked.values())
+    for future in pending:
+        future.result()
+
+
+def add(conn: sqlite3.Connection, term: str) -> bool:
+    """Add a term and its counts on a connection in autocommit mode; False if not added.
+
+    Not added when it is kept already or :data:`MAX_TERMS` are.
+    """
+    params = {"term": term, "term_end": term + "\uffff"}
+    names = _NAMES.format(length=len(term))
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        added = conn.execute(_ADD_TERM, params).rowcount == 1
+        if added:
+            conn.execute(_COUNT.format(names=names), params)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return added
+
+
+def _add(database: str, term: str) -> None:
+    try:
+        conn = sqlite3.connect(database, timeout=30, isolation_level=None)
+        try:
+            add(conn, term)
+        finally:
+            conn.close()
+        return
+    except sqlite3.Error:
+        # The search summed the names and will again: nothing is lost.
+        _log.exception("could not keep the counts of the name term %r", term)
+    with _lock:
+        # Asked again, it is tried again.
+        _asked.pop((database, term), None)
