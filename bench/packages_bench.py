@@ -217,6 +217,7 @@ SHAPES = (
     ("search=library%20for", "two common words"),
     ("search=the%20library%20for", "three common words"),
     ("search=js", "two letters"),
+    ("search=http", "a piece of many names"),
     ("search=jsonrest&status=approved", "a word and a status"),
     ("status=approved", "a filter alone"),
 )
@@ -291,10 +292,20 @@ def postgres_copy(admin_url: str, db: Path, total: int) -> str:
 
 
 def forget_kept_sets(db: Path) -> None:
-    """Drop the kept word sets of a kept file: the next search of each keeps it anew."""
+    """Drop the kept word sets and name terms of a kept file: the next search keeps each anew.
+
+    (A file from before migration 0026 has no kept name terms yet.)
+    """
     with sqlite3.connect(db) as conn:
-        conn.execute("DELETE FROM package_word_set_totals")
-        conn.execute("DELETE FROM package_word_sets")
+        tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
+        for table in (
+            "package_word_set_totals",
+            "package_word_sets",
+            "package_name_term_totals",
+            "package_name_terms",
+        ):
+            if table in tables:
+                conn.execute(f"DELETE FROM {table}")
 
 
 def first_ask(url: str) -> float:
