@@ -256,7 +256,7 @@ class PostgresRecords:
     async def list_json(self, params: dict[str, str], limit: int, offset: int) -> bytes:
         """The encoded page of a list or search (raises domain errors like the service).
 
-        Its statements (:func:`search.postgres_steps`) run one by one, each on a
+        Its statements (:func:`search.postgres_steps`) run one by one on a
         connection of the pool, prepared; autocommit, as in the service's read
         transaction each statement sees the data committed when it starts.
         Never cached: a page costs about what it shows.
@@ -266,18 +266,30 @@ class PostgresRecords:
         )
         resources = self._here()
         await resources.opened
+        pool = resources.pool
+        # One connection of the pool for the statements in a row (taking one from the
+        # pool and giving it back cost as much of this process as a statement), given
+        # back while a word set or a name term is kept (seconds, once).
+        conn: psycopg.AsyncConnection[Any] | None = None
         try:
             query = next(steps)
             while True:
                 rows: records.Rows = []
                 if query[0] == search_postgres.KEEP:
+                    if conn is not None:
+                        await pool.putconn(conn)
+                        conn = None
                     await resources.keep(query)
                 else:
-                    async with resources.pool.connection() as conn:
-                        rows = await _fetch(conn, query)
+                    if conn is None:
+                        conn = await pool.getconn()
+                    rows = await _fetch(conn, query)
                 query = steps.send(rows)
         except StopIteration as done:
             return msgspec.json.encode(done.value)
+        finally:
+            if conn is not None:
+                await pool.putconn(conn)
 
     async def aclose(self) -> None:
         """Close this process's connections."""
