@@ -247,8 +247,15 @@ def _listing(read: Reader, params: dict[str, Any]) -> PackageList:
 
 @lru_cache(maxsize=4)
 def _listing_statement(ecosystem: bool, status: bool) -> str:
+    # The page is read only when the total reaches it: an ecosystem and a status that
+    # no version has together (docker and rejected in a catalogue without images)
+    # otherwise walked every version in the status, 23 ms at a million, to find none.
     rows = _as_json(_statement("sqlite", ecosystem, status, None, False), LISTED)
-    return f"SELECT json_array(({_FILTERED_TOTAL[ecosystem, status]}), json(({rows})))"
+    return (
+        "SELECT json_array(t.total, CASE WHEN t.total > :offset THEN json(("
+        f"{rows})) ELSE json_array() END) FROM (SELECT ({_FILTERED_TOTAL[ecosystem, status]}) "
+        "AS total) AS t"
+    )
 
 
 # SQLite: the one-character name prefixes part every version once (migration 0016).

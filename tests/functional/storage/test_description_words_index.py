@@ -546,6 +546,26 @@ def _term_totals(engine: Engine, term: str) -> tuple[dict[Any, int], Counter[Any
     return {(e, s): n for e, s, n in kept}, expected
 
 
+def test_a_listing_reads_its_page_only_when_the_filters_match_far_enough(engine: Engine) -> None:
+    """Filters alone: none match (nothing to walk), a page inside the total, one past it."""
+    for name in ("alpha", "beta", "gamma"):
+        _insert(engine, "pypi", name, "1.0", None)
+    _insert(engine, "npm", "delta", "1.0.0", None)
+    _execute(engine, "UPDATE package_versions SET status = 'approved' WHERE name <> 'beta'")
+    assert _search(engine, "", ecosystem="docker", status="approved") == (0, [])
+    assert _search(engine, "", ecosystem="npm", status="rejected") == (0, [])
+    assert _search(engine, "", ecosystem="pypi", status="approved") == (
+        2,
+        [("alpha", "1.0"), ("gamma", "1.0")],
+    )
+    # The last row of the total, and nothing past it (the total still said).
+    assert _search(engine, "", ecosystem="pypi", status="approved", limit=1, offset=1) == (
+        2,
+        [("gamma", "1.0")],
+    )
+    assert _search(engine, "", ecosystem="pypi", status="approved", offset=2) == (2, [])
+
+
 def test_kept_name_terms_stay_exact_through_every_change(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
