@@ -13,9 +13,9 @@ itself:
   point read, as DESIGN allows),
   :class:`~foss_registry.api.postgres_reads.PostgresRecords` on PostgreSQL (one
   statement on an asynchronous connection);
-- a list or search: on SQLite on a bounded thread pool of its own (holding one of
-  the database threads the limiter counts), through a read-only connection kept
-  per pool thread (DESIGN: searches never run on the event loop);
+- a list or search: on SQLite on a bounded thread pool of its own, through a
+  read-only connection kept per pool thread (DESIGN: searches never run on the
+  event loop);
   on PostgreSQL from the event loop, its statements on an asynchronous
   connection (:meth:`~foss_registry.api.postgres_reads.PostgresRecords.list_json`).
 
@@ -37,7 +37,6 @@ from urllib.parse import parse_qsl
 
 import anyio
 import msgspec
-from anyio import CapacityLimiter
 
 from foss_registry.api.params import MAX_LIMIT, MAX_OFFSET, parse_digits
 from foss_registry.api.record_cache import open_read_only
@@ -180,7 +179,7 @@ class FastReads:
         app: Any,
         record_reads: RecordReads,
         thread_readers: SQLiteThreadReaders | None,
-        limiter: CapacityLimiter,
+        list_threads: int,
         *,
         cors: bool = False,
         list_reads: ListReads | None = None,
@@ -189,13 +188,14 @@ class FastReads:
         self.record_reads = record_reads
         self.thread_readers = thread_readers
         self.list_reads = list_reads
-        self.limiter = limiter
-        # SQLite lists run on threads of their own, as many as the limiter lets
-        # work at once: anyio's hop to its threads cost the event loop about
-        # 110 µs of CPU and four context switches a request, an executor's 40-60 µs
-        # and one or two.
+        # SQLite lists run on ``list_threads`` threads of their own, which bound them
+        # (requests beyond wait in the pool's queue): anyio's hop to its threads
+        # cost the event loop about 110 µs of CPU and four context switches a
+        # request, an executor's 40-60 µs and one or two. Not through the
+        # framework's capacity limiter as well: its acquire and release cost each
+        # list about a sixth of the server's CPU for a search that finds nothing.
         self._pool = (
-            ThreadPoolExecutor(int(limiter.total_tokens), thread_name_prefix="foss-lists")
+            ThreadPoolExecutor(list_threads, thread_name_prefix="foss-lists")
             if thread_readers is not None
             else None
         )
@@ -275,7 +275,6 @@ class FastReads:
     ) -> bytes:
         """A list or search read by the SQLite thread readers on a thread of the pool."""
         assert self.thread_readers is not None
-        async with self.limiter:
-            return await asyncio.get_running_loop().run_in_executor(
-                self._pool, self.thread_readers.list_json, params, limit, offset, wait
-            )
+        return await asyncio.get_running_loop().run_in_executor(
+            self._pool, self.thread_readers.list_json, params, limit, offset, wait
+        )

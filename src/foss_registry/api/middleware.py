@@ -396,7 +396,7 @@ class ServedApp:
                 handler,
                 ctx.record_cache,
                 SQLiteThreadReaders(str(ctx.engine.url.database)),
-                ctx.limiter,
+                int(ctx.limiter.total_tokens),
                 cors=litestar.cors_config is not None,
             )
             litestar.state.fast_reads = handler
@@ -405,7 +405,7 @@ class ServedApp:
                 handler,
                 ctx.postgres_records,
                 None,
-                ctx.limiter,
+                int(ctx.limiter.total_tokens),
                 cors=litestar.cors_config is not None,
                 list_reads=ctx.postgres_records,
             )

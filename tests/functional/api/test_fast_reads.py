@@ -18,7 +18,6 @@ from typing import Any
 
 import msgspec
 import pytest
-from anyio import CapacityLimiter
 from sqlalchemy import Engine
 
 from foss_registry import search_index
@@ -27,6 +26,7 @@ from foss_registry.api.postgres_reads import PostgresRecords
 from foss_registry.api.record_cache import RecordCache
 from foss_registry.config import Settings
 from foss_registry.db import make_engine
+from foss_registry.packages import word_sets
 from tests.conftest import make_client
 from tests.functional.conftest import key, submit
 
@@ -89,7 +89,7 @@ def _fast(downstream: Any, database: Path, *, cors: bool = False) -> FastReads:
         downstream,
         RecordCache(str(database)),
         SQLiteThreadReaders(str(database)),
-        CapacityLimiter(2),
+        2,
         cors=cors,
     )
 
@@ -148,7 +148,7 @@ def test_lists_and_searches_are_answered_on_the_fast_path(stocked: Any, url: str
     records = None
     if ctx.postgres_records is not None:
         records = PostgresRecords.for_url(ctx.engine.url, pool_size=1)
-        fast = FastReads(downstream, records, None, CapacityLimiter(2), list_reads=records)
+        fast = FastReads(downstream, records, None, 2, list_reads=records)
     else:
         fast = _fast(downstream, Path(ctx.engine.url.database))
     path, _, query = url.partition("?")
@@ -370,20 +370,30 @@ def test_a_search_waiting_for_its_word_set_to_be_kept_holds_no_thread(
     described.close()
     # One thread for searches; another writer holds the write lock, so the
     # count that keeps the set "framework for" cannot begin until it lets go.
-    limiter = CapacityLimiter(1)
     fast = FastReads(
         _Downstream(),
         RecordCache(str(sqlite_stocked)),
         SQLiteThreadReaders(str(sqlite_stocked)),
-        limiter,
+        1,
     )
+    # Set once the first search has asked for its set to be kept (it then waits
+    # for the count, off the thread).
+    asked = threading.Event()
+    keep = word_sets.keep
+
+    def keep_and_tell(*args: Any) -> Any:
+        future = keep(*args)
+        asked.set()
+        return future
+
+    monkeypatch.setattr(word_sets, "keep", keep_and_tell)
     locker = sqlite3.connect(sqlite_stocked, isolation_level=None)
     locker.execute("BEGIN IMMEDIATE")
 
     async def scenario() -> None:
         waiting = asyncio.create_task(_ask(fast, "search=framework+for"))
-        while not limiter.borrowed_tokens:  # the first search has the thread
-            await asyncio.sleep(0)
+        while not asked.is_set():
+            await asyncio.sleep(0.01)
         # The only thread answers other searches while the first waits for its count.
         other = await _ask(fast, "search=babel")
         assert other["total"] == 1
