@@ -21,10 +21,12 @@ and at most :data:`MAX_WAITING` waiting to be added.
 
 from __future__ import annotations
 
+import functools
 import logging
 import sqlite3
-import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
+
+from foss_registry.packages.background import OncePerKey
 
 _log = logging.getLogger(__name__)
 
@@ -55,9 +57,7 @@ _NAMES = (
     "AND earlier < {length} GROUP BY ecosystem"
 )
 
-_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="foss-name-terms")
-_lock = threading.Lock()
-_asked: dict[tuple[str, str], Future[None]] = {}
+_keeping = OncePerKey("foss-name-terms", MAX_WAITING)
 
 
 def keep(database: str, term: str) -> Future[None] | None:
@@ -65,22 +65,12 @@ def keep(database: str, term: str) -> Future[None] | None:
 
     Returns the work adding it (None when the bound on waiting terms refuses it).
     """
-    wanted = (database, term)
-    with _lock:
-        future = _asked.get(wanted)
-        if future is None:
-            if sum(not f.done() for f in _asked.values()) >= MAX_WAITING:
-                return None
-            future = _asked[wanted] = _executor.submit(_add, database, term)
-        return future
+    return _keeping.submit((database, term), functools.partial(_add, database, term))
 
 
 def wait() -> None:
     """Wait until every term asked for so far is kept (for tests and tools)."""
-    with _lock:
-        pending = list(_asked.values())
-    for future in pending:
-        future.result()
+    _keeping.wait()
 
 
 def add(conn: sqlite3.Connection, term: str) -> bool:
@@ -102,17 +92,16 @@ def add(conn: sqlite3.Connection, term: str) -> bool:
     return added
 
 
-def _add(database: str, term: str) -> None:
+def _add(database: str, term: str) -> bool:
+    """Keep a term (or find it kept); False when it could not be (tried again when next asked)."""
     try:
         conn = sqlite3.connect(database, timeout=30, isolation_level=None)
         try:
             add(conn, term)
         finally:
             conn.close()
-        return
+        return True
     except sqlite3.Error:
         # The search summed the names and will again: nothing is lost.
         _log.exception("could not keep the counts of the name term %r", term)
-    with _lock:
-        # Asked again, it is tried again.
-        _asked.pop((database, term), None)
+        return False

@@ -35,14 +35,15 @@ added; past these, searches keep counting the long way.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import secrets
 import sqlite3
-import threading
 from collections import Counter
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 
+from foss_registry.packages.background import OncePerKey
 from foss_registry.search_index import register_sqlite_functions
 
 _log = logging.getLogger(__name__)
@@ -132,9 +133,7 @@ KEPT_TOTALS = (
     "WHERE s.words = :set_key AND s.counting IS NULL"
 )
 
-_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="foss-word-sets")
-_lock = threading.Lock()
-_asked: dict[tuple[str, Key], Future[None]] = {}
+_keeping = OncePerKey("foss-word-sets", MAX_WAITING)
 
 
 def key(words: list[str]) -> Key:
@@ -147,24 +146,16 @@ def keep(database: str, words: list[str], rarest: str) -> Future[None] | None:
 
     Returns the work adding it (None when the bounds refuse it).
     """
-    wanted = (database, key(words))
     if len(words) > MAX_WORDS:
         return None
-    with _lock:
-        future = _asked.get(wanted)
-        if future is None:
-            if sum(not f.done() for f in _asked.values()) >= MAX_WAITING:
-                return None
-            future = _asked[wanted] = _executor.submit(_add, database, wanted[1], rarest)
-        return future
+    words_key = key(words)
+    adding = functools.partial(_add, database, words_key, rarest)
+    return _keeping.submit((database, words_key), adding)
 
 
 def wait() -> None:
     """Wait until every set asked for so far is kept (for tests and tools)."""
-    with _lock:
-        pending = list(_asked.values())
-    for future in pending:
-        future.result()
+    _keeping.wait()
 
 
 class SetCount:
@@ -301,7 +292,8 @@ class SetCount:
         self._writer.close()
 
 
-def _add(database: str, words: Key, rarest: str) -> None:
+def _add(database: str, words: Key, rarest: str) -> bool:
+    """Keep a set (or find it kept); False when it could not be (tried again when next asked)."""
     count: SetCount | None = None
     try:
         count = SetCount.start(database, words, rarest)
@@ -309,7 +301,7 @@ def _add(database: str, words: Key, rarest: str) -> None:
             while count.step():
                 pass
             count.finish()
-        return
+        return True
     except sqlite3.Error:
         # The search counted the long way and will again: nothing is lost.
         _log.exception("could not keep the counts of the word set %r", words)
@@ -321,6 +313,4 @@ def _add(database: str, words: Key, rarest: str) -> None:
     finally:
         if count is not None:
             count.close()
-    with _lock:
-        # Asked again, it is tried again.
-        _asked.pop((database, words), None)
+    return False
