@@ -8,6 +8,8 @@ run) and prints requests/s, p50 and p99 with the ratio to the baseline.
 
 Every description reads "The <word> library for <four words>", so "library",
 "for" and "the" are in every version: the common-word shapes match them all.
+The packages are spread over the ecosystems as ``ECOSYSTEM_SHARES`` says (docker
+2 %), so a filter by a rare ecosystem finds few of a common word's matches.
 
     python bench/packages_bench.py [--million] [--seconds 10] [--database FILE]
         [--postgres-url URL]
@@ -20,7 +22,7 @@ first search of "library for" keeps its set (seconds at a million versions),
 and each shape's first ask is timed before its warm-up.
 ``--postgres-url`` (else ``FOSS_BENCH_POSTGRES_URL``), a role that may create
 databases: the same versions are copied once into the database
-``foss_bench_<versions>`` there (kept for later runs) and the reads are timed
+``foss_bench_<versions>_<ecosystems>`` there (kept for later runs) and the reads are timed
 on PostgreSQL too, in the same invocation.
 """
 
@@ -73,6 +75,12 @@ SYLLABLES = (
     "ent",
 )
 TOKEN = "foss_bench-token-not-secret"
+# What share of the packages each ecosystem has: a rare ecosystem makes a search with its
+# filter find few of the matches of a common word.
+ECOSYSTEM_SHARES = (("pypi", 0.55), ("npm", 0.35), ("maven", 0.08), ("docker", 0.02))
+_NAMES = {"pypi": "{}", "npm": "{}", "maven": "org.bench:{}", "docker": "bench/{}"}
+# The ecosystems whose names the benchmark's detail reads and name searches ask for.
+ASKED_FOR = ("pypi", "npm")
 
 
 def words(rng: random.Random, count: int) -> str:
@@ -86,10 +94,13 @@ def load(db: Path, total: int) -> list[str]:
     engine = make_engine(f"sqlite:///{db}")
     storage.upgrade(engine)
     engine.dispose()
-    pypi = ecosystems.get("pypi")
-    tokens = {v: pypi.sort_token(v) for v in VERSIONS}
-    canon = {v: pypi.canonical_version(v) for v in VERSIONS}
+    kinds = {e: ecosystems.get(e) for e, _share in ECOSYSTEM_SHARES}
+    tokens = {e: {v: kind.sort_token(v) for v in VERSIONS} for e, kind in kinds.items()}
+    canon = {e: {v: kind.canonical_version(v) for v in VERSIONS} for e, kind in kinds.items()}
     rng = random.Random(42)
+    # The ecosystems from a generator of their own: names and descriptions stay as before.
+    ecosystem_rng = random.Random(43)
+    shares = [share for _e, share in ECOSYSTEM_SHARES]
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.000000")
     conn = sqlite3.connect(db)
     # The search indexes' triggers call the registry's SQL functions.
@@ -105,20 +116,24 @@ def load(db: Path, total: int) -> list[str]:
     names = []
     for i in range(total // len(VERSIONS)):
         # Realistic, varied names: two made-up words and a number for uniqueness.
-        name = f"{words(rng, 1)}-{words(rng, 1)}-{i}"
-        names.append(name)
+        plain = f"{words(rng, 1)}-{words(rng, 1)}-{i}"
         description = f"The {words(rng, 1)} library for {words(rng, 4)}"
+        ecosystem = ecosystem_rng.choices(list(kinds), shares)[0]
+        name = _NAMES[ecosystem].format(plain)
+        normalized = kinds[ecosystem].normalize_name(name)
+        if ecosystem in ASKED_FOR:
+            names.append(name)
         for v in VERSIONS:
             status = rng.choice(("pending", "approved", "approved", "rejected"))
             batch.append(
                 (
-                    "pypi",
+                    ecosystem,
                     name,
-                    name,
+                    normalized,
                     v,
-                    canon[v],
-                    tokens[v],
-                    f"pkg:pypi/{name}@{v}",
+                    canon[ecosystem][v],
+                    tokens[ecosystem][v],
+                    f"pkg:{ecosystem}/{name}@{v}",
                     status,
                     "MIT",
                     description,
@@ -151,7 +166,7 @@ def stored_names(db: Path) -> list[str]:
     with sqlite3.connect(db) as conn:
         rows = conn.execute(
             "SELECT name FROM package_versions WHERE name NOT LIKE 'new-%' "
-            "GROUP BY name ORDER BY min(id)"
+            f"AND ecosystem IN {ASKED_FOR} GROUP BY name ORDER BY min(id)"
         ).fetchall()
     return [r[0] for r in rows]
 
@@ -219,7 +234,12 @@ SHAPES = (
     ("search=js", "two letters"),
     ("search=http", "a piece of many names"),
     ("search=jsonrest&status=approved", "a word and a status"),
+    ("search=library&ecosystem=docker", "a common word, a rare ecosystem"),
+    ("search=library%20for&ecosystem=maven", "two common words, a rare ecosystem"),
+    ("search=http&ecosystem=maven&status=approved", "a piece of names, an ecosystem, a status"),
+    ("search=js&ecosystem=docker", "two letters, a rare ecosystem"),
     ("status=approved", "a filter alone"),
+    ("ecosystem=docker&status=rejected", "two filters, a rare ecosystem"),
 )
 LUA_POST = """
 local counter = 0
@@ -249,6 +269,16 @@ _COPIED = (
 _BEFORE_SEARCH_COUNTS = "0018"
 
 
+def loaded_versions(db: Path) -> tuple[int, int]:
+    """How many versions the file was loaded with (not the runs' ``new-…``), in how many ecosystems."""
+    with sqlite3.connect(db) as conn:
+        loaded, kinds = conn.execute(
+            "SELECT count(*), count(DISTINCT ecosystem) FROM package_versions "
+            "WHERE name NOT LIKE 'new-%'"
+        ).fetchone()
+    return int(loaded), int(kinds)
+
+
 def postgres_copy(admin_url: str, db: Path) -> str:
     """The URL of a PostgreSQL database holding the SQLite file's versions (copied once).
 
@@ -256,11 +286,8 @@ def postgres_copy(admin_url: str, db: Path) -> str:
     database is named by their number, so that later runs on a kept file use it
     as it is.
     """
-    with sqlite3.connect(db) as source:
-        (loaded,) = source.execute(
-            "SELECT count(*) FROM package_versions WHERE name NOT LIKE 'new-%'"
-        ).fetchone()
-    name = f"foss_bench_{loaded}"
+    loaded, kinds = loaded_versions(db)
+    name = f"foss_bench_{loaded}_{kinds}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
@@ -396,7 +423,7 @@ def main() -> None:
         db = args.database.resolve() if args.database else work / "bench.db"
         names = stored_names(db) if db.exists() else load(db, total)
         forget_kept_sets(db)
-        total = len(names) * len(VERSIONS)
+        total, _kinds = loaded_versions(db)
         names_file = work / "names.txt"
         names_file.write_text("\n".join(random.Random(7).sample(names, 5000)) + "\n")
         env = {

@@ -1,12 +1,15 @@
-"""SQLite's kept name terms: exact counts of the versions whose name contains a term.
+"""SQLite's kept name terms: exact counts of the versions whose name contains a term, and its names.
 
 A search's ``total`` counts every version whose lower-cased name contains the
 term. For a piece of many names (``http``, ``json``) summing them per search
 reads each name's suffix row: 11-15 ms at a million versions. Once such a term
-has been searched for it is *kept*: a row in ``package_name_terms`` and its
+has been searched for it is *kept*: a row in ``package_name_terms``, its
 counts per ecosystem and status in ``package_name_term_totals`` (migration
-0026), which triggers keep in step with every later change. Its count is then
-one short read.
+0026) and its names in the page's order in ``package_name_term_names``
+(migration 0027), which triggers keep in step with every later change. Its
+count is then one short read, and its names further in than the start are
+read in name order as far as the page reaches (per ecosystem too), not
+sorted from every suffix row of the term.
 
 Keeping writes, and searches run on read-only connections, so a search hands
 the term to :func:`keep`, which adds it on a thread of its own, in one write
@@ -56,6 +59,15 @@ _NAMES = (
     "FROM package_name_suffixes WHERE suffix >= :term AND suffix < :term_end "
     "AND earlier < {length} GROUP BY ecosystem"
 )
+# Each name containing the term, with its place (0: it is the term, 1: it starts with
+# it, 2: further on) and its versions per status (migration 0027).
+_LIST = (
+    "INSERT INTO package_name_term_names(term, place, normalized_name, ecosystem, pending, "
+    "approved, rejected) SELECT :term, CASE WHEN earlier >= 0 THEN 2 WHEN suffix = :term "
+    "THEN 0 ELSE 1 END, normalized_name, ecosystem, pending, approved, rejected "
+    "FROM package_name_suffixes WHERE suffix >= :term AND suffix < :term_end "
+    "AND earlier < {length}"
+)
 
 _keeping = OncePerKey("foss-name-terms", MAX_WAITING)
 
@@ -85,6 +97,7 @@ def add(conn: sqlite3.Connection, term: str) -> bool:
         added = conn.execute(_ADD_TERM, params).rowcount == 1
         if added:
             conn.execute(_COUNT.format(names=names), params)
+            conn.execute(_LIST.format(length=len(term)), params)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")

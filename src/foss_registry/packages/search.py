@@ -468,7 +468,19 @@ def _word_statements(ecosystem: bool, status: str | None, length: int) -> dict[s
         f"{names_with_term} AND {_STARTS} AND suffix <> normalized_name",
         "other, normalized_name, ecosystem",
     )
-    containing = first(f"{names_with_term} AND NOT {_STARTS}", "normalized_name, ecosystem")
+    kept = "EXISTS (SELECT 1 FROM package_name_terms WHERE term = :term)"
+    # The names containing the term further on than the start, in name order: a kept
+    # term's from its rows (migration 0027), as far as the page reaches; another's
+    # (inside few names) sorted from the term's first place in each name.
+    kept_versions = versions if status else "o.pending + o.approved + o.rejected"
+    kept_names = (
+        f"SELECT json_group_array(json_array({_GROUPS})) FROM (SELECT normalized_name, "
+        f"ecosystem, {kept_versions} AS versions FROM package_name_term_names AS o "
+        f"WHERE term = :term AND place = 2{eco}{in_status} "
+        "ORDER BY normalized_name, ecosystem LIMIT :groups)"
+    )
+    walked = first(f"{names_with_term} AND NOT {_STARTS}", "normalized_name, ecosystem")
+    containing = f"SELECT CASE WHEN {kept} THEN ({kept_names}) ELSE ({walked}) END"
     described = first(names_with_word, "normalized_name, ecosystem")
     # The first :names names starting with the term, without and with capitals, read
     # once for the opening's lists of them and for its sum of their versions.
@@ -480,7 +492,6 @@ def _word_statements(ecosystem: bool, status: str | None, length: int) -> dict[s
     listed = "SELECT json_group_array(json_array(other, normalized_name, ecosystem, versions))"
     # The versions whose name contains the term: kept (migration 0026), else summed
     # over its names, with whether it is kept.
-    kept = "EXISTS (SELECT 1 FROM package_name_terms WHERE term = :term)"
     in_kept = " AND status = :status" if status else ""
     by_name = (
         f"json_array({kept}, CASE WHEN {kept} THEN (SELECT coalesce(sum(versions), 0) "
@@ -750,6 +761,13 @@ def _all_words_statement(count: int, ecosystem: bool, status: bool) -> str:
     )
     counts = ", ".join(f"d{i}.versions AS c{i}" for i in range(count))
     eco = " AND d0.ecosystem = :ecosystem" if ecosystem else ""
+    # In one ecosystem the name alone orders: the range of an index by ecosystem and name
+    # (migration 0027), not every name with the word.
+    after = (
+        "d0.normalized_name > :after_name"
+        if ecosystem
+        else "(d0.normalized_name, d0.ecosystem) > (:after_name, :after_ecosystem)"
+    )
     in_status = _WORDS_IN_STATUS if status else "NULL"
     names = (
         f"SELECT d0.normalized_name AS name, d0.ecosystem AS eco, {counts}, s.versions AS total, "
@@ -757,7 +775,7 @@ def _all_words_statement(count: int, ecosystem: bool, status: bool) -> str:
         "LEFT JOIN package_name_suffixes s ON s.suffix = lower(d0.normalized_name) "
         "AND s.ecosystem = d0.ecosystem AND s.normalized_name = d0.normalized_name "
         f"WHERE d0.word = :w0 AND d0.in_name = :in_name{eco} "
-        "AND (d0.normalized_name, d0.ecosystem) > (:after_name, :after_ecosystem) "
+        f"AND {after} "
         "AND instr(lower(d0.normalized_name), :term) = 0 "
         "ORDER BY d0.normalized_name, d0.ecosystem LIMIT :chunk"
     )
@@ -785,11 +803,19 @@ def _containing_words_statement(
     counts = ", ".join(f"d{i}.versions" for i in range(count))
     eco = " AND o.ecosystem = :ecosystem" if ecosystem else ""
     in_status = _in_status(status) if status else "NULL"
-    return (
+    names = (
         f"SELECT json_group_array(json_array(o.normalized_name, o.ecosystem, {in_status}, "
         f"{counts}, o.versions)) FROM package_name_suffixes o {joins}"
         f"WHERE o.suffix >= :term AND o.suffix < :term_end AND o.earlier < {length}{eco}"
     )
+    # Only when every word is in some description (of the ecosystem): "cli-" is inside
+    # 25,000 names at a million versions, and no description has the word "cli".
+    described = "t.versions > 0" + (" AND t.ecosystem = :ecosystem" if ecosystem else "")
+    every_word = (
+        "NOT EXISTS (SELECT 1 FROM json_each(:word_list) AS j WHERE NOT EXISTS (SELECT 1 "
+        f"FROM package_word_totals t WHERE t.word = j.value AND {described}))"
+    )
+    return f"SELECT CASE WHEN {every_word} THEN ({names}) ELSE json_array() END"
 
 
 #: The names a walk of the rarest word reads at first (a first page of 100 needs about

@@ -133,10 +133,18 @@ def _postgres_term_page(
             f"AND t.place {{place}}{eco}{in_status} ORDER BY {{order}}t.normalized_name, "
             "t.ecosystem LIMIT :reach"
         )
-        early = kept_names.format(
-            columns=f"t.place AS rank, t.normalized_name AS n, t.ecosystem AS e, {versions} AS v",
-            place="< 2",
-            order="t.place, ",
+        # Each place a range of the key, with an ecosystem too (migration 0027): the
+        # names that are the term (one per ecosystem at most), then those starting with it.
+        early = " UNION ALL ".join(
+            "("
+            + kept_names.format(
+                columns=f"t.place AS rank, t.normalized_name AS n, t.ecosystem AS e, "
+                f"{versions} AS v",
+                place=f"= {place}",
+                order="",
+            )
+            + ")"
+            for place in (0, 1)
         )
         later_parts = [
             kept_names.format(

@@ -593,6 +593,20 @@ def test_page_size_does_not_change_the_answer(registry: Registry, q: str) -> Non
     assert beyond["packages"] == [] and beyond["total"] == len(whole)
 
 
+@pytest.mark.parametrize("q", ["json", "kalo", "http", "cli", "rest", "zen"])
+def test_a_term_kept_for_its_many_names_pages_as_before(registry: Registry, q: str) -> None:
+    """Once kept, a term's names are read from its kept rows, per ecosystem too: same pages."""
+    for filters in FILTERS:
+        fetch(registry.client, q, filters, PAGE, 0)
+    name_terms.wait()
+    both = {"ecosystem": "npm", "status": "rejected"}
+    for filters in [*FILTERS, {"ecosystem": "pypi"}, both]:
+        want = expected(registry.catalogue, q, filters)
+        got, totals = paged(registry.client, q, filters, PAGE, len(want))
+        assert got == want, explain(q, filters, want, got)
+        assert totals == {len(want)}, (q, filters, totals)
+
+
 def test_the_catalogue_exercises_every_case() -> None:
     """Guards the reference against a dull data set: each interesting case occurs."""
     catalogue = reviewed_catalogue()

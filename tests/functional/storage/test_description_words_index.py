@@ -542,7 +542,23 @@ def _term_totals(engine: Engine, term: str) -> tuple[dict[Any, int], Counter[Any
         real = conn.execute(
             text("SELECT ecosystem, status, normalized_name FROM package_versions")
         ).all()
+        names = conn.execute(
+            text(
+                "SELECT place, normalized_name, ecosystem, pending, approved, rejected "
+                "FROM package_name_term_names WHERE term = :t"
+            ),
+            {"t": term},
+        ).all()
     expected = Counter((e, s) for e, s, name in real if term in search_index.ascii_lower(name))
+    # Each name containing the term, with its place and its versions per status.
+    by_name: dict[tuple[int, str, str], list[int]] = {}
+    for ecosystem, status, name in real:
+        folded = search_index.ascii_lower(name)
+        if term in folded:
+            place = 0 if folded == term else 1 if folded.startswith(term) else 2
+            counts = by_name.setdefault((place, name, ecosystem), [0, 0, 0])
+            counts[("pending", "approved", "rejected").index(status)] += 1
+    assert {(p, n, e): [a, b, c] for p, n, e, a, b, c in names} == by_name
     return {(e, s): n for e, s, n in kept}, expected
 
 
