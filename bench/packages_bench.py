@@ -231,6 +231,7 @@ SHAPES = (
     ("search=library", "one common word (every version)"),
     ("search=library%20for", "two common words"),
     ("search=the%20library%20for", "three common words"),
+    ("search=jsonrest%20httpzen", "two rarer words (28 versions have both)"),
     ("search=js", "two letters"),
     ("search=http", "a piece of many names"),
     ("search=jsonrest&status=approved", "a word and a status"),

@@ -643,6 +643,8 @@ def _words_page(
     walk = guess or wanted
     if several:
         side |= {"word_list": _json_text(wanted), "set_key": word_sets.key(wanted)}
+        # Whether the term holds every word as it is (not so for "für", whose word is "fur").
+        side["words_in_term"] = all(word in term for word in wanted)
         side |= _walk_params(walk)
     # What follows the names starting with the term is read by the opening too,
     # unless those reach the page's end: for several words, as the walk of the
@@ -744,6 +746,11 @@ def _merged(found: list[list[Any]], names: int) -> list[Group]:
     return [(name, eco, count, False) for _other, name, eco, count in merged]
 
 
+# Whether a word is inside a name, as package_description_words.in_name says (migration
+# 0004): the row of the name's word found in one step, not looked for under both values.
+_IN_NAME = "(instr(lower({name}), {word}) > 0)"
+
+
 @lru_cache(maxsize=16)
 def _all_words_statement(count: int, ecosystem: bool, status: bool) -> str:
     """The next names whose descriptions have every one of ``count`` words, and not the term.
@@ -755,7 +762,8 @@ def _all_words_statement(count: int, ecosystem: bool, status: bool) -> str:
     number of versions (and with a status filter, its versions in that status).
     """
     joins = "".join(
-        f"JOIN package_description_words d{i} ON d{i}.word = :w{i} AND d{i}.in_name IN (0, 1) "
+        f"JOIN package_description_words d{i} ON d{i}.word = :w{i} AND d{i}.in_name = "
+        f"{_IN_NAME.format(name='d0.normalized_name', word=f':w{i}')} "
         f"AND d{i}.normalized_name = d0.normalized_name AND d{i}.ecosystem = d0.ecosystem "
         for i in range(1, count)
     )
@@ -776,7 +784,8 @@ def _all_words_statement(count: int, ecosystem: bool, status: bool) -> str:
         "AND s.ecosystem = d0.ecosystem AND s.normalized_name = d0.normalized_name "
         f"WHERE d0.word = :w0 AND d0.in_name = :in_name{eco} "
         f"AND {after} "
-        "AND instr(lower(d0.normalized_name), :term) = 0 "
+        # A name without the rarest word (in_name 0) lacks the term that holds it.
+        "AND (d0.in_name = 0 AND :words_in_term OR instr(lower(d0.normalized_name), :term) = 0) "
         "ORDER BY d0.normalized_name, d0.ecosystem LIMIT :chunk"
     )
     values = ", ".join(f"c{i}" for i in range(count))
@@ -795,8 +804,9 @@ def _containing_words_statement(
     """
     # CROSS JOIN keeps the names containing the term (few) the outer loop.
     joins = "".join(
-        f"CROSS JOIN package_description_words d{i} ON d{i}.word = :w{i} "
-        f"AND d{i}.in_name IN (0, 1) AND d{i}.normalized_name = o.normalized_name "
+        f"CROSS JOIN package_description_words d{i} ON d{i}.word = :w{i} AND d{i}.in_name = "
+        f"{_IN_NAME.format(name='o.normalized_name', word=f':w{i}')} "
+        f"AND d{i}.normalized_name = o.normalized_name "
         f"AND d{i}.ecosystem = o.ecosystem "
         for i in range(count)
     )

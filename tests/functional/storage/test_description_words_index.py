@@ -398,6 +398,17 @@ def test_the_word_a_search_of_several_walks_first_does_not_change_its_pages(
         assert answers() == expected, order
 
 
+def test_a_name_holding_a_term_whose_word_it_lacks_is_found_once(engine: Engine) -> None:
+    """ "für" is in the name ``xfürx`` (stored as is, not through an ecosystem's checks) but
+    its word, "fur", is not: the name is found by the term, not once more by its description.
+    """
+    _insert(engine, "npm", "xfürx", "1.0.0", "für everyone")
+    _insert(engine, "npm", "plain", "1.0.0", "fur and für")
+    _insert(engine, "npm", "other", "1.0.0", "nothing")
+    assert _search(engine, "für") == (2, [("plain", "1.0.0"), ("xfürx", "1.0.0")])
+    assert _search(engine, "für", limit=1, offset=1) == (2, [("xfürx", "1.0.0")])
+
+
 def test_pages_reach_past_the_first_names_starting_with_the_term(engine: Engine) -> None:
     # More names start with "kit" than a search reads at first, most with one version.
     names = [f"kit-{i:02}" for i in range(45)]
