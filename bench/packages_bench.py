@@ -334,7 +334,7 @@ def postgres_copy(admin_url: str, db: Path) -> str:
 def forget_kept_sets(db: Path) -> None:
     """Drop the kept word sets and name terms of a kept file: the next search keeps each anew.
 
-    (A file from before migration 0026 has no kept name terms yet.)
+    (A file from before migration 0026 has no kept name terms yet, nor before 0027 their names.)
     """
     with sqlite3.connect(db) as conn:
         tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
@@ -342,6 +342,7 @@ def forget_kept_sets(db: Path) -> None:
             "package_word_set_totals",
             "package_word_sets",
             "package_name_term_totals",
+            "package_name_term_names",
             "package_name_terms",
         ):
             if table in tables:

@@ -96,6 +96,9 @@ def add(conn: sqlite3.Connection, term: str) -> bool:
     try:
         added = conn.execute(_ADD_TERM, params).rowcount == 1
         if added:
+            # Rows of a term not kept are nobody's (a term forgotten by hand): counted anew.
+            conn.execute("DELETE FROM package_name_term_totals WHERE term = :term", params)
+            conn.execute("DELETE FROM package_name_term_names WHERE term = :term", params)
             conn.execute(_COUNT.format(names=names), params)
             conn.execute(_LIST.format(length=len(term)), params)
         conn.execute("COMMIT")

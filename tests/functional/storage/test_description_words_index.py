@@ -675,6 +675,23 @@ def test_kept_name_terms_stay_exact_through_every_change(
     )
     assert _search(engine, "http", limit=2, offset=3) == (6, [("htt", "1"), ("plainhttp", "1")])
 
+    # A term forgotten by hand, its rows left behind, is kept anew when next added (as a
+    # server started later adds it at its first search).
+    _execute(engine, "DELETE FROM package_name_terms")
+    _insert(engine, "pypi", "morehttp", "1", None)
+    assert _search(engine, "http")[0] == 7
+    adding = sqlite3.connect(_database(engine), isolation_level=None)
+    try:
+        assert name_terms.add(adding, "http")
+    finally:
+        adding.close()
+    totals, expected = _term_totals(engine, "http")
+    assert totals == expected
+    assert _search(engine, "http", ecosystem="pypi", limit=2, offset=4) == (
+        6,
+        [("plainhttp", "1"), ("xhttp", "3")],
+    )
+
 
 def _database(engine: Engine) -> str:
     database = engine.url.database
