@@ -102,7 +102,8 @@ _IN_CHUNK = (
 _COVERED = (
     "s.versions IS NOT NULL AND NOT EXISTS (SELECT 1 FROM json_each(:word_list) w "
     "WHERE coalesce((SELECT d.versions FROM package_description_words d WHERE d.word = w.value "
-    "AND d.in_name IN (0, 1) AND d.normalized_name = r.normalized_name "
+    "AND d.in_name = (instr(lower(r.normalized_name), w.value) > 0) "
+    "AND d.normalized_name = r.normalized_name "
     "AND d.ecosystem = r.ecosystem), 0) <> s.versions)"
 )
 _NAME_SUFFIX = (

@@ -8,7 +8,9 @@ name containing "http" to sort the few Maven ones. The ordered reads now have an
 index that puts the ecosystem before the name:
 
 ``ix_package_description_words_ecosystem`` (SQLite)
-    the names described by a word, per ecosystem, in name order.
+    the names described by a word, per ecosystem, in name order (the ecosystem
+    before ``in_name``: a walk of a word's rows in the key's order, as a word
+    set's count makes, keeps to the key, not to this index).
 
 ``ix_package_name_words_ecosystem`` (PostgreSQL)
     the same for PostgreSQL's ``package_name_words`` (migration 0021).
@@ -101,7 +103,7 @@ def upgrade() -> None:
         return
     op.execute(
         "CREATE INDEX ix_package_description_words_ecosystem ON package_description_words "
-        "(word, in_name, ecosystem, normalized_name)"
+        "(word, ecosystem, in_name, normalized_name)"
     )
     op.execute(
         "CREATE INDEX ix_package_name_suffixes_ecosystem_starts ON package_name_suffixes "
