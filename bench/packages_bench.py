@@ -166,7 +166,8 @@ def stored_names(db: Path) -> list[str]:
     with sqlite3.connect(db) as conn:
         rows = conn.execute(
             "SELECT name FROM package_versions WHERE name NOT LIKE 'new-%' "
-            f"AND ecosystem IN {ASKED_FOR} GROUP BY name ORDER BY min(id)"
+            f"AND ecosystem IN ({', '.join('?' * len(ASKED_FOR))}) GROUP BY name ORDER BY min(id)",
+            ASKED_FOR,
         ).fetchall()
     return [r[0] for r in rows]
 

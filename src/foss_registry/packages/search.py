@@ -472,12 +472,10 @@ def _word_statements(ecosystem: bool, status: str | None, length: int) -> dict[s
     # The names containing the term further on than the start, in name order: a kept
     # term's from its rows (migration 0027), as far as the page reaches; another's
     # (inside few names) sorted from the term's first place in each name.
-    kept_versions = versions if status else "o.pending + o.approved + o.rejected"
-    kept_names = (
-        f"SELECT json_group_array(json_array({_GROUPS})) FROM (SELECT normalized_name, "
-        f"ecosystem, {kept_versions} AS versions FROM package_name_term_names AS o "
-        f"WHERE term = :term AND place = 2{eco}{in_status} "
-        "ORDER BY normalized_name, ecosystem LIMIT :groups)"
+    kept_names = first(
+        "FROM (SELECT *, pending + approved + rejected AS versions FROM package_name_term_names) "
+        f"AS o WHERE term = :term AND place = 2{eco}{in_status}",
+        "normalized_name, ecosystem",
     )
     walked = first(f"{names_with_term} AND NOT {_STARTS}", "normalized_name, ecosystem")
     containing = f"SELECT CASE WHEN {kept} THEN ({kept_names}) ELSE ({walked}) END"
@@ -746,11 +744,6 @@ def _merged(found: list[list[Any]], names: int) -> list[Group]:
     return [(name, eco, count, False) for _other, name, eco, count in merged]
 
 
-# Whether a word is inside a name, as package_description_words.in_name says (migration
-# 0004): the row of the name's word found in one step, not looked for under both values.
-_IN_NAME = "(instr(lower({name}), {word}) > 0)"
-
-
 @lru_cache(maxsize=16)
 def _all_words_statement(count: int, ecosystem: bool, status: bool) -> str:
     """The next names whose descriptions have every one of ``count`` words, and not the term.
@@ -763,7 +756,7 @@ def _all_words_statement(count: int, ecosystem: bool, status: bool) -> str:
     """
     joins = "".join(
         f"JOIN package_description_words d{i} ON d{i}.word = :w{i} AND d{i}.in_name = "
-        f"{_IN_NAME.format(name='d0.normalized_name', word=f':w{i}')} "
+        f"{word_sets.IN_NAME.format(name='d0.normalized_name', word=f':w{i}')} "
         f"AND d{i}.normalized_name = d0.normalized_name AND d{i}.ecosystem = d0.ecosystem "
         for i in range(1, count)
     )
@@ -805,7 +798,7 @@ def _containing_words_statement(
     # CROSS JOIN keeps the names containing the term (few) the outer loop.
     joins = "".join(
         f"CROSS JOIN package_description_words d{i} ON d{i}.word = :w{i} AND d{i}.in_name = "
-        f"{_IN_NAME.format(name='o.normalized_name', word=f':w{i}')} "
+        f"{word_sets.IN_NAME.format(name='o.normalized_name', word=f':w{i}')} "
         f"AND d{i}.normalized_name = o.normalized_name "
         f"AND d{i}.ecosystem = o.ecosystem "
         for i in range(count)

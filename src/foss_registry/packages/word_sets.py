@@ -82,6 +82,10 @@ _DROP = (
     "package_word_sets WHERE words = :words AND counting = :token)",
     "DELETE FROM package_word_sets WHERE words = :words AND counting = :token",
 )
+#: Whether a word is inside a name, as ``package_description_words.in_name`` says
+#: (migration 0004): a name's row of a word is then found in one step, not looked for
+#: under both values of ``in_name``.
+IN_NAME = "(instr(lower({name}), {word}) > 0)"
 # The rows of the rarest word in key order, from just after :after_* on.
 _NEXT = (
     "r.word = :rarest AND (r.in_name, r.normalized_name, r.ecosystem) "
@@ -102,7 +106,7 @@ _IN_CHUNK = (
 _COVERED = (
     "s.versions IS NOT NULL AND NOT EXISTS (SELECT 1 FROM json_each(:word_list) w "
     "WHERE coalesce((SELECT d.versions FROM package_description_words d WHERE d.word = w.value "
-    "AND d.in_name = (instr(lower(r.normalized_name), w.value) > 0) "
+    f"AND d.in_name = {IN_NAME.format(name='r.normalized_name', word='w.value')} "
     "AND d.normalized_name = r.normalized_name "
     "AND d.ecosystem = r.ecosystem), 0) <> s.versions)"
 )
