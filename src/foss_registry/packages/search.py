@@ -10,7 +10,8 @@ answers, not the number of matches, at a million versions:
   (migrations 0003 to 0005), only as far as the page reaches; ``total`` from
   per-name and per-word version counts (per status: migrations 0016 and 0018), and for
   several common words, or one with a status filter, from the kept word sets
-  (:mod:`.word_sets`, migrations 0016, 0017 and 0023).
+  (:mod:`.word_sets`, migrations 0016, 0017 and 0023); the page of a kept set
+  that few names have from its kept names (migration 0028).
 - SQLite, a term of one or two characters (:func:`_short_page`): the names that
   start with it, read in order from the name index as far as the page reaches;
   ``total`` from the per-prefix counts of migration 0016, by ecosystem and status.
@@ -832,12 +833,21 @@ def _following_statement(containing: str, described: str, words: int, *shape: bo
     """What follows the names starting with the term, as [names containing it, described...].
 
     The names containing the term (the statement ``containing``), then for
-    one word (``words`` 0) the names described by it (``described``), for
-    several the first chunk of each range of the rarest word :w0 (see
-    :func:`_first_chunks`). One statement: see :func:`_opening_statement`.
+    one word (``words`` 0) the names described by it (``described``); for
+    several, when the set's names are kept, null twice and its first names
+    (:func:`.word_sets.kept_names`), else the first chunk of each range of
+    the rarest word :w0 (see :func:`_first_chunks`) and null. One statement:
+    see :func:`_opening_statement`.
     """
-    parts = [containing, *(_first_chunks(words, *shape) if words else [described])]
-    return f"SELECT json_array({', '.join(f'json(({part}))' for part in parts)})"
+    if not words:
+        parts = [f"json(({containing}))", f"json(({described}))"]
+    else:
+        kept = word_sets.NAMES_KEPT
+        chunks = _first_chunks(words, *shape)
+        walked = [f"CASE WHEN NOT {kept} THEN json(({sql})) END" for sql in chunks]
+        names = word_sets.kept_names(ecosystem=shape[0])
+        parts = [f"json(({containing}))", *walked, f"CASE WHEN {kept} THEN json(({names})) END"]
+    return f"SELECT json_array({', '.join(parts)})"
 
 
 def _first_chunks(words: int, ecosystem: bool, status: bool) -> list[str]:
@@ -852,14 +862,20 @@ def _described_by_all(
     read: Reader,
     params: dict[str, Any],
     ordered: list[str],
-    first: list[list[list[Any]]] | None = None,
+    first: list[list[list[Any]] | None] | None = None,
 ) -> Iterator[Group]:
     """The names (in order) whose descriptions have all the words but whose name lacks the term.
 
     Read as far as the caller takes them: the two ranges of the rarest word
-    (``in_name`` 0 and 1), merged. ``first``: the first chunk of each range,
-    when the caller has read them (:func:`_first_chunks`).
+    (``in_name`` 0 and 1), merged. ``first``: what :func:`_following_statement`
+    read of them: the first chunk of each range, or the set's kept names
+    (which reach the page's end).
     """
+    if first is not None:
+        *first, kept = first
+        if kept is not None:
+            # Their versions with the words are counted, not which: read with the page.
+            return iter([(name, eco, count, True) for name, eco, count in kept])
     words = {f"w{i}": w for i, w in enumerate(ordered)}
     shape = len(ordered), "ecosystem" in params, params["status"] is not None
     if first is None:

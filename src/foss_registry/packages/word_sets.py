@@ -28,6 +28,14 @@ transactions:
 
 Until a set is kept searches count it the long way (exactly, as before).
 
+A set that few names have (at most :data:`MAX_KEPT_NAMES` when counted) also
+keeps those names, per status, in ``package_word_set_names`` (migration 0028):
+a search of two rarer words then reads its page from them instead of walking
+every name of the rarest word to find the few that have both. The count
+gathers the names while they are few; the triggers keep the names of every
+set added with ``names`` set from step 1 on, and step 3 adds the snapshot's
+names, or, for a set found to have more, drops them and clears ``names``.
+
 Anyone may search, so what is kept is bounded: at most :data:`MAX_SETS` sets of
 at most :data:`MAX_WORDS` words, and at most :data:`MAX_WAITING` waiting to be
 added; past these, searches keep counting the long way.
@@ -58,17 +66,22 @@ MAX_WORDS = 4
 MAX_WAITING = 8
 #: The names of the rarest word a step of a count reads.
 CHUNK = 4096
+#: A set with at most this many names when counted keeps its names (a search pages them).
+MAX_KEPT_NAMES = 2048
+#: The statuses, in the order of the columns of ``package_word_set_names``.
+STATUSES = ("pending", "approved", "rejected")
 
 _ADD_SET = (
-    "INSERT OR IGNORE INTO package_word_sets(words, rarest, counting) "
-    f"SELECT :words, :rarest, :token WHERE (SELECT count(*) FROM package_word_sets) < {MAX_SETS}"
+    "INSERT OR IGNORE INTO package_word_sets(words, rarest, counting, names) "
+    f"SELECT :words, :rarest, :token, 1 WHERE (SELECT count(*) FROM package_word_sets) < {MAX_SETS}"
 )
 _COUNTING = "SELECT counting FROM package_word_sets WHERE words = :words"
 # Another count of the set (of another process, or one that died) is taken over:
 # its totals restart from this commit.
 _TAKE_OVER = (
-    "UPDATE package_word_sets SET counting = :token WHERE words = :words",
+    "UPDATE package_word_sets SET counting = :token, names = 1 WHERE words = :words",
     "DELETE FROM package_word_set_totals WHERE words = :words",
+    "DELETE FROM package_word_set_names WHERE words = :words",
 )
 _DONE = "UPDATE package_word_sets SET counting = NULL WHERE words = :words AND counting = :token"
 _ADD_COUNT = (
@@ -77,10 +90,28 @@ _ADD_COUNT = (
     "ON CONFLICT(words, in_name, ecosystem, status) "
     "DO UPDATE SET versions = versions + excluded.versions"
 )
+_OURS = "EXISTS (SELECT 1 FROM package_word_sets WHERE words = :words AND counting = :token)"
 _DROP = (
-    "DELETE FROM package_word_set_totals WHERE words = :words AND EXISTS (SELECT 1 FROM "
-    "package_word_sets WHERE words = :words AND counting = :token)",
+    f"DELETE FROM package_word_set_totals WHERE words = :words AND {_OURS}",
+    f"DELETE FROM package_word_set_names WHERE words = :words AND {_OURS}",
     "DELETE FROM package_word_sets WHERE words = :words AND counting = :token",
+)
+_ADD_NAME = (
+    "INSERT INTO package_word_set_names(words, normalized_name, ecosystem, pending, approved, "
+    "rejected) VALUES (:words, :name, :ecosystem, :pending, :approved, :rejected) "
+    "ON CONFLICT(words, normalized_name, ecosystem) DO UPDATE SET "
+    "pending = pending + excluded.pending, approved = approved + excluded.approved, "
+    "rejected = rejected + excluded.rejected"
+)
+# A name counted in the snapshot whose versions with the words have all gone since.
+_EMPTIED_NAMES = (
+    "DELETE FROM package_word_set_names WHERE words = :words "
+    "AND pending = 0 AND approved = 0 AND rejected = 0"
+)
+# A set found to have many names: a walk fills its pages.
+_NO_NAMES = (
+    "DELETE FROM package_word_set_names WHERE words = :words",
+    "UPDATE package_word_sets SET names = 0 WHERE words = :words",
 )
 #: Whether a word is inside a name, as ``package_description_words.in_name`` says
 #: (migration 0004): a name's row of a word is then found in one step, not looked for
@@ -115,20 +146,23 @@ _NAME_SUFFIX = (
     "AND s.ecosystem = r.ecosystem AND s.normalized_name = r.normalized_name "
 )
 # The versions of one chunk's names that have every word, per ecosystem and status, and
-# whether their name contains the rarest word (the in_name of its row).
-_COUNT_CHUNK = (
-    "SELECT in_name, ecosystem, status, sum(versions) FROM ("
-    "SELECT r.in_name, t.ecosystem, t.status, t.versions "
+# whether their name contains the rarest word (the in_name of its row); per name too
+# while the set's names are gathered.
+_CHUNK_COUNTS = (
+    "SELECT in_name, {name}, ecosystem, status, sum(versions) FROM ("
+    "SELECT r.in_name, r.normalized_name, t.ecosystem, t.status, t.versions "
     f"FROM package_description_words r {_NAME_SUFFIX}"
     "JOIN package_name_statuses t ON t.ecosystem = r.ecosystem "
     f"AND t.normalized_name = r.normalized_name WHERE {_IN_CHUNK} AND {_COVERED} "
-    "UNION ALL SELECT r.in_name, v.ecosystem, v.status, 1 "
+    "UNION ALL SELECT r.in_name, r.normalized_name, v.ecosystem, v.status, 1 "
     f"FROM package_description_words r {_NAME_SUFFIX}"
     "JOIN package_versions v ON v.ecosystem = r.ecosystem "
     "AND v.normalized_name = r.normalized_name "
     f"WHERE {_IN_CHUNK} AND NOT ({_COVERED}) AND foss_has_words(v.description, :words)"
-    ") GROUP BY in_name, ecosystem, status"
+    ") GROUP BY in_name, ecosystem, status{by_name}"
 )
+_COUNT_CHUNK = _CHUNK_COUNTS.format(name="NULL", by_name="")
+_COUNT_CHUNK_BY_NAME = _CHUNK_COUNTS.format(name="normalized_name", by_name=", normalized_name")
 #: The kept counts of a set: (words, in_name, ecosystem, status, versions) rows (``in_name``
 #: 1 for the versions whose name contains the set's rarest word); none for a set not
 #: kept or still being counted.
@@ -137,6 +171,36 @@ KEPT_TOTALS = (
     "LEFT JOIN package_word_set_totals t ON t.words = s.words "
     "WHERE s.words = :set_key AND s.counting IS NULL"
 )
+
+#: Whether the set :set_key is kept with its names (migration 0028).
+NAMES_KEPT = (
+    "EXISTS (SELECT 1 FROM package_word_sets WHERE words = :set_key AND counting IS NULL AND names)"
+)
+# A kept name's versions with the set's words in the status :status (every one for NULL).
+_IN_STATUS = (
+    "CASE :status WHEN 'pending' THEN pending WHEN 'approved' THEN approved "
+    "WHEN 'rejected' THEN rejected ELSE pending + approved + rejected END"
+)
+
+
+@functools.cache
+def kept_names(ecosystem: bool) -> str:
+    """The first :groups kept names of the set :set_key whose name does not contain :term.
+
+    In name order (in the ecosystem :ecosystem), as one JSON array of [name,
+    ecosystem, versions] (the versions in the status :status that have the
+    words; names with none are left out).
+    """
+    eco = " AND ecosystem = :ecosystem" if ecosystem else ""
+    names = (
+        f"SELECT normalized_name, ecosystem, {_IN_STATUS} AS versions "
+        f"FROM package_word_set_names WHERE words = :set_key{eco} "
+        "AND instr(lower(normalized_name), :term) = 0 AND versions > 0 "
+        "ORDER BY normalized_name, ecosystem LIMIT :groups"
+    )
+    listed = "json_group_array(json_array(normalized_name, ecosystem, versions))"
+    return f"SELECT {listed} FROM ({names})"
+
 
 _keeping = OncePerKey("foss-word-sets", MAX_WAITING)
 
@@ -174,6 +238,9 @@ class SetCount:
         self.words = words
         self.token = secrets.token_hex(8)
         self.counted: Counter[tuple[int, str, str]] = Counter()
+        #: Per (name, ecosystem) the versions counted per status, while the names are few
+        #: (None once they are more than :data:`MAX_KEPT_NAMES`).
+        self.names: dict[tuple[str, str], list[int]] | None = {}
         self._chunk = chunk
         self._after: tuple[int, str, str] | None = (-1, "", "")
         self._params = {
@@ -245,8 +312,14 @@ class SetCount:
         end = self._reader.execute(_CHUNK_END, params | {"last": self._chunk - 1}).fetchone()
         bound = end or (2, "", "")
         params |= dict(zip(("end_in_name", "end_name", "end_ecosystem"), bound, strict=True))
-        for in_name, ecosystem, status, versions in self._reader.execute(_COUNT_CHUNK, params):
+        names = self.names
+        sql = _COUNT_CHUNK if names is None else _COUNT_CHUNK_BY_NAME
+        for in_name, name, ecosystem, status, versions in self._reader.execute(sql, params):
             self.counted[in_name, ecosystem, status] += versions
+            if names is not None:
+                names.setdefault((name, ecosystem), [0, 0, 0])[STATUSES.index(status)] += versions
+        if names is not None and len(names) > MAX_KEPT_NAMES:
+            self.names = None
         self._after = (end[0], end[1], end[2]) if end else None
         return self._after is not None
 
@@ -271,11 +344,28 @@ class SetCount:
                         for (i, e, s), n in self.counted.items()
                     ],
                 )
+                self._keep_names(writer)
             writer.execute("COMMIT")
         except BaseException:
             writer.execute("ROLLBACK")
             raise
         return kept
+
+    def _keep_names(self, writer: sqlite3.Connection) -> None:
+        """Add the snapshot's names to those the triggers kept since, or drop them all."""
+        if self.names is None:
+            for sql in _NO_NAMES:
+                writer.execute(sql, self._params)
+            return
+        writer.executemany(
+            _ADD_NAME,
+            [
+                {"words": self.words, "name": name, "ecosystem": ecosystem}
+                | dict(zip(STATUSES, counts, strict=True))
+                for (name, ecosystem), counts in self.names.items()
+            ],
+        )
+        writer.execute(_EMPTIED_NAMES, self._params)
 
     def drop(self) -> None:
         """Remove the set and its partial totals (unless another count has taken it over)."""

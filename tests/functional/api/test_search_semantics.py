@@ -42,7 +42,7 @@ from typing import Any
 
 import pytest
 from packaging.version import Version
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from foss_registry import search_index
 from foss_registry.config import Settings
@@ -377,6 +377,7 @@ def reviewed_catalogue() -> list[Entry]:
 class Registry:
     client: Any
     catalogue: list[Entry]
+    engine: Engine
 
 
 def _database_url(request: pytest.FixtureRequest, tmp_path_factory: Any) -> str:
@@ -415,6 +416,7 @@ def registry(request: pytest.FixtureRequest, tmp_path_factory: Any) -> Iterator[
         name_terms.KEPT_TERMS_FROM,
     )
     reads = search.FIRST_NAMES, search.FIRST_CHUNK
+    kept_names = word_sets.MAX_KEPT_NAMES
     # Every word set asked for is kept (SQLite), as the common ones are in a large catalogue.
     search_index.KEPT_SETS_FROM = 1
     # PostgreSQL keeps the names of a term inside four names or more ("json", "cli",
@@ -426,9 +428,12 @@ def registry(request: pytest.FixtureRequest, tmp_path_factory: Any) -> Iterator[
     # SQLite reads the names of a page a few first, then more: here a few means two,
     # so that small pages read more as large ones do in a large catalogue.
     search.FIRST_NAMES = search.FIRST_CHUNK = 2
+    # SQLite keeps the names of a word set that three names or fewer have (and pages
+    # them); it walks the rarest word's names of the others.
+    word_sets.MAX_KEPT_NAMES = 3
     try:
         with make_client(settings, engine) as client:
-            yield Registry(client, _seed(client, engine))
+            yield Registry(client, _seed(client, engine), engine)
             word_sets.wait()
             name_terms.wait()
     finally:
@@ -438,6 +443,7 @@ def registry(request: pytest.FixtureRequest, tmp_path_factory: Any) -> Iterator[
             name_terms.KEPT_TERMS_FROM,
         ) = kept_from
         search.FIRST_NAMES, search.FIRST_CHUNK = reads
+        word_sets.MAX_KEPT_NAMES = kept_names
         engine.dispose()
 
 
@@ -605,6 +611,27 @@ def test_a_term_kept_for_its_many_names_pages_as_before(registry: Registry, q: s
         got, totals = paged(registry.client, q, filters, PAGE, len(want))
         assert got == want, explain(q, filters, want, got)
         assert totals == {len(want)}, (q, filters, totals)
+
+
+SEVERAL_WORDS = [q for q in TERMS if len(words(q)) > 1]
+
+
+def test_word_sets_kept_with_and_without_their_names_page_alike(registry: Registry) -> None:
+    """Once kept, a word set few names have is paged from its kept names, others walked: same pages."""
+    for q in SEVERAL_WORDS:
+        for filters in FILTERS:
+            fetch(registry.client, q, filters, PAGE, 0)
+    word_sets.wait()
+    if registry.engine.dialect.name == "sqlite":
+        with registry.engine.connect() as conn:
+            kept = conn.execute(text("SELECT names FROM package_word_sets")).scalars().all()
+        assert sorted(set(kept)) == [0, 1], kept
+    for q in SEVERAL_WORDS:
+        for filters in [*FILTERS, {"ecosystem": "pypi"}]:
+            want = expected(registry.catalogue, q, filters)
+            got, totals = paged(registry.client, q, filters, PAGE, len(want))
+            assert got == want, explain(q, filters, want, got)
+            assert totals == {len(want)}, (q, filters, totals)
 
 
 def test_the_catalogue_exercises_every_case() -> None:

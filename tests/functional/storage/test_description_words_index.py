@@ -154,6 +154,36 @@ def _set_totals(engine: Engine) -> tuple[dict[Any, int], Counter[Any]]:
     return stored, real
 
 
+def _set_names(engine: Engine) -> tuple[dict[Any, list[int]], dict[Any, list[int]]]:
+    """The kept names of the word sets (all of them), and those of the sets that keep names.
+
+    Each (set, name, ecosystem) with its versions per status whose description has
+    every word of the set.
+    """
+    with engine.connect() as conn:
+        stored = {
+            (w, n, e): [p, a, r]
+            for w, n, e, p, a, r in conn.execute(text("SELECT * FROM package_word_set_names"))
+        }
+        keeping = (
+            conn.execute(
+                text("SELECT words FROM package_word_sets WHERE names AND counting IS NULL")
+            )
+            .scalars()
+            .all()
+        )
+        rows = conn.execute(
+            text("SELECT description, normalized_name, ecosystem, status FROM package_versions")
+        ).all()
+    real: dict[Any, list[int]] = {}
+    for words in keeping:
+        for description, name, ecosystem, status in rows:
+            if search_index.has_words(description, words.split(" ")):
+                counts = real.setdefault((words, name, ecosystem), [0, 0, 0])
+                counts[word_sets.STATUSES.index(status)] += 1
+    return stored, real
+
+
 def _name_statuses(engine: Engine) -> tuple[dict[Any, int], Counter[Any]]:
     """The stored versions per name and status, and the versions' own."""
     with engine.connect() as conn:
@@ -178,6 +208,8 @@ def _assert_in_step(engine: Engine) -> None:
     assert stored_prefixes == dict(real_prefixes)
     stored_sets, real_sets = _set_totals(engine)
     assert stored_sets == dict(real_sets)
+    stored_names, real_names = _set_names(engine)
+    assert stored_names == real_names
     stored_totals, summed_totals = _word_totals(engine)
     assert stored_totals == dict(summed_totals)
     carried, real, by_status = _suffix_counts(engine)
@@ -824,3 +856,109 @@ def test_a_second_count_of_a_set_takes_the_first_over(engine: Engine) -> None:
     assert _search(engine, "library for")[0] == 8
     # A set kept already is not counted again.
     assert word_sets.SetCount.start(database, "for library", "library") is None
+
+
+def _kept_names(engine: Engine, words: str) -> dict[tuple[str, str], list[int]]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT normalized_name, ecosystem, pending, approved, rejected "
+                "FROM package_word_set_names WHERE words = :w"
+            ),
+            {"w": words},
+        ).all()
+    return {(n, e): [p, a, r] for n, e, p, a, r in rows}
+
+
+def _names_flags(engine: Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT words, names FROM package_word_sets")).all()
+    return {words: names for words, names in rows}
+
+
+def test_a_set_few_names_have_keeps_its_names_through_every_change(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two rarer words: the set keeps the names that have both, and pages from them."""
+    monkeypatch.setattr(search_index, "KEPT_SETS_FROM", 1)
+    _insert(engine, "pypi", "alpha", "1.0", "JSON over REST")
+    _insert(engine, "pypi", "alpha", "2.0", "JSON only")  # one version of two has both
+    _insert(engine, "npm", "beta", "1.0.0", "rest and json")
+    _insert(engine, "pypi", "gamma", "1", "rest, no other word")
+    _insert(engine, "pypi", "rest-json", "1", "json rest")  # its name has the term
+    assert _search(engine, "rest-json") == (
+        3,
+        [("rest-json", "1"), ("alpha", "1.0"), ("beta", "1.0.0")],
+    )
+    word_sets.wait()
+    assert _names_flags(engine) == {"json rest": 1}
+    assert _kept_names(engine, "json rest") == {
+        ("alpha", "pypi"): [1, 0, 0],
+        ("beta", "npm"): [1, 0, 0],
+        ("rest-json", "pypi"): [1, 0, 0],
+    }
+    _assert_in_step(engine)
+
+    # A new name, a description that gains and one that loses a word, a decision, a
+    # rename and a delete.
+    _insert(engine, "pypi", "aardvark", "1", "the REST of JSON")
+    _execute(engine, "UPDATE package_versions SET description = 'json rest' WHERE name = 'gamma'")
+    _execute(
+        engine,
+        "UPDATE package_versions SET description = 'rest' WHERE name = 'alpha' AND version = '1.0'",
+    )
+    _execute(engine, "UPDATE package_versions SET status = 'approved' WHERE name = 'beta'")
+    _execute(engine, "UPDATE package_versions SET normalized_name = 'zeta' WHERE name = 'gamma'")
+    _insert(engine, "npm", "beta", "2.0.0", "json, rest")
+    _execute(engine, "DELETE FROM package_versions WHERE name = 'aardvark'")
+    _assert_in_step(engine)
+    assert _kept_names(engine, "json rest") == {
+        ("beta", "npm"): [1, 1, 0],
+        ("rest-json", "pypi"): [1, 0, 0],
+        ("zeta", "pypi"): [1, 0, 0],
+    }
+    # From the kept names now (renamed "gamma" sorts as "zeta").
+    assert _search(engine, "rest json") == (
+        4,
+        [("beta", "2.0.0"), ("beta", "1.0.0"), ("rest-json", "1"), ("gamma", "1")],
+    )
+    assert _search(engine, "rest-json") == (
+        4,
+        [("rest-json", "1"), ("beta", "2.0.0"), ("beta", "1.0.0"), ("gamma", "1")],
+    )
+    assert _search(engine, "json rest", status="approved") == (1, [("beta", "1.0.0")])
+    assert _search(engine, "json rest", ecosystem="pypi") == (
+        2,
+        [("rest-json", "1"), ("gamma", "1")],
+    )
+    assert _search(engine, "rest json", limit=2, offset=1) == (
+        4,
+        [("beta", "1.0.0"), ("rest-json", "1")],
+    )
+
+
+def test_a_set_many_names_have_keeps_only_its_counts(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Names past the bound while counting: the names gathered so far, and the triggers', dropped."""
+    monkeypatch.setattr(word_sets, "MAX_KEPT_NAMES", 2)
+    _catalogue(engine)
+    count = word_sets.SetCount.start(_database(engine), "for library", "library", chunk=1)
+    assert count is not None
+    assert count.step()
+    _insert(engine, "pypi", "zeta", "1", "for library")  # kept by the triggers meanwhile
+    assert _kept_names(engine, "for library") == {("zeta", "pypi"): [1, 0, 0]}
+    while count.step():
+        pass
+    assert count.names is None
+    assert count.finish()
+    count.close()
+    assert _names_flags(engine) == {"for library": 0}
+    assert _kept_names(engine, "for library") == {}
+    _insert(engine, "pypi", "omega", "1", "for library")
+    assert _kept_names(engine, "for library") == {}
+    _assert_in_step(engine)
+    assert _search(engine, "library for", ecosystem="npm") == (
+        2,
+        [("beta", "2.0.0"), ("beta", "1.0.0")],
+    )

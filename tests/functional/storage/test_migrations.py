@@ -19,6 +19,7 @@ SEARCH_INDEX_OBJECTS = {
     "package_word_sets",
     "package_name_statuses",
     "package_word_set_totals",
+    "package_word_set_names",
     "package_word_status_totals",
     "package_name_words",
     "package_name_terms",
