@@ -335,12 +335,14 @@ def postgres_copy(admin_url: str, db: Path) -> str:
 def forget_kept_sets(db: Path) -> None:
     """Drop the kept word sets and name terms of a kept file: the next search keeps each anew.
 
-    (A file from before migration 0026 has no kept name terms yet, nor before 0027 their names.)
+    (A file from before migration 0026 has no kept name terms yet, nor before 0027 their names;
+    nor before 0028 the names of word sets.)
     """
     with sqlite3.connect(db) as conn:
         tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
         for table in (
             "package_word_set_totals",
+            "package_word_set_names",
             "package_word_sets",
             "package_name_term_totals",
             "package_name_term_names",

@@ -439,6 +439,16 @@ _VERSIONS_WITH_WORD = "FROM package_word_totals WHERE word = :term AND in_name =
 _STARTS = "earlier < 0"
 
 
+# A kept term's names in one ecosystem, through its index by ecosystem, named: the planner
+# knows nothing of the kept names when they were empty at the last ANALYZE, and read
+# them through the primary key in name order, testing the ecosystem row by row: every
+# PyPI and npm name containing "http" before the first Maven one (1.4 ms; 0.11 ms
+# through the index).
+_TERM_NAMES_IN_ECOSYSTEM = (
+    "package_name_term_names INDEXED BY ix_package_name_term_names_ecosystem"
+)
+
+
 @lru_cache(maxsize=64)
 def _word_statements(ecosystem: bool, status: str | None, length: int) -> dict[str, str]:
     eco = " AND ecosystem = :ecosystem" if ecosystem else ""
@@ -473,8 +483,9 @@ def _word_statements(ecosystem: bool, status: str | None, length: int) -> dict[s
     # The names containing the term further on than the start, in name order: a kept
     # term's from its rows (migration 0027), as far as the page reaches; another's
     # (inside few names) sorted from the term's first place in each name.
+    term_names = _TERM_NAMES_IN_ECOSYSTEM if ecosystem else "package_name_term_names"
     kept_names = first(
-        "FROM (SELECT *, pending + approved + rejected AS versions FROM package_name_term_names) "
+        f"FROM (SELECT *, pending + approved + rejected AS versions FROM {term_names}) "
         f"AS o WHERE term = :term AND place = 2{eco}{in_status}",
         "normalized_name, ecosystem",
     )
