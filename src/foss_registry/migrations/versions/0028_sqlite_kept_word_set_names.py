@@ -3,10 +3,10 @@
 A search of several words reads the names described by its rarest word in
 name order and keeps those whose descriptions have every other word, until
 the page is full. When few names have them all (``jsonrest httpzen``: 28
-versions at a million, of the 6,000 described by "jsonrest") the page never
-fills and the search reads every name of the rarest word: 1,470 names, 1.6 ms
+versions at a million, of the 6,104 described by "jsonrest") the page never
+fills and the search reads every name of the rarest word: 1,526 names, 1.4 ms
 of one thread, 79-89 ms p99 at ``wrk -c32``. The set's counts were kept
-already (migration 0016); now its names are too, when they are few:
+already (migration 0016); now its names are too, when they are few (0.19 ms):
 
 ``package_word_sets.names``
     1 when the set's names are kept: it had at most
