@@ -106,6 +106,12 @@ class Settings(BaseSettings):
     worker_stale_seconds: float = Field(
         default=60.0, gt=0, description="A worker silent for longer is reported stale."
     )
+    pin_cpu: bool = Field(
+        default=True,
+        description="Keep each API process's threads on one CPU of its own (Linux; "
+        "`foss serve` only): a search handed between threads on two cores cost twice the "
+        "CPU.",
+    )
     db_threads: int = Field(
         default=4,
         ge=1,

@@ -10,6 +10,7 @@ work, one ``queue.enqueue`` where it is caused, and one line below.
 from __future__ import annotations
 
 import gc
+import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -154,4 +155,8 @@ def asgi_app() -> ServedApp:
     # collector from walking it again on every full collection.
     gc.collect()
     gc.freeze()
+    if settings.pin_cpu:
+        from foss_registry import cpu_affinity
+
+        cpu_affinity.pin_process(os.environ.get(cpu_affinity.CLAIMS_ENV))
     return app

@@ -142,6 +142,13 @@ def serve(
     # files in one directory; it must be in the environment before they start.
     # One API process alone keeps them in memory (cheaper per request).
     metrics_dir = _prepare_metrics_dir() if workers > 1 or job_worker else None
+    if cfg.pin_cpu:
+        # Each API process claims a CPU of its own (foss_registry.cpu_affinity).
+        from foss_registry.cpu_affinity import CLAIMS_ENV, claims_dir
+
+        claims = claims_dir()
+        if claims is not None:
+            os.environ[CLAIMS_ENV] = str(claims)
     # The job worker is a child process rather than a thread: Granian forks its
     # API workers, and forking beside a running thread can copy a held lock.
     job_process = _start_job_worker() if job_worker else None
