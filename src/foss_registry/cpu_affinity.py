@@ -1,24 +1,27 @@
-"""Keeping each API process's threads on one CPU of its own (Linux).
+"""Keeping each API process's Python threads on one CPU of its own (Linux).
 
-An API process runs Python on one core at a time (the GIL), but its threads
-(the event loop, the SQLite list threads, the HTTP server's own threads) run
-wherever the kernel places them, so a search handed from the event loop to a
-list thread usually runs on another core than the one that took the request,
-and the two cores' caches trade the interpreter's state back and forth. On the
-2-core development machine the server spent 2.0 ms of CPU per `search=library
-for` (672 req/s at ``wrk -c32``); with its threads on one core, 0.77 ms
-(1,291 req/s), the other core left to the client, the database server or the
-job worker (``bench/packages_bench.py``).
+An API process runs Python on one core at a time (the GIL), but its Python
+threads (the event loop, the SQLite list threads) run wherever the kernel
+places them, so a search handed from the event loop to a list thread usually
+runs on another core than the one that took the request, and the two cores'
+caches trade the interpreter's state back and forth. On the 2-core development
+machine the server spent 2.0 ms of CPU per `search=library for` (672 req/s at
+``wrk -c32``); with its Python threads on one core, 0.6-0.8 ms (1,291-1,650
+req/s). The HTTP server's own threads (Granian's, in Rust, off the GIL) stay
+free: pinned with the rest they halved nothing and cost detail reads a fifth
+of their rate (``bench/packages_bench.py``, and side by side in the commit).
 
 ``foss serve`` hands its API processes a directory of CPU claims, one per user
 of the machine (:func:`claims_dir`, named to them in :data:`CLAIMS_ENV`), so
 that the API processes of every server a user runs on the machine share it.
 Each locks the claim file of the first CPU it may use whose claim no other
-holds, keeps the lock while it lives (a process respawned after a crash takes
-the CPU its predecessor let go), and moves every thread it has to that CPU;
-threads started later inherit it. With more API processes than CPUs, or no
-claims directory (the app served some other way), a process stays where the
-kernel puts it. ``FOSS_PIN_CPU=false`` turns it off.
+holds (:func:`claim_cpu`) and keeps the lock while it lives (a process
+respawned after a crash takes the CPU its predecessor let go); at its first
+request, when the HTTP server's threads are running, it moves its Python
+threads to that CPU (:func:`keep_python_threads_on`), and the threads they
+start later inherit it. With more API processes than CPUs, or no claims
+directory (the app served some other way), a process stays where the kernel
+puts it. ``FOSS_PIN_CPU=false`` turns it off.
 """
 
 from __future__ import annotations
@@ -57,8 +60,8 @@ def claims_dir() -> Path | None:
     return path
 
 
-def pin_process(claims_dir: str | None) -> int | None:
-    """Move this process's threads to the first CPU it can claim; return it (None: left as is)."""
+def claim_cpu(claims_dir: str | None) -> int | None:
+    """Claim the first CPU this process may use that no other holds (None: none, or no claims)."""
     global _held
     if not claims_dir or not hasattr(os, "sched_setaffinity"):
         return None
@@ -70,13 +73,36 @@ def pin_process(claims_dir: str | None) -> int | None:
             claim.close()
             continue
         _held = claim
-        for thread in os.listdir("/proc/self/task"):
-            os.sched_setaffinity(int(thread), {cpu})
-        _log.info("API process %d keeps its threads on CPU %d", os.getpid(), cpu)
         return cpu
     return None
 
 
-def cpus_of(pid: int) -> list[set[int]]:
-    """The CPUs each thread of a process may run on (Linux), for checks and tools."""
-    return [os.sched_getaffinity(int(thread)) for thread in os.listdir(f"/proc/{pid}/task")]
+#: The name the HTTP server's own threads (Granian's, in Rust, on tokio) start with.
+HTTP_THREADS = "tokio-"
+
+
+def keep_python_threads_on(cpu: int) -> None:
+    """Move every thread of this process but the HTTP server's to ``cpu``.
+
+    The threads they start later inherit it. (By name: Granian also runs
+    Python on threads of its own that :mod:`threading` does not list.)
+    """
+    for thread, name in _threads(os.getpid()):
+        if not name.startswith(HTTP_THREADS):
+            os.sched_setaffinity(thread, {cpu})
+    _log.info("API process %d keeps its Python threads on CPU %d", os.getpid(), cpu)
+
+
+def _threads(pid: int) -> list[tuple[int, str]]:
+    threads = []
+    for thread in os.listdir(f"/proc/{pid}/task"):
+        try:
+            threads.append((int(thread), Path(f"/proc/{pid}/task/{thread}/comm").read_text()))
+        except OSError:  # ended meanwhile
+            continue
+    return threads
+
+
+def cpus_of(pid: int) -> list[tuple[str, set[int]]]:
+    """Each thread of a process, by its name, with the CPUs it may run on (for checks and tools)."""
+    return [(name.strip(), os.sched_getaffinity(thread)) for thread, name in _threads(pid)]

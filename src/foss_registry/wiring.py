@@ -158,5 +158,9 @@ def asgi_app() -> ServedApp:
     if settings.pin_cpu:
         from foss_registry import cpu_affinity
 
-        cpu_affinity.pin_process(os.environ.get(cpu_affinity.CLAIMS_ENV))
+        cpu = cpu_affinity.claim_cpu(os.environ.get(cpu_affinity.CLAIMS_ENV))
+        if cpu is not None:
+            # At the first request: the HTTP server starts its own threads after this
+            # factory, from this thread, and they must not inherit the CPU.
+            app.at_first_request(lambda: cpu_affinity.keep_python_threads_on(cpu))
     return app

@@ -39,7 +39,7 @@ import os
 import posixpath
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import quote
 
@@ -415,12 +415,20 @@ class ServedApp:
         if settings.rate_limits_enabled:
             handler = RateLimitMiddleware(handler, RateLimiter(settings), litestar)
         self._handler = EdgeMiddleware(handler, parse_trusted_proxies(settings.trusted_proxies))
+        self._first_request: Callable[[], None] | None = None
 
     @property
     def state(self) -> Any:
         """The Litestar app's state."""
         return self.litestar.state
 
+    def at_first_request(self, action: Callable[[], None]) -> None:
+        """Run ``action`` once, on the event loop, before the first request is served."""
+        self._first_request = action
+
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """Serve one ASGI connection (lifespan events go through to Litestar)."""
+        if self._first_request is not None and scope["type"] != "lifespan":
+            action, self._first_request = self._first_request, None
+            action()
         await self._handler(scope, receive, send)
