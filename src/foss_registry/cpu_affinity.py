@@ -6,10 +6,10 @@ places them, so a search handed from the event loop to a list thread usually
 runs on another core than the one that took the request, and the two cores'
 caches trade the interpreter's state back and forth. On the 2-core development
 machine the server spent 2.0 ms of CPU per `search=library for` (672 req/s at
-``wrk -c32``); with its Python threads on one core, 0.6-0.8 ms (1,291-1,650
-req/s). The HTTP server's own threads (Granian's, in Rust, off the GIL) stay
-free: pinned with the rest they halved nothing and cost detail reads a fifth
-of their rate (``bench/packages_bench.py``, and side by side in the commit).
+``wrk -c32``); with its Python threads on one core, 0.6-0.8 ms (1,291-1,670
+req/s). The HTTP server's own threads (Granian's, in Rust, mostly off the GIL)
+stay free: pinned too, they gained the searches nothing and cost detail reads
+a fifth of their rate (README, "Benchmarks").
 
 ``foss serve`` hands its API processes a directory of CPU claims, one per user
 of the machine (:func:`claims_dir`, named to them in :data:`CLAIMS_ENV`), so
