@@ -347,7 +347,6 @@ class _ShortRow(msgspec.Struct, frozen=True, array_like=True):
     normalized_name: str
 
 
-
 _SHORT_ANSWER = msgspec.json.Decoder(tuple[int, list[list[_ShortRow]]])
 
 
@@ -439,14 +438,17 @@ _VERSIONS_WITH_WORD = "FROM package_word_totals WHERE word = :term AND in_name =
 _STARTS = "earlier < 0"
 
 
-# A kept term's names in one ecosystem, through its index by ecosystem, named: the planner
-# knows nothing of the kept names when they were empty at the last ANALYZE, and read
-# them through the primary key in name order, testing the ecosystem row by row: every
-# PyPI and npm name containing "http" before the first Maven one (1.4 ms; 0.11 ms
-# through the index).
-_TERM_NAMES_IN_ECOSYSTEM = (
-    "package_name_term_names INDEXED BY ix_package_name_term_names_ecosystem"
-)
+def _kept_names(table: str, ecosystem: bool) -> str:
+    """A table of kept names (a term's, a word set's), in one ecosystem through its index by it.
+
+    The index is named: the planner knows nothing of the kept names when they
+    were empty at the last ANALYZE, and read them through the primary key in
+    name order, testing the ecosystem row by row: every PyPI and npm name
+    containing "http" before the first Maven one (1.4 ms; 0.11 ms through the
+    index). Each row counts its name's versions per status; ``versions`` sums them.
+    """
+    named = f"{table} INDEXED BY ix_{table}_ecosystem" if ecosystem else table
+    return f"(SELECT *, pending + approved + rejected AS versions FROM {named}) AS o"
 
 
 @lru_cache(maxsize=64)
@@ -483,15 +485,21 @@ def _word_statements(ecosystem: bool, status: str | None, length: int) -> dict[s
     # The names containing the term further on than the start, in name order: a kept
     # term's from its rows (migration 0027), as far as the page reaches; another's
     # (inside few names) sorted from the term's first place in each name.
-    term_names = _TERM_NAMES_IN_ECOSYSTEM if ecosystem else "package_name_term_names"
     kept_names = first(
-        f"FROM (SELECT *, pending + approved + rejected AS versions FROM {term_names}) "
-        f"AS o WHERE term = :term AND place = 2{eco}{in_status}",
+        f"FROM {_kept_names('package_name_term_names', ecosystem)} "
+        f"WHERE term = :term AND place = 2{eco}{in_status}",
         "normalized_name, ecosystem",
     )
     walked = first(f"{names_with_term} AND NOT {_STARTS}", "normalized_name, ecosystem")
     containing = f"SELECT CASE WHEN {kept} THEN ({kept_names}) ELSE ({walked}) END"
     described = first(names_with_word, "normalized_name, ecosystem")
+    # A kept word set's names whose name lacks the term (migration 0028), as far as
+    # the page reaches.
+    set_names = first(
+        f"FROM {_kept_names('package_word_set_names', ecosystem)} WHERE words = :set_key{eco} "
+        f"AND instr(lower(normalized_name), :term) = 0{in_status}",
+        "normalized_name, ecosystem",
+    )
     # The first :names names starting with the term, without and with capitals, read
     # once for the opening's lists of them and for its sum of their versions.
     first_names = ", ".join(
@@ -520,6 +528,7 @@ def _word_statements(ecosystem: bool, status: str | None, length: int) -> dict[s
         "starting": first(*starting, starting=True),
         "starting_folded": first(*folded, starting=True),
         "described": described,
+        "set_names": set_names,
         "containing": containing,
         # Whether the first names starting with the term fall short of :groups
         # versions (then what follows them is read too: see _words_page).
@@ -569,7 +578,6 @@ class _Version(msgspec.Struct, frozen=True, array_like=True):
     id: int
 
 
-
 _VERSIONS = msgspec.json.Decoder(list[_Version])
 
 
@@ -582,6 +590,8 @@ def _listed(row: _ShortRow | _Version) -> PackageSummary:
         status=row.status,
         license=row.license,
     )
+
+
 # The SQL of each field of _Version; the statement lists them in the Struct's order.
 _VERSION_SQL = {
     "group": "g.key",
@@ -691,11 +701,11 @@ def _words_page(
             walk = ordered
             sql = _following_sql(statements, params, len(walk) if several else 0)
             followed = msgspec.json.decode(read(sql, side | _walk_params(walk))[0][0])
-        containing, *first_described = followed
+        containing, first_described = followed
         described: Iterator[Group] = (
             _described_by_all(read, side, walk, first_described)
             if several
-            else iter([(n, e, count, True) for n, e, count in first_described[0]])
+            else iter([(n, e, count, True) for n, e, count in first_described])
         )
         needed = _reaching(described, end - starting)
         names = [(n, e, count, False) for n, e, count in containing]
@@ -719,6 +729,7 @@ def _following_sql(statements: dict[str, str], params: dict[str, Any], words: in
     return _following_statement(
         statements["containing"],
         statements["described"],
+        statements["set_names"],
         words,
         "ecosystem" in params,
         "status" in params,
@@ -840,25 +851,27 @@ LAST_CHUNK = 8192
 
 
 @lru_cache(maxsize=64)
-def _following_statement(containing: str, described: str, words: int, *shape: bool) -> str:
-    """What follows the names starting with the term, as [names containing it, described...].
+def _following_statement(
+    containing: str, described: str, set_names: str, words: int, *shape: bool
+) -> str:
+    """What follows the names starting with the term, as [names containing it, described].
 
     The names containing the term (the statement ``containing``), then for
     one word (``words`` 0) the names described by it (``described``); for
-    several, when the set's names are kept, null twice and its first names
-    (:func:`.word_sets.kept_names`), else the first chunk of each range of
-    the rarest word :w0 (see :func:`_first_chunks`) and null. One statement:
-    see :func:`_opening_statement`.
+    several, [the word set's first kept names (``set_names``)] when its
+    names are kept, else [null, the first chunk of each range of the
+    rarest word :w0] (see :func:`_first_chunks`). One statement: see
+    :func:`_opening_statement`.
     """
     if not words:
-        parts = [f"json(({containing}))", f"json(({described}))"]
+        following = f"json(({described}))"
     else:
-        kept = word_sets.NAMES_KEPT
-        chunks = _first_chunks(words, *shape)
-        walked = [f"CASE WHEN NOT {kept} THEN json(({sql})) END" for sql in chunks]
-        names = word_sets.kept_names(ecosystem=shape[0])
-        parts = [f"json(({containing}))", *walked, f"CASE WHEN {kept} THEN json(({names})) END"]
-    return f"SELECT json_array({', '.join(parts)})"
+        chunks = ", ".join(f"json(({sql}))" for sql in _first_chunks(words, *shape))
+        following = (
+            f"CASE WHEN {word_sets.NAMES_KEPT} THEN json_array(json(({set_names}))) "
+            f"ELSE json_array(NULL, {chunks}) END"
+        )
+    return f"SELECT json_array(json(({containing})), {following})"
 
 
 def _first_chunks(words: int, ecosystem: bool, status: bool) -> list[str]:
@@ -879,11 +892,11 @@ def _described_by_all(
 
     Read as far as the caller takes them: the two ranges of the rarest word
     (``in_name`` 0 and 1), merged. ``first``: what :func:`_following_statement`
-    read of them: the first chunk of each range, or the set's kept names
-    (which reach the page's end).
+    read of them: the set's kept names (which reach the page's end), or null
+    and the first chunk of each range.
     """
     if first is not None:
-        *first, kept = first
+        kept, *first = first
         if kept is not None:
             # Their versions with the words are counted, not which: read with the page.
             return iter([(name, eco, count, True) for name, eco, count in kept])

@@ -52,6 +52,7 @@ from collections import Counter
 from concurrent.futures import Future
 
 from foss_registry.packages.background import OncePerKey
+from foss_registry.packages.models import STATUSES
 from foss_registry.search_index import register_sqlite_functions
 
 _log = logging.getLogger(__name__)
@@ -68,8 +69,6 @@ MAX_WAITING = 8
 CHUNK = 4096
 #: A set with at most this many names when counted keeps its names (a search pages them).
 MAX_KEPT_NAMES = 2048
-#: The statuses, in the order of the columns of ``package_word_set_names``.
-STATUSES = ("pending", "approved", "rejected")
 
 _ADD_SET = (
     "INSERT OR IGNORE INTO package_word_sets(words, rarest, counting, names) "
@@ -176,37 +175,6 @@ KEPT_TOTALS = (
 NAMES_KEPT = (
     "EXISTS (SELECT 1 FROM package_word_sets WHERE words = :set_key AND counting IS NULL AND names)"
 )
-# A kept name's versions with the set's words in the status :status (every one for NULL).
-_IN_STATUS = (
-    "CASE :status WHEN 'pending' THEN pending WHEN 'approved' THEN approved "
-    "WHEN 'rejected' THEN rejected ELSE pending + approved + rejected END"
-)
-
-
-@functools.cache
-def kept_names(ecosystem: bool) -> str:
-    """The first :groups kept names of the set :set_key whose name does not contain :term.
-
-    In name order (in the ecosystem :ecosystem), as one JSON array of [name,
-    ecosystem, versions] (the versions in the status :status that have the
-    words; names with none are left out).
-    """
-    # In one ecosystem through its index by ecosystem, named: the planner knows nothing
-    # of the kept names if they were empty at the last ANALYZE.
-    table = "package_word_set_names"
-    if ecosystem:
-        table += " INDEXED BY ix_package_word_set_names_ecosystem"
-    eco = " AND ecosystem = :ecosystem" if ecosystem else ""
-    names = (
-        f"SELECT normalized_name, ecosystem, {_IN_STATUS} AS versions "
-        f"FROM {table} WHERE words = :set_key{eco} "
-        "AND instr(lower(normalized_name), :term) = 0 AND versions > 0 "
-        "ORDER BY normalized_name, ecosystem LIMIT :groups"
-    )
-    listed = "json_group_array(json_array(normalized_name, ecosystem, versions))"
-    return f"SELECT {listed} FROM ({names})"
-
-
 _keeping = OncePerKey("foss-word-sets", MAX_WAITING)
 
 

@@ -859,15 +859,8 @@ def test_a_second_count_of_a_set_takes_the_first_over(engine: Engine) -> None:
 
 
 def _kept_names(engine: Engine, words: str) -> dict[tuple[str, str], list[int]]:
-    with engine.connect() as conn:
-        rows = conn.execute(
-            text(
-                "SELECT normalized_name, ecosystem, pending, approved, rejected "
-                "FROM package_word_set_names WHERE words = :w"
-            ),
-            {"w": words},
-        ).all()
-    return {(n, e): [p, a, r] for n, e, p, a, r in rows}
+    stored, _real = _set_names(engine)
+    return {(n, e): counts for (w, n, e), counts in stored.items() if w == words}
 
 
 def _names_flags(engine: Engine) -> dict[str, int]:
